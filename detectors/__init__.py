@@ -1,0 +1,1 @@
+"""Extraction of text from MIME and detection of sensitive numbers; no SMTP here."""

@@ -1,0 +1,59 @@
+"""Findings: what a detector reports, and how values are masked.
+
+A finding's value never leaves the detector in clear: its repr hides it, and
+everything outside (logs, metrics, replies, the audit log) uses ``masked``.
+
+>>> mask("123-45-6789")
+'***-**-6789'
+>>> mask("4111 1111 1111 1111")
+'**** **** **** 1111'
+>>> mask("12")
+'**'
+>>> f = Finding("US_SSN", "body", 4, 15, 0.95, "123-45-6789", "UsSsnRecognizer")
+>>> f.masked, "6789" in repr(f)
+('***-**-6789', False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_SHOWN_DIGITS = 4
+
+
+def mask(value: str) -> str:
+    """Return ``value`` with every digit but the last four replaced by ``*``.
+
+    Separators keep their place so the shape stays readable; a value of four
+    digits or fewer is masked entirely.
+    """
+    digits = sum(ch.isdigit() for ch in value)
+    keep = _SHOWN_DIGITS if digits > _SHOWN_DIGITS else 0
+    out: list[str] = []
+    seen = 0
+    for ch in value:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits - keep else "*")
+        elif ch.isalnum():
+            out.append("*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One sensitive value found in one segment of a message."""
+
+    entity: str
+    segment: str
+    start: int
+    end: int
+    score: float
+    value: str = field(repr=False)
+    recognizer: str = ""
+
+    @property
+    def masked(self) -> str:
+        return mask(self.value)

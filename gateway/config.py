@@ -1,0 +1,248 @@
+"""Settings: built-in defaults, overridden by DIR/gateway.yaml, overridden by flags.
+
+The YAML file is validated with pydantic at start (and on SIGHUP). A bad file
+fails with the file, the line, the key and why: ``ConfigError`` carries that
+text and never the offending value when it could be sensitive.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+CONFIG_FILE = "gateway.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_host_port(text: object) -> HostPort:
+    """Parse ``HOST:PORT`` or ``[IPv6]:PORT`` into a HostPort.
+
+    >>> parse_host_port("127.0.0.1:10025")
+    HostPort(host='127.0.0.1', port=10025)
+    >>> parse_host_port("[::1]:25")
+    HostPort(host='::1', port=25)
+    """
+    if isinstance(text, HostPort):
+        return text
+    if not isinstance(text, str):
+        raise ValueError("expected HOST:PORT as a string")
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {number} is out of range 0-65535")
+    return HostPort(host, number)
+
+
+Address = Annotated[HostPort, BeforeValidator(parse_host_port)]
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+
+
+def _check_network(text: str) -> str:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"not an IP network: {exc}") from None
+    return text
+
+
+Network = Annotated[str, AfterValidator(_check_network)]
+
+
+def _yaml_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as false: take it as the word meant."""
+    return "off" if value is False else value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SmtpSettings(_Section):
+    listen: Address = HostPort("127.0.0.1", 10025)
+    hostname: str | None = None
+    trusted_networks: tuple[Network, ...] = ("127.0.0.0/8", "::1/128")
+    max_message_size: int = Field(36_700_160, ge=1024)
+    max_recipients: int = Field(1000, ge=1)
+    max_sessions: int = Field(200, ge=1)
+    command_timeout: Seconds = 300
+    data_timeout: Seconds = 600
+    max_line_length: int = Field(65_536, ge=1001)
+
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_networks)
+
+
+class RelaySettings(_Section):
+    address: Address = HostPort("127.0.0.1", 10026)
+    pool_size: int = Field(16, ge=1, le=1000)
+    connect_timeout: Seconds = 10
+    timeout: Seconds = 120
+    starttls: Annotated[Literal["off", "opportunistic", "required"],
+                        BeforeValidator(_yaml_off)] = "opportunistic"
+    tls_verify: bool = True
+    ca_file: Path | None = None
+    helo_name: str | None = None
+    max_idle: Seconds = 60
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA file {str(value)!r} does not exist")
+        return value
+
+
+class ListenSettings(_Section):
+    listen: Address
+
+
+class Settings(_Section):
+    smtp: SmtpSettings = SmtpSettings()
+    relay: RelaySettings = RelaySettings()
+    metrics: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 9465))
+    review: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 8025))
+    data_dir: Path = Path("./var")
+    workers: int | None = Field(None, ge=1, le=256)
+    shutdown_grace: Seconds = 30
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Command-line flags; None means not given."""
+
+    listen: str | None = None
+    relay: str | None = None
+    metrics: str | None = None
+    review: str | None = None
+    data_dir: str | None = None
+    workers: int | None = None
+
+
+def load(config_dir: Path | None, overrides: Overrides = Overrides()) -> Settings:
+    """Return the validated settings from ``config_dir`` (if any) and flags."""
+    path = config_dir / CONFIG_FILE if config_dir is not None else None
+    raw: dict[str, Any] = {}
+    document: yaml.Node | None = None
+    if path is not None:
+        raw, document = _read_yaml(path)
+    _apply_overrides(raw, overrides)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, document, overrides)) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the file must be a mapping of settings")
+    return data, document
+
+
+def _apply_overrides(raw: dict[str, Any], flags: Overrides) -> None:
+    pairs = (("smtp", "listen", flags.listen), ("relay", "address", flags.relay),
+             ("metrics", "listen", flags.metrics), ("review", "listen", flags.review))
+    for section, key, value in pairs:
+        if value is not None:
+            current = raw.get(section)
+            merged = dict(current) if isinstance(current, dict) else {}
+            merged[key] = value
+            raw[section] = merged
+    if flags.data_dir is not None:
+        raw["data_dir"] = flags.data_dir
+    if flags.workers is not None:
+        raw["workers"] = flags.workers
+
+
+_FLAG_KEYS = {"smtp.listen": "--listen", "relay.address": "--relay", "metrics.listen": "--metrics",
+              "review.listen": "--review", "data_dir": "--data-dir", "workers": "--workers"}
+
+
+def _describe(exc: ValidationError, path: Path | None, document: yaml.Node | None,
+              flags: Overrides) -> str:
+    given = {key for key, flag in _FLAG_KEYS.items()
+             if getattr(flags, flag[2:].replace("-", "_")) is not None}
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(top level)"
+        line = _line_of(document, loc)
+        if key in given:
+            where = f"flag {_FLAG_KEYS[key]}"
+        elif path is not None:
+            where = f"{path}:{line}" if line else str(path)
+        else:
+            where = "built-in defaults"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{where}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """Return the 1-based line of the setting at ``loc``, or of its nearest parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line, child = key.start_mark.line + 1, value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            child = node.value[int(part)]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line

@@ -1,0 +1,54 @@
+"""Prometheus metrics. The contract's names are stable; labels never hold
+addresses or matched values.
+
+With several workers, prometheus-client's multiprocess mode aggregates the
+workers' values; the supervisor serves them (see gateway.server).
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+from gateway import __version__
+
+ACTIONS = ("deliver", "disclaimer", "quarantine", "block", "redact")
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """The gateway's metrics, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        disable_created_metrics()  # *_created series only add noise to every scrape
+        r = registry
+        self.messages = Counter("dlp_messages_total", "Messages processed, by action and policy profile",
+                                ["action", "profile"], registry=r)
+        self.findings = Counter("dlp_findings_total", "Sensitive findings, by entity", ["entity"], registry=r)
+        self.processing = Histogram("dlp_message_processing_seconds",
+                                    "Time from end of DATA to the final reply",
+                                    buckets=_LATENCY_BUCKETS, registry=r)
+        self.relay_errors = Counter("dlp_relay_errors_total", "Downstream failures, by reason",
+                                    ["reason"], registry=r)
+        self.quarantine = Gauge("dlp_quarantine_messages", "Messages held in quarantine",
+                                registry=r, multiprocess_mode="livemax")
+        self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
+                               ["class"], registry=r)
+        self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",
+                              registry=r, multiprocess_mode="livesum")
+        self.pool = Gauge("dlp_relay_pool_connections", "Downstream connections, by state",
+                          ["state"], registry=r, multiprocess_mode="livesum")
+        self.build = Gauge("dlp_build_info", "Build information", ["version", "python"],
+                           registry=r, multiprocess_mode="max")
+        self.build.labels(__version__, platform.python_version()).set(1)
+        for action in ACTIONS:
+            self.messages.labels(action, "default")
+        for code_class in ("2xx", "4xx", "5xx"):
+            self.replies.labels(code_class)
+        for reason in ("unavailable", "lost", "deferred", "refused"):
+            self.relay_errors.labels(reason)
+
+    def pool_changed(self, open_count: int, idle_count: int) -> None:
+        self.pool.labels("busy").set(open_count - idle_count)
+        self.pool.labels("idle").set(idle_count)

@@ -1,0 +1,295 @@
+"""The downstream SMTP client: a small pool of reusable aiosmtplib connections.
+
+A client transaction is relayed in lockstep: our MAIL and RCPT are answered
+with the downstream's own answers, so a recipient the downstream refuses is
+refused to the client too, and 250 after DATA means the downstream accepted
+the message. A pooled connection the downstream closed is replaced, not an
+error: the command is retried once on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import aiosmtplib
+from aiosmtplib import errors
+
+from gateway import replies
+from gateway.config import RelaySettings
+
+log = logging.getLogger("dlp.relay")
+
+_LOST = (errors.SMTPServerDisconnected, errors.SMTPTimeoutError, ConnectionError, ssl.SSLError)
+_PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BODY=7BIT": ""}
+
+
+class RelayError(Exception):
+    """The downstream could not take the transaction; ``reply`` is what we answer.
+
+    ``reason`` is the metric label: unavailable, lost, deferred, refused or internal.
+    """
+
+    def __init__(self, reply: str, reason: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.reason = reason
+
+
+def _unavailable() -> RelayError:
+    return RelayError(replies.R451_RELAY_DOWN.format(), "unavailable")
+
+
+def _lost() -> RelayError:
+    return RelayError(replies.R451_RELAY_LOST.format(), "lost")
+
+
+def _refused(exc: errors.SMTPResponseException) -> RelayError:
+    reply = passthrough_reply(exc)
+    return RelayError(reply, "refused" if reply[0] == "5" else "deferred")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:400].encode("ascii", "replace").decode("ascii")
+
+
+def passthrough_reply(exc: errors.SMTPResponseException) -> str:
+    """Answer a downstream refusal: its 5xx as it is, any 4xx as our 451."""
+    if 500 <= exc.code < 600:
+        text = _one_line(exc.message) or "Refused"
+        return f"{exc.code} {text}"
+    return replies.R451_RELAY_DEFERRED.format(code=exc.code)
+
+
+@dataclass(slots=True)
+class _Connection:
+    client: aiosmtplib.SMTP
+    last_used: float
+    messages: int = 0
+
+
+class RelayPool:
+    """Keeps up to ``pool_size`` idle downstream connections for reuse."""
+
+    def __init__(self, settings: RelaySettings,
+                 on_change: Callable[[int, int], None] | None = None) -> None:
+        self.settings = settings
+        self._idle: list[_Connection] = []
+        self._open = 0
+        self._observer = on_change
+        self._tls = self._tls_context(settings)
+        self._closed = False
+
+    @staticmethod
+    def _tls_context(settings: RelaySettings) -> ssl.SSLContext | None:
+        if settings.starttls == "off":
+            return None
+        context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+        if not settings.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    @property
+    def open_connections(self) -> int:
+        return self._open
+
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    async def acquire(self) -> tuple[_Connection, bool]:
+        """Return a live connection and whether it was reused from the pool."""
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.client.is_connected and self._fresh_enough(conn):
+                self._notify()
+                return conn, True
+            self._discard(conn)
+        return await self._connect(), False
+
+    def _fresh_enough(self, conn: _Connection) -> bool:
+        return time.monotonic() - conn.last_used < self.settings.max_idle
+
+    async def _connect(self) -> _Connection:
+        s = self.settings
+        start_tls: bool | None = {"off": False, "opportunistic": None, "required": True}[s.starttls]
+        client = aiosmtplib.SMTP(
+            hostname=s.address.host, port=s.address.port, timeout=s.timeout,
+            local_hostname=s.helo_name, start_tls=start_tls, tls_context=self._tls,
+            validate_certs=s.tls_verify)
+        try:
+            await client.connect(timeout=s.connect_timeout)
+            await client.ehlo()
+        except (errors.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            client.close()
+            log.warning("downstream %s unavailable: %s", s.address, _one_line(str(exc)))
+            raise _unavailable() from None
+        self._open += 1
+        self._notify()
+        return _Connection(client, time.monotonic())
+
+    def release(self, conn: _Connection, reusable: bool) -> None:
+        """Give ``conn`` back: kept when it is clean and the pool has room."""
+        if reusable and not self._closed and conn.client.is_connected \
+                and len(self._idle) < self.settings.pool_size:
+            conn.last_used = time.monotonic()
+            self._idle.append(conn)
+            self._notify()
+        else:
+            self._discard(conn)
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.client.close()
+        self._open -= 1
+        self._notify()
+
+    def reap(self) -> None:
+        """Close idle connections unused for longer than ``max_idle``."""
+        stale = [c for c in self._idle if not (c.client.is_connected and self._fresh_enough(c))]
+        for conn in stale:
+            self._idle.remove(conn)
+            self._discard(conn)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            try:
+                await asyncio.wait_for(conn.client.quit(), 2)
+            except (errors.SMTPException, OSError, asyncio.TimeoutError):
+                pass
+            self._discard(conn)
+
+    def _notify(self) -> None:
+        if self._observer is not None:
+            self._observer(self._open, len(self._idle))
+
+
+class Transaction:
+    """One client transaction relayed in lockstep on one downstream connection."""
+
+    def __init__(self, pool: RelayPool) -> None:
+        self._pool = pool
+        self._conn: _Connection | None = None
+        self._smtputf8 = False
+        self.accepted: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return self._conn is not None
+
+    async def mail(self, sender: str, options: Sequence[str]) -> str:
+        """Open the downstream transaction; return the reply for our client."""
+        conn, reused = await self._pool.acquire()
+        self._smtputf8 = "SMTPUTF8" in options
+        try:
+            response = await self._mail_on(conn, sender, options)
+        except _LOST:
+            self._pool.release(conn, reusable=False)
+            if not reused:
+                raise _lost() from None
+            conn, _ = await self._pool.acquire()  # the pooled one was stale: once more
+            try:
+                response = await self._mail_on(conn, sender, options)
+            except _LOST:
+                self._pool.release(conn, reusable=False)
+                raise _lost() from None
+            except errors.SMTPResponseException as exc:
+                self._pool.release(conn, reusable=True)
+                raise _refused(exc) from None
+        except errors.SMTPResponseException as exc:
+            await self._pool_back(conn, rset=True)
+            raise _refused(exc) from None
+        self._conn = conn
+        return f"{response.code} {_one_line(response.message)}"
+
+    async def _mail_on(self, conn: _Connection, sender: str, options: Sequence[str]) -> aiosmtplib.SMTPResponse:
+        client = conn.client
+        passed = [o for o in options if self._passes(client, o)]
+        return await client.mail(sender, options=passed, encoding=self._encoding)
+
+    @staticmethod
+    def _passes(client: aiosmtplib.SMTP, option: str) -> bool:
+        upper = option.upper()
+        if upper.startswith("SIZE="):
+            return client.supports_extension("size")
+        extension = _PASSED_MAIL_OPTIONS.get(upper)
+        if extension is None:
+            return False
+        return not extension or client.supports_extension(extension)
+
+    @property
+    def _encoding(self) -> str:
+        return "utf-8" if self._smtputf8 else "ascii"
+
+    async def rcpt(self, recipient: str) -> str:
+        """Ask the downstream about one recipient; return its answer for our client.
+
+        A refusal comes back as a RelayError whose reply is for this recipient only.
+        """
+        conn = self._require()
+        try:
+            response = await conn.client.rcpt(recipient, encoding=self._encoding)
+        except errors.SMTPResponseException as exc:
+            raise _refused(exc) from None
+        except _LOST:
+            self._drop()
+            raise _lost() from None
+        self.accepted.append(recipient)
+        return f"{response.code} {_one_line(response.message)}"
+
+    async def data(self, message: bytes) -> str:
+        """Send the message; return the downstream's reply. The transaction ends."""
+        conn = self._require()
+        try:
+            response = await conn.client.data(message)
+        except errors.SMTPResponseException as exc:
+            await self.reset()
+            raise _refused(exc) from None
+        except _LOST:
+            self._drop()
+            raise _lost() from None
+        except BaseException:  # cancelled mid-DATA: the connection is in an unknown state
+            self._drop()
+            raise
+        self._conn = None
+        conn.messages += 1
+        self._pool.release(conn, reusable=True)
+        self.accepted = []
+        return f"{response.code} {_one_line(response.message)}"
+
+    async def reset(self) -> None:
+        """Abandon the downstream transaction (RSET) and give the connection back."""
+        conn, self._conn = self._conn, None
+        self.accepted = []
+        if conn is not None:
+            await self._pool_back(conn, rset=True)
+
+    def abort(self) -> None:
+        """Drop the connection without a word (the client went away mid-command)."""
+        self._drop()
+
+    async def _pool_back(self, conn: _Connection, rset: bool) -> None:
+        ok = True
+        if rset:
+            try:
+                await conn.client.rset()
+            except (errors.SMTPException, OSError, asyncio.TimeoutError):
+                ok = False
+        self._pool.release(conn, reusable=ok)
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        self.accepted = []
+        if conn is not None:
+            self._pool.release(conn, reusable=False)
+
+    def _require(self) -> _Connection:
+        if self._conn is None:
+            raise RelayError(replies.R451_INTERNAL.format(), "internal")
+        return self._conn

@@ -1,0 +1,231 @@
+"""Running the gateway: one worker process (event loop, SMTP server, pool), or a
+supervisor with N workers sharing the listening port through SO_REUSEPORT.
+
+Signals: SIGTERM/SIGINT stop accepting, let sessions in flight finish (up to
+``shutdown_grace``) and exit 0; SIGHUP reloads the configuration, and an
+invalid new configuration is logged while the old one stays in force. The
+supervisor passes both signals on to every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from gateway import config
+
+log = logging.getLogger("dlp.server")
+
+_REAP_INTERVAL = 5.0
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How to (re)load the settings: the config dir and the command-line flags."""
+
+    config_dir: Path | None
+    overrides: config.Overrides
+
+    def load(self) -> config.Settings:
+        return config.load(self.config_dir, self.overrides)
+
+
+def listening_socket(address: config.HostPort, reuse_port: bool) -> socket.socket:
+    """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT."""
+    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(sockaddr)
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def run(launch: Launch, settings: config.Settings) -> int:
+    """Serve until told to stop; return the exit status."""
+    count = settings.worker_count()
+    if count == 1:
+        from gateway import metrics_http
+        http = metrics_http.serve_registry(settings.metrics.listen)
+        try:
+            return run_worker(launch, settings, http.registry, reuse_port=False)
+        finally:
+            http.shutdown()
+    return Supervisor(launch, settings, count).run()
+
+
+def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
+    """One worker: the event loop (uvloop where available) until SIGTERM."""
+    try:
+        import uvloop
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    return runner(_serve(launch, settings, registry, reuse_port))
+
+
+async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
+    from gateway.metrics import Metrics
+    from gateway.relay import RelayPool
+    from gateway.smtp import GatewayHandler, GatewaySMTP, GatewayState, default_hostname
+
+    metrics = Metrics(registry)
+    pool = RelayPool(settings.relay, metrics.pool_changed)
+    hostname = settings.smtp.hostname or default_hostname()
+    state = GatewayState(settings, pool, metrics, hostname)
+    handler = GatewayHandler(state)
+    loop = asyncio.get_running_loop()
+    sock = listening_socket(settings.smtp.listen, reuse_port)
+    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(launch, state))
+    log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
+                                            "relay": str(settings.relay.address), "pid": os.getpid()}})
+    reaper = asyncio.create_task(_reap(pool))
+    await stop.wait()
+    reaper.cancel()
+    await _drain(server, state)
+    await pool.close()
+    log.info("stopped", extra={"fields": {"pid": os.getpid()}})
+    return 0
+
+
+def _reload(launch: Launch, state: Any) -> None:
+    try:
+        new = launch.load()
+    except config.ConfigError as exc:
+        log.error("configuration reload failed; keeping the running configuration",
+                  extra={"fields": {"problem": str(exc)}})
+        return
+    if new.smtp.listen != state.settings.smtp.listen or new.metrics != state.settings.metrics:
+        log.warning("listen and metrics addresses change only on restart")
+    state.settings = new
+    state.pool.settings = new.relay
+    logging.getLogger().setLevel(new.log_level.upper())
+    log.info("configuration reloaded")
+
+
+async def _reap(pool: Any) -> None:
+    while True:
+        await asyncio.sleep(_REAP_INTERVAL)
+        pool.reap()
+
+
+async def _drain(server: asyncio.base_events.Server, state: Any) -> None:
+    """Stop accepting, wait for sessions in flight, close what is left."""
+    from gateway import replies
+    state.draining = True
+    server.close()
+    shutting = replies.R421_SHUTTING_DOWN.format()
+    deadline = time.monotonic() + state.settings.shutdown_grace
+    log.info("draining", extra={"fields": {"sessions": len(state.sessions)}})
+    while state.sessions and time.monotonic() < deadline:
+        for session in list(state.sessions):
+            session.close_if_idle(shutting)
+        await asyncio.sleep(0.05)
+    for session in list(state.sessions):
+        if session.transport is not None:
+            session.transport.close()
+    await asyncio.sleep(0)
+
+
+class Supervisor:
+    """Starts N workers, passes signals on, restarts a worker that dies."""
+
+    def __init__(self, launch: Launch, settings: config.Settings, count: int) -> None:
+        self.launch = launch
+        self.settings = settings
+        self.count = count
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[Any] = []
+        self.stopping = False
+        self.signals: list[int] = []
+
+    def run(self) -> int:
+        metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
+        os.environ[_MULTIPROC_ENV] = str(metrics_dir)
+        from gateway import metrics_http
+        http = metrics_http.serve_multiprocess(self.settings.metrics.listen)
+        try:
+            self._check_port()
+            for _ in range(self.count):
+                self.workers.append(self._spawn())
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, lambda number, _frame: self.signals.append(number))
+            return self._watch()
+        finally:
+            http.shutdown()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    def _check_port(self) -> None:
+        # Fail at start, with a clear error, when the port is taken.
+        listening_socket(self.settings.smtp.listen, reuse_port=True).close()
+
+    def _spawn(self) -> Any:
+        process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
+                                       args=(self.launch, self.settings.log_level), daemon=False)
+        process.start()
+        return process
+
+    def _watch(self) -> int:
+        while True:
+            while self.signals:
+                self._forward(self.signals.pop(0))
+            sentinels = [p.sentinel for p in self.workers if p.is_alive()]
+            if not sentinels:
+                break
+            wait(sentinels, timeout=0.2)
+            if not self.stopping:
+                self._restart_dead()
+        failed = [p.exitcode for p in self.workers if p.exitcode]
+        return 1 if failed else 0
+
+    def _forward(self, number: int) -> None:
+        if number in (signal.SIGTERM, signal.SIGINT):
+            self.stopping = True
+            number = signal.SIGTERM
+        for process in self.workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, number)
+
+    def _restart_dead(self) -> None:
+        from prometheus_client import multiprocess
+        for index, process in enumerate(self.workers):
+            if not process.is_alive():
+                log.error("worker exited; starting another", extra={"fields": {
+                    "pid": process.pid, "exit_code": process.exitcode}})
+                if process.pid is not None:
+                    multiprocess.mark_process_dead(process.pid)
+                self.workers[index] = self._spawn()
+
+
+def _worker_main(launch: Launch, log_level: str) -> None:
+    from gateway import logs
+    from prometheus_client import CollectorRegistry
+    logs.setup(log_level)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; it sends SIGTERM
+    try:
+        settings = launch.load()
+    except config.ConfigError as exc:
+        log.error("configuration invalid", extra={"fields": {"problem": str(exc)}})
+        sys.exit(2)
+    sys.exit(run_worker(launch, settings, CollectorRegistry(), reuse_port=True))

@@ -1,0 +1,244 @@
+"""The SMTP edge: an aiosmtpd server and handler that run every message through
+the pipeline and answer only once its fate is settled.
+
+MAIL and RCPT are relayed in lockstep to the downstream (gateway.relay), so the
+client hears the downstream's answer for each recipient; after DATA the
+message is parsed, judged and relayed, and 250 means the downstream took it.
+Any failure answers 4xx: the client keeps the message and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
+
+from gateway import actions, pipeline, replies
+from gateway.config import Settings
+from gateway.metrics import Metrics
+from gateway.relay import RelayError, RelayPool, Transaction
+
+log = logging.getLogger("dlp.smtp")
+message_log = logging.getLogger("dlp.message")
+
+# aiosmtpd's own size replies carry no enhanced status code (RFC 3463): ours do.
+_SIZE_REPLIES = ("552 Error: message size exceeds", "552 Error: Too much mail data")
+
+
+@dataclass(slots=True)
+class GatewayState:
+    """What every session of one worker shares: settings, pool, metrics, sessions."""
+
+    settings: Settings
+    pool: RelayPool
+    metrics: Metrics
+    hostname: str
+    sessions: set["GatewaySMTP"] = field(default_factory=set)
+    draining: bool = False
+
+    def trusted(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in net for net in self.settings.smtp.networks())
+
+
+class GatewaySMTP(SMTP):
+    """aiosmtpd's server with our limits, replies and downstream transaction."""
+
+    def __init__(self, handler: "GatewayHandler", state: GatewayState) -> None:
+        smtp = state.settings.smtp
+        # Read before super().__init__, which sizes its StreamReader with it.
+        self.line_length_limit = smtp.max_line_length
+        super().__init__(handler, data_size_limit=smtp.max_message_size, enable_SMTPUTF8=True,
+                         decode_data=False, hostname=state.hostname, ident="dlp-gateway",
+                         timeout=smtp.command_timeout)
+        self.state = state
+        self.transaction = Transaction(state.pool)
+        self.peer_ip = ""
+        self.busy = False
+        self._counted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            peer = transport.get_extra_info("peername")
+            self.peer_ip = peer[0] if isinstance(peer, tuple) else ""
+            self.state.sessions.add(self)
+            self._counted = True
+            self.state.metrics.sessions.inc()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._counted:
+            self._counted = False
+            self.state.sessions.discard(self)
+            self.state.metrics.sessions.dec()
+        self.transaction.abort()
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        # aiosmtpd cancels the session on EOF but keeps the transport half-open;
+        # when EOF beats the session task's first step (a port probe), nothing
+        # would ever close it. Returning False lets asyncio close it.
+        super().eof_received()
+        return False
+
+    async def _handle_client(self) -> None:
+        # Refuse at connect, before the greeting: never an open relay, and a
+        # bounded number of sessions.
+        refusal = None
+        if not self.state.trusted(self.peer_ip):
+            refusal = replies.R554_NOT_TRUSTED.format(ip=self.peer_ip or "unknown")
+            log.warning("untrusted client refused", extra={"fields": {"client": self.peer_ip}})
+        elif len(self.state.sessions) > self.state.settings.smtp.max_sessions:
+            refusal = replies.R421_TOO_MANY_SESSIONS.format()
+        elif self.state.draining:
+            refusal = replies.R421_SHUTTING_DOWN.format()
+        if refusal is not None:
+            await self.push(refusal)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._reset_timeout(self.state.settings.smtp.data_timeout)
+        await super().smtp_DATA(arg)
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str):
+            if status.startswith(_SIZE_REPLIES):
+                status = replies.R552_TOO_BIG.format(limit=self.data_size_limit)
+            if len(status) > 3 and status[3] != "-":
+                self.state.metrics.replies.labels(f"{status[0]}xx").inc()
+        await super().push(status)
+
+    def close_if_idle(self, reply: str) -> None:
+        """Close the session now when no transaction is under way (for shutdown)."""
+        if self.transport is None or self.busy or self.transaction.active:
+            return
+        if self.envelope is not None and self.envelope.mail_from:
+            return
+        self.transport.write(reply.encode("ascii") + b"\r\n")
+        self.transport.close()
+
+
+class GatewayHandler:
+    """aiosmtpd handler hooks: MAIL, RCPT, RSET, DATA and exceptions."""
+
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+
+    async def handle_MAIL(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
+                          address: str, mail_options: list[str]) -> str:
+        if not self.state.trusted(server.peer_ip):
+            return replies.R554_NOT_TRUSTED.format(ip=server.peer_ip or "unknown")
+        if self.state.draining:
+            return replies.R421_SHUTTING_DOWN.format()
+        if server.transaction.active:  # left over from a refused DATA or a new EHLO
+            await server.transaction.reset()
+        try:
+            await server.transaction.mail(address, mail_options)
+        except RelayError as exc:
+            self._relay_failed(exc, "MAIL")
+            return exc.reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return replies.R250_SENDER_OK.format()
+
+    async def handle_RCPT(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.state.settings.smtp.max_recipients:
+            return replies.R452_TOO_MANY_RECIPIENTS.format()
+        try:
+            await server.transaction.rcpt(address)
+        except RelayError as exc:
+            self._relay_failed(exc, "RCPT")
+            return exc.reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return replies.R250_RECIPIENT_OK.format()
+
+    async def handle_RSET(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        await server.transaction.reset()
+        return replies.R250_OK.format()
+
+    async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        server.busy = True
+        try:
+            return await self._process(server, session, envelope)
+        finally:
+            server.busy = False
+
+    async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
+        started = time.perf_counter()
+        queue_id = secrets.token_hex(6).upper()
+        content: bytes = smtp_env.original_content or b""
+        envelope = pipeline.Envelope(smtp_env.mail_from or "", tuple(smtp_env.rcpt_tos),
+                                     server.peer_ip, session.host_name or "")
+        verdict: pipeline.Verdict | None = None
+        downstream = ""
+        reply = replies.R451_INTERNAL.format()
+        try:
+            verdict = pipeline.run(envelope, content)
+            trace = actions.Trace(queue_id, self.state.hostname, _protocol(session, smtp_env))
+            downstream = await server.transaction.data(actions.outgoing(content, envelope, verdict, trace))
+            reply = replies.R250_RELAYED.format(queue_id=queue_id)
+        except RelayError as exc:
+            self._relay_failed(exc, "DATA")
+            downstream, reply = exc.reply, exc.reply
+        except Exception:
+            log.exception("processing failed", extra={"fields": {"queue_id": queue_id}})
+            await server.transaction.reset()
+        finally:
+            self._record(queue_id, content, envelope, verdict, reply, downstream, started)
+        return reply
+
+    def _record(self, queue_id: str, content: bytes, envelope: pipeline.Envelope,
+                verdict: pipeline.Verdict | None, reply: str, downstream: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        metrics = self.state.metrics
+        metrics.processing.observe(elapsed)
+        counts = verdict.counts() if verdict else {}
+        action = verdict.action.value if verdict and reply[0] == "2" else "error"
+        profile = verdict.profile if verdict else "unknown"
+        metrics.messages.labels(action, profile).inc()
+        for entity, count in counts.items():
+            metrics.findings.labels(entity).inc(count)
+        message_log.info("message", extra={"fields": {
+            "queue_id": queue_id, "message_id": actions.message_id(content),
+            "pid": os.getpid(), "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos), "size": len(content),
+            "action": action, "profile": profile, "findings": counts,
+            "latency_ms": round(elapsed * 1000, 2), "reply": reply[:3], "downstream": downstream}})
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("session error", exc_info=error)
+        return replies.R451_INTERNAL.format()
+
+    def _relay_failed(self, exc: RelayError, stage: str) -> None:
+        if exc.reason != "refused":
+            log.warning("downstream failure", extra={"fields": {
+                "stage": stage, "reason": exc.reason, "reply": exc.reply}})
+        self.state.metrics.relay_errors.labels(exc.reason).inc()
+
+
+def _protocol(session: Session, envelope: SmtpEnvelope) -> str:
+    if envelope.smtp_utf8:
+        return "UTF8SMTP"
+    return "ESMTP" if session.extended_smtp else "SMTP"
+
+
+def default_hostname() -> str:
+    return socket.getfqdn() or "localhost"
