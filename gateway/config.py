@@ -105,7 +105,7 @@ class SmtpSettings(_Section):
 
 class RelaySettings(_Section):
     address: Address = HostPort("127.0.0.1", 10026)
-    pool_size: int = Field(16, ge=1, le=1000)
+    pool_size: int = Field(32, ge=1, le=1000)
     connect_timeout: Seconds = 10
     timeout: Seconds = 120
     starttls: Annotated[Literal["off", "opportunistic", "required"],

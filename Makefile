@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Each sets up
+# everything it needs on a fresh machine first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test bench setup setup-test system-deps
+
+run: setup
+	$(BIN)/dlp-gateway serve --config config
+
+test: setup-test system-deps
+	$(BIN)/python -m pytest
+
+bench: setup-test system-deps
+	$(BIN)/python benchmarks/relay/run.py
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	bash tests/system-deps.sh
