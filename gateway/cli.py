@@ -61,7 +61,7 @@ def _serve(args: argparse.Namespace, settings: config.Settings, overrides: confi
     try:
         return server.run(launch, settings)
     except OSError as exc:
-        print(f"dlp-gateway: cannot start: {exc}", file=sys.stderr)
+        print(f"dlp-gateway: cannot start: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

@@ -25,14 +25,19 @@ class MetricsServer:
 
 def serve_registry(address: HostPort) -> MetricsServer:
     """Serve a fresh registry (one worker, in this process)."""
-    registry = CollectorRegistry()
-    server, thread = start_http_server(address.port, address.host, registry=registry)
-    return MetricsServer(registry, server, thread)
+    return _serve(address, CollectorRegistry())
 
 
 def serve_multiprocess(address: HostPort) -> MetricsServer:
     """Serve the sum of every worker's values (PROMETHEUS_MULTIPROC_DIR must be set)."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    server, thread = start_http_server(address.port, address.host, registry=registry)
+    return _serve(address, registry)
+
+
+def _serve(address: HostPort, registry: CollectorRegistry) -> MetricsServer:
+    try:
+        server, thread = start_http_server(address.port, address.host, registry=registry)
+    except OSError as exc:
+        raise OSError(exc.errno, f"metrics listen address {address}: {exc.strerror}") from None
     return MetricsServer(registry, server, thread)

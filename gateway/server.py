@@ -29,6 +29,7 @@ from gateway import config
 log = logging.getLogger("dlp.server")
 
 _REAP_INTERVAL = 5.0
+_CRASH_LOOP_SECONDS = 5.0
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -52,7 +53,11 @@ def listening_socket(address: config.HostPort, reuse_port: bool) -> socket.socke
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(sockaddr)
+    try:
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"SMTP listen address {address}: {exc.strerror}") from None
     sock.listen(1024)
     sock.setblocking(False)
     return sock
@@ -157,6 +162,7 @@ class Supervisor:
         self.count = count
         self.context = multiprocessing.get_context("spawn")
         self.workers: list[Any] = []
+        self.started: dict[int, float] = {}
         self.stopping = False
         self.signals: list[int] = []
 
@@ -184,6 +190,7 @@ class Supervisor:
         process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
                                        args=(self.launch, self.settings.log_level), daemon=False)
         process.start()
+        self.started[process.pid] = time.monotonic()
         return process
 
     def _watch(self) -> int:
@@ -210,12 +217,18 @@ class Supervisor:
     def _restart_dead(self) -> None:
         from prometheus_client import multiprocess
         for index, process in enumerate(self.workers):
-            if not process.is_alive():
-                log.error("worker exited; starting another", extra={"fields": {
-                    "pid": process.pid, "exit_code": process.exitcode}})
-                if process.pid is not None:
-                    multiprocess.mark_process_dead(process.pid)
-                self.workers[index] = self._spawn()
+            if process.is_alive():
+                continue
+            fields = {"pid": process.pid, "exit_code": process.exitcode}
+            multiprocess.mark_process_dead(process.pid)
+            if time.monotonic() - self.started.pop(process.pid, 0.0) < _CRASH_LOOP_SECONDS:
+                # Dying at start (a bad file, a port taken) would only die again.
+                log.error("worker failed at start; stopping", extra={"fields": fields})
+                self.stopping = True
+                self._forward(signal.SIGTERM)
+                return
+            log.error("worker exited; starting another", extra={"fields": fields})
+            self.workers[index] = self._spawn()
 
 
 def _worker_main(launch: Launch, log_level: str) -> None:

@@ -101,12 +101,13 @@ def test_two_workers_share_the_port_and_the_metrics(sink: Sink, start_gateway: S
     assert sum(e.get("msg") == "stopped" for e in gateway.log_entries()) == 2
 
 
-def test_port_in_use_fails_with_a_clear_error(sink: Sink, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_port_in_use_fails_with_a_clear_error(sink: Sink, tmp_path: Path, workers: int) -> None:
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     try:
-        gateway = Gateway(tmp_path, sink.port)
+        gateway = Gateway(tmp_path, sink.port, workers=workers)
         gateway.settings["smtp"]["listen"] = f"127.0.0.1:{taken.getsockname()[1]}"
         gateway.write_config()
         import subprocess
@@ -114,6 +115,7 @@ def test_port_in_use_fails_with_a_clear_error(sink: Sink, tmp_path: Path) -> Non
         result = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config",
                                  str(gateway.config_dir)], capture_output=True, text=True, timeout=30)
         assert result.returncode == 1
-        assert "cannot start" in result.stderr and "Address already in use" in result.stderr
+        assert "cannot start: SMTP listen address 127.0.0.1:" in result.stderr
+        assert "Address already in use" in result.stderr
     finally:
         taken.close()
