@@ -1,33 +1,31 @@
-"""A private, throwaway Postfix instance for end-to-end tests.
-
-The instance lives entirely under one directory and wires Postfix as an
-after-queue content filter in front of the gateway::
+"""A private, throwaway Postfix instance (after-queue content filter) for e2e tests::
 
     client -> smtpd :smtpd_port -> dlpfilter -> filter :filter_port
     filter -> smtpd :reinject_port -> smtp -> sink :sink_port
 
-Everything listens on 127.0.0.1 only and no DNS is used.  Starting Postfix
-needs root (its master daemon drops privileges to ``mail_owner``).
+Config, queue and maillog live under base_dir; only 127.0.0.1 is used, no DNS.
+Needs root: the master daemon drops privileges to ``mail_owner`` itself.
 """
 
 from __future__ import annotations
 
-import os
 import grp
+import json
+import os
 import pwd
+import re
 import shutil
 import signal
 import socket
 import stat
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
-from types import TracebackType
 
-SBIN_PATH = "/usr/sbin:/usr/local/sbin:/sbin"
 MAIL_OWNER = "postfix"
 SETGID_GROUP = "postdrop"
-MIN_VERSION = (3, 4)  # maillog_file and postlogd appeared in Postfix 3.4
+REINJECT_OVERRIDES = "no_unknown_recipient_checks,no_header_body_checks,no_milters"
 
 MAIN_CF = """\
 compatibility_level = 3.6
@@ -39,13 +37,8 @@ mail_owner = {owner}
 setgid_group = {group}
 syslog_name = postfix-e2e
 myhostname = mta.test.invalid
-mydomain = test.invalid
-myorigin = $myhostname
 mydestination =
-relay_domains =
-local_recipient_maps =
 alias_maps =
-alias_database =
 local_transport = error:local delivery is disabled
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
@@ -55,15 +48,9 @@ relayhost = [127.0.0.1]:{sink_port}
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
 smtpd_peername_lookup = no
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-biff = no
-delay_warning_time = 0
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
-maximal_queue_lifetime = 1h
-bounce_queue_lifetime = 1h
 """
 
 MASTER_CF = """\
@@ -71,19 +58,14 @@ MASTER_CF = """\
   -o content_filter=dlpfilter:[127.0.0.1]:{filter_port}
 127.0.0.1:{reinject_port} inet n - n - 10 smtpd
   -o content_filter=
-  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
+  -o receive_override_options={overrides}
   -o smtpd_recipient_restrictions=permit_mynetworks,reject
   -o smtpd_relay_restrictions=permit_mynetworks,reject
-  -o smtpd_client_restrictions=
-  -o smtpd_helo_restrictions=
-  -o smtpd_sender_restrictions=
-  -o smtpd_data_restrictions=
   -o mynetworks=127.0.0.0/8
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
 dlpfilter unix - - n - 10 smtp
   -o smtp_send_xforward_command=yes
   -o disable_mime_output_conversion=yes
-pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
 rewrite unix - - n - - trivial-rewrite
@@ -94,10 +76,8 @@ flush unix n - n 1000? 0 flush
 proxymap unix - - n - - proxymap
 showq unix n - n - - showq
 smtp unix - - n - - smtp
-relay unix - - n - - smtp
 error unix - - n - - error
 retry unix - - n - - error
-discard unix - - n - - discard
 anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
@@ -105,27 +85,18 @@ postlog unix-dgram n - n - 1 postlogd
 
 
 def _which(name: str) -> str | None:
-    return shutil.which(name, path=f"{os.environ.get('PATH', '')}:{SBIN_PATH}")
-
-
-def postfix_version() -> tuple[int, ...] | None:
-    """Return the installed Postfix version, or None if postconf is missing."""
-    postconf = _which("postconf")
-    if postconf is None:
-        return None
-    out = subprocess.run(
-        [postconf, "-dh", "mail_version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return tuple(int(p) for p in out.split(".") if p.isdigit()) or None
+    return shutil.which(name, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
 
 
 def postfix_available() -> str | None:
     """Return None if a private instance can run here, else a skip reason."""
-    if _which("postfix") is None or _which("postconf") is None:
+    postconf = _which("postconf")
+    if _which("postfix") is None or postconf is None:
         return "postfix not installed (Debian package postfix; .ci/run installs it)"
-    version = postfix_version()
-    if version is None or version < MIN_VERSION:
-        return f"postfix {version} is too old; maillog_file needs >= 3.4"
+    cmd = [postconf, "-dh", "mail_version"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    if tuple(int(n) for n in re.findall(r"\d+", out)[:2]) < (3, 4):
+        return f"postfix {out.strip()!r} is too old; maillog_file needs >= 3.4"
     if os.geteuid() != 0:
         return "a private postfix instance must be started as root"
     try:
@@ -147,77 +118,70 @@ class PostfixInstance:
     """A Postfix instance whose config, queue and log live under base_dir."""
 
     def __init__(
-        self,
-        base_dir: Path,
-        *,
-        smtpd_port: int,
-        filter_port: int,
-        reinject_port: int,
-        sink_port: int,
+        self, base_dir: Path, *, smtpd_port: int, filter_port: int,
+        reinject_port: int, sink_port: int,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
         self.config_dir = self.base_dir / "etc"
+        self.queue_dir = self.base_dir / "spool"
         self.maillog = self.base_dir / "maillog"
-        self.ports = {
-            "smtpd_port": smtpd_port,
-            "filter_port": filter_port,
-            "reinject_port": reinject_port,
-            "sink_port": sink_port,
-        }
-        self._master_pid: int | None = None
-
-    def _postfix(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        postfix = _which("postfix")
-        if postfix is None:
-            raise RuntimeError("postfix is not installed")
-        return subprocess.run(
-            [postfix, "-c", str(self.config_dir), *args],
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
+        self.ports = dict(smtpd_port=smtpd_port, filter_port=filter_port,
+                          reinject_port=reinject_port, sink_port=sink_port)
 
     def write_config(self) -> None:
         """Write main.cf and master.cf into base_dir/etc."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        (self.base_dir / "spool").mkdir(exist_ok=True)
-        main = MAIN_CF.format(
-            base=self.base_dir, owner=MAIL_OWNER, group=SETGID_GROUP, **self.ports
-        )
-        (self.config_dir / "main.cf").write_text(main)
-        (self.config_dir / "master.cf").write_text(MASTER_CF.format(**self.ports))
+        self.queue_dir.mkdir(exist_ok=True)
+        values = dict(self.ports, base=self.base_dir, owner=MAIL_OWNER,
+                      group=SETGID_GROUP, overrides=REINJECT_OVERRIDES)
+        past = time.time() - 60  # Postfix waits ~2s for just-modified files to settle
+        for name, template in (("main.cf", MAIN_CF), ("master.cf", MASTER_CF)):
+            path = self.config_dir / name
+            path.write_text(template.format(**values))
+            os.utime(path, (past, past))
 
     def start(self, timeout: float = 30) -> None:
-        """Write the configuration, start Postfix and wait for its listeners."""
+        """Write the configuration, start Postfix and wait for both smtpd ports.
+
+        Adds o+x to base_dir's ancestors where missing: the master opens
+        data_directory as mail_owner, which must be able to reach it.
+        """
         reason = postfix_available()
         if reason is not None:
             raise RuntimeError(reason)
+        self.stop()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         _make_searchable(self.base_dir)
         self.write_config()
         result = self._postfix("start", timeout=timeout)
         if result.returncode != 0:
             self.stop()
-            raise RuntimeError(f"postfix start failed:\n{result.stderr}\n{self.log()}")
-        self._master_pid = self._read_master_pid()
+            raise RuntimeError(f"postfix start failed {result.stderr}\n{self.log()}")
         deadline = time.monotonic() + timeout
         for port in (self.ports["smtpd_port"], self.ports["reinject_port"]):
             while not _accepts(port):
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"postfix never listened on {port}:\n{self.log()}")
+                    raise RuntimeError(f"nothing listens on {port}\n{self.log()}")
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        """Stop Postfix and make sure its master process group is gone."""
-        pid = self._master_pid or self._read_master_pid()
-        if (self.config_dir / "main.cf").exists() and _is_master(pid):
+        """Stop Postfix; SIGKILL whatever still runs in its queue directory."""
+        if _queue_processes(self.queue_dir) and (self.config_dir / "main.cf").exists():
             self._postfix("stop", timeout=30)
-        if pid is not None and _is_master(pid):
-            _kill_group(pid)
-        self._master_pid = None
+        if _wait_gone(self.queue_dir, 2.0):
+            return
+        for pid in _queue_processes(self.queue_dir):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if not _wait_gone(self.queue_dir, 5.0):
+            raise RuntimeError(f"postfix processes outlived SIGKILL: {self.queue_dir}")
 
-    def flush(self) -> None:
-        """Ask the queue manager to retry deferred mail now."""
-        self._postfix("flush")
+    def queue(self) -> list[dict[str, object]]:
+        """Return the messages still queued, as reported by ``postqueue -j``."""
+        cmd = [_which("postqueue") or "postqueue", "-c", str(self.config_dir), "-j"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def log(self, tail: int = 200) -> str:
         """Return the last ``tail`` lines of the instance's maillog."""
@@ -227,27 +191,21 @@ class PostfixInstance:
             return f"(no maillog at {self.maillog})"
         return "\n".join([f"--- {self.maillog} ---", *lines[-tail:]])
 
-    def _read_master_pid(self) -> int | None:
-        try:
-            return int((self.base_dir / "spool/pid/master.pid").read_text().split()[0])
-        except (FileNotFoundError, IndexError, ValueError):
-            return None
+    def _postfix(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        cmd = [_which("postfix") or "postfix", "-c", str(self.config_dir), *args]
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     def __enter__(self) -> PostfixInstance:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
 def _make_searchable(path: Path) -> None:
-    """Let mail_owner traverse to path: master opens data_directory as it."""
     os.chmod(path, 0o755)
     for parent in path.parents:
         mode = parent.stat().st_mode
@@ -263,22 +221,22 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _is_master(pid: int | None) -> bool:
-    """True if pid is a live (non-zombie) Postfix master process."""
-    if pid is None:
-        return False
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return "(master)" in fields and fields.rsplit(")", 1)[1].split()[0] != "Z"
+def _queue_processes(queue_dir: Path) -> list[int]:
+    """Live processes whose cwd is queue_dir: every Postfix daemon chdirs there."""
+    wanted = {str(queue_dir), f"{queue_dir} (deleted)"}
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            with suppress(OSError):
+                if os.readlink(f"/proc/{entry}/cwd") in wanted:
+                    pids.append(int(entry))
+    return pids
 
 
-def _kill_group(pid: int, timeout: float = 5) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
+def _wait_gone(queue_dir: Path, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while _is_master(pid) and time.monotonic() < deadline:
+    while _queue_processes(queue_dir):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
+    return True
