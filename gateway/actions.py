@@ -7,6 +7,8 @@ received (8-bit bodies, long lines, CRLF line ends).
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -27,6 +29,17 @@ class Trace:
     protocol: str  # SMTP, ESMTP or UTF8SMTP (RFC 3848, RFC 6531)
 
 
+_clock: list[Any] = [-1, ""]
+
+
+def _date() -> str:
+    """RFC 5322 date of now, formatted once per second."""
+    now = int(time.time())
+    if _clock[0] != now:
+        _clock[:] = [now, formatdate(now, localtime=False)]
+    return str(_clock[1])
+
+
 def _token(text: str) -> str:
     """Make client-supplied text safe inside a header: printable, no spaces."""
     return _UNSAFE.sub("?", text)[:255] or "unknown"
@@ -39,7 +52,7 @@ def received_header(envelope: Envelope, trace: Trace) -> bytes:
     recipient = f"\r\n\tfor <{_token(envelope.rcpt_tos[0])}>" if one else ""
     line = (f"Received: from {helo} ([{envelope.peer_ip}])\r\n"
             f"\tby {trace.hostname} (dlp-gateway) with {trace.protocol} id {trace.queue_id}"
-            f"{recipient};\r\n\t{formatdate(localtime=False)}\r\n")
+            f"{recipient};\r\n\t{_date()}\r\n")
     return line.encode("utf-8", "surrogateescape")
 
 

@@ -8,6 +8,7 @@ workers' values; the supervisor serves them (see gateway.server).
 from __future__ import annotations
 
 import platform
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
@@ -44,10 +45,24 @@ class Metrics:
         self.build.labels(__version__, platform.python_version()).set(1)
         for action in ACTIONS:
             self.messages.labels(action, "default")
-        for code_class in ("2xx", "4xx", "5xx"):
-            self.replies.labels(code_class)
+        # Bound children for the per-reply and per-message hot paths.
+        self._replies = {digit: self.replies.labels(f"{digit}xx") for digit in "2345"}
+        self._messages: dict[tuple[str, str], Any] = {}
         for reason in ("unavailable", "lost", "deferred", "refused"):
             self.relay_errors.labels(reason)
+
+    def reply(self, first_digit: str) -> None:
+        """Count one SMTP reply by its class."""
+        child = self._replies.get(first_digit)
+        if child is not None:
+            child.inc()
+
+    def message(self, action: str, profile: str) -> None:
+        """Count one message by its outcome and profile."""
+        child = self._messages.get((action, profile))
+        if child is None:
+            child = self._messages[(action, profile)] = self.messages.labels(action, profile)
+        child.inc()
 
     def pool_changed(self, open_count: int, idle_count: int) -> None:
         self.pool.labels("busy").set(open_count - idle_count)

@@ -123,8 +123,7 @@ def _reload(launch: Launch, state: Any) -> None:
         return
     if new.smtp.listen != state.settings.smtp.listen or new.metrics != state.settings.metrics:
         log.warning("listen and metrics addresses change only on restart")
-    state.settings = new
-    state.pool.settings = new.relay
+    state.apply(new)
     logging.getLogger().setLevel(new.log_level.upper())
     log.info("configuration reloaded")
 
