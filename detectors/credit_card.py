@@ -1,0 +1,84 @@
+"""CREDIT_CARD: payment card number (PAN).
+
+13 to 19 digits, plain or grouped by spaces or dashes, passing the Luhn check
+(python-stdnum's ``luhn``) with a real brand prefix and a length that brand
+issues: Visa 4 (13, 16, 19); Mastercard 51-55, 2221-2720 (16); American
+Express 34, 37 (15); Discover 6011, 622126-622925, 644-649, 65 (16-19); JCB
+3528-3589 (16-19); Diners Club 300-305, 309, 36, 38-39 (14-19); UnionPay 62
+(16-19). Long numbers failing Luhn or without a brand (orders, tracking
+numbers, invoices) are not cards.
+
+>>> [f.masked for f in find("Visa 4111 1111 1111 1111 exp 12/27")]
+['**** **** **** 1111']
+>>> find("Tracking 4111 1111 1111 1112"), find("Order 9111111111111111")
+([], [])
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern, PatternRecognizer
+from stdnum import luhn
+
+from detectors.candidates import Candidate
+from detectors.context import Context, keywords
+from detectors.findings import Finding
+
+ENTITY = "CREDIT_CARD"
+CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "master card", "amex", "american express",
+           "discover", "jcb", "diners", "unionpay", "expiration", "exp", "expires", "cvv", "cvc",
+           "security code", "cardholder", "card number", "pan")
+_NEAR = keywords(*CONTEXT)
+
+# (lowest prefix, highest prefix, lengths)
+_BRANDS = (
+    ("4", "4", (13, 16, 19)),
+    ("51", "55", (16,)), ("2221", "2720", (16,)),
+    ("34", "34", (15,)), ("37", "37", (15,)),
+    ("6011", "6011", (16, 17, 18, 19)), ("622126", "622925", (16, 17, 18, 19)),
+    ("644", "649", (16, 17, 18, 19)), ("65", "65", (16, 17, 18, 19)),
+    ("3528", "3589", (16, 17, 18, 19)),
+    ("300", "305", (14, 15, 16, 17, 18, 19)), ("309", "309", (14, 15, 16, 17, 18, 19)),
+    ("36", "36", (14, 15, 16, 17, 18, 19)), ("38", "39", (14, 15, 16, 17, 18, 19)),
+    ("62", "62", (16, 17, 18, 19)),
+)
+_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})
+
+
+def brand_fits(digits: str) -> bool:
+    """Whether some brand issues numbers with this prefix and length."""
+    for low, high, lengths in _BRANDS:
+        if len(digits) in lengths and low <= digits[:len(low)] <= high:
+            return True
+    return False
+
+
+def _grouped_like_a_card(groups: tuple[int, ...]) -> bool:
+    if len(groups) == 1 or groups in _LAYOUTS:
+        return True
+    return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
+
+
+def judge(c: Candidate, ctx: Context) -> float | None:
+    """Score a candidate as a card number, or None."""
+    if not 13 <= len(c.digits) <= 19 or c.sep not in ("", " ", "-"):
+        return None
+    if not (_grouped_like_a_card(c.groups) and brand_fits(c.digits) and luhn.is_valid(c.digits)):
+        return None
+    return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.9
+
+
+class CreditCardRecognizer(PatternRecognizer):
+    PATTERNS = [Pattern("card (medium)", r"\b(?:\d[ -]?){12,18}\d\b", 0.5)]
+    CONTEXT = list(CONTEXT)
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
+        return brand_fits(digits) and luhn.is_valid(digits)
+
+
+def find(text: str) -> list[Finding]:
+    from detectors.engine import find_entity
+    return find_entity(ENTITY, text)

@@ -1,0 +1,83 @@
+"""The detector: every recognizer's rules over one text, in one pass.
+
+Candidates come from one multi-pattern pass (detectors.candidates); each
+entity module judges them (structure, checksum, context); overlapping
+results are resolved to the strongest, so one span is one entity.
+
+>>> d = Detector()
+>>> [(f.entity, f.masked) for f in d.find("body", "SSN 219-45-6789, card 4111-1111-1111-1111")]
+[('US_SSN', '***-**-6789'), ('CREDIT_CARD', '****-****-****-1111')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn
+from detectors.candidates import Candidate, candidates, normalize
+from detectors.context import Context
+from detectors.findings import Finding
+from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
+from detectors.edm import EdmSet
+
+Judge = Callable[[Candidate, Context], "float | None"]
+
+# Entity, judge, recognizer name, and rank among equal scores (lower wins).
+_FIXED: tuple[tuple[str, Judge, str, int], ...] = (
+    (us_ssn.ENTITY, us_ssn.judge, "UsSsnRecognizer", 0),
+    (us_itin.ENTITY, us_itin.judge, "UsItinRecognizer", 1),
+    (credit_card.ENTITY, credit_card.judge, "CreditCardRecognizer", 2),
+    (us_ein.ENTITY, us_ein.judge, "UsEinRecognizer", 3),
+    (bank_routing.ENTITY, bank_routing.judge, "BankRoutingRecognizer", 4),
+)
+ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "PHONE_NUMBER",
+            "US_BANK_ROUTING")
+
+_Hit = tuple[float, int, int, int, str, str]  # score, -length, rank, start, end... see _resolve
+
+
+class Detector:
+    """Finds every entity in a text; safe to share between threads."""
+
+    def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS,
+                 edm: EdmSet | None = None) -> None:
+        self.utility = UtilityAccounts(formats, edm)
+
+    def find(self, segment: str, text: str) -> list[Finding]:
+        """Return the findings in ``text`` (offsets into it), ordered by position."""
+        norm = normalize(text)
+        ctx = Context(norm)
+        hits: list[tuple[float, int, int, int, str, str]] = []
+        for c in candidates(norm):
+            for entity, judge, name, rank in _FIXED:
+                score = judge(c, ctx)
+                if score is not None:
+                    hits.append((score, c.start, c.end, rank, entity, name))
+            account = self.utility.judge(c, ctx)
+            if account is not None:
+                hits.append((account[0], c.start, c.end, 5, "UTILITY_ACCOUNT", account[1]))
+            number = phone.judge(c, ctx)
+            if number is not None:
+                hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "PhoneRecognizer"))
+        return [Finding(entity, segment, start, end, score, text[start:end], name)
+                for score, start, end, _, entity, name in _resolve(hits)]
+
+
+def _resolve(hits: list[tuple[float, int, int, int, str, str]]) -> list[tuple[float, int, int, int, str, str]]:
+    """Keep the strongest of overlapping hits: score, then length, then rank."""
+    kept: list[tuple[float, int, int, int, str, str]] = []
+    for hit in sorted(hits, key=lambda h: (-h[0], h[1] - h[2], h[3], h[1])):
+        if all(hit[2] <= k[1] or hit[1] >= k[2] for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h[1])
+
+
+@lru_cache(maxsize=1)
+def default_detector() -> Detector:
+    return Detector()
+
+
+def find_entity(entity: str, text: str) -> list[Finding]:
+    """Findings of one entity in ``text`` with the default detector."""
+    return [f for f in default_detector().find("body", text) if f.entity == entity]

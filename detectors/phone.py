@@ -1,0 +1,77 @@
+"""PHONE_NUMBER: telephone numbers, validated by phonenumbers (region US).
+
+Phone numbers are findings of their own (the policies list telephone numbers
+as confidential customer data) and keep phone-shaped digits from being
+taken for SSNs or account numbers: a 10-digit 3-3-4 number is never an SSN.
+
+>>> [f.value for f in find("Call (213) 555-2368 or 213.555.2368")]
+['(213) 555-2368', '213.555.2368']
+>>> find("SSN 078-05-1120")
+[]
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from detectors.candidates import Candidate
+from detectors.context import Context, keywords
+from detectors.findings import Finding
+
+ENTITY = "PHONE_NUMBER"
+CONTEXT = ("phone", "tel", "telephone", "cell", "mobile", "fax", "call", "contact")
+_NEAR = keywords(*CONTEXT)
+_AREA = re.compile(r"\((\d{3})\) ?$")
+_SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
+
+
+def span(c: Candidate, ctx: Context) -> tuple[int, int, str] | None:
+    """The phone number's span and digits (with a parenthesised area code), or None."""
+    start, digits, groups = c.start, c.digits, c.groups
+    if groups == (3, 4) and c.sep in ("-", "."):
+        area = _AREA.search(ctx.text, max(0, start - 9), start)
+        if area is None:
+            return None
+        start, digits, groups = area.start(), area.group(1) + digits, (3, 3, 4)
+    if groups not in _SHAPES or (len(digits) == 11 and digits[0] != "1"):
+        return None
+    if start and ctx.text[start - 1] == "+":
+        start -= 1
+    return start, c.end, digits
+
+
+def judge(c: Candidate, ctx: Context) -> tuple[int, int, float] | None:
+    """Span and score of a valid US phone number at ``c``, or None."""
+    found = span(c, ctx)
+    if found is None:
+        return None
+    start, end, digits = found
+    try:
+        number = phonenumbers.parse(digits, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return start, end, 0.75 if ctx.near(_NEAR, start, end) else 0.6
+
+
+class PhoneRecognizer(PatternRecognizer):
+    PATTERNS = [Pattern("us phone (weak)", r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b", 0.3)]
+    CONTEXT = list(CONTEXT)
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(pattern_text, "US"))
+        except phonenumbers.NumberParseException:
+            return False
+
+
+def find(text: str) -> list[Finding]:
+    from detectors.engine import find_entity
+    return find_entity(ENTITY, text)

@@ -1,0 +1,62 @@
+"""US_ITIN: US Individual Taxpayer Identification Number.
+
+``9dd-dd-dddd`` (or plain), whose fourth and fifth digits are 50-65, 70-88,
+90-92 or 94-99 (IRS; 93 is the ATIN range). python-stdnum's ``us.itin``
+rejects 50-65, which the IRS now issues, so the ranges are checked here.
+A formatted ITIN is a finding on its own; nine plain digits need context.
+A number is an ITIN or an SSN, never both: SSNs never start with 9.
+
+>>> [f.masked for f in find("ITIN 912-50-1234 on file")]
+['***-**-1234']
+>>> find("ATIN 912-93-1234")
+[]
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from detectors.candidates import Candidate
+from detectors.context import Context, keywords
+from detectors.findings import Finding
+
+ENTITY = "US_ITIN"
+CONTEXT = ("itin", "individual taxpayer", "taxpayer identification", "taxpayer id", "tin")
+_NEAR = keywords(*CONTEXT)
+_GROUPS = frozenset(range(50, 66)) | frozenset(range(70, 89)) | {90, 91, 92} | frozenset(range(94, 100))
+
+
+def is_valid(digits: str) -> bool:
+    """Whether nine digits have the ITIN structure."""
+    return len(digits) == 9 and digits[0] == "9" and int(digits[3:5]) in _GROUPS \
+        and digits[5:] != "0000"
+
+
+def judge(c: Candidate, ctx: Context) -> float | None:
+    """Score a candidate as an ITIN, or None."""
+    if len(c.digits) != 9 or not is_valid(c.digits):
+        return None
+    if c.groups == (3, 2, 4) and c.sep in ("-", " ", "."):
+        return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.85
+    if c.plain and ctx.near(_NEAR, c.start, c.end):
+        return 0.7
+    return None
+
+
+class UsItinRecognizer(PatternRecognizer):
+    PATTERNS = [
+        Pattern("itin formatted (medium)", r"\b9\d{2}([- .])\d{2}\1\d{4}\b", 0.5),
+        Pattern("itin plain (weak)", r"\b9\d{8}\b", 0.05),
+    ]
+    CONTEXT = list(CONTEXT)
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return not is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+
+
+def find(text: str) -> list[Finding]:
+    from detectors.engine import find_entity
+    return find_entity(ENTITY, text)

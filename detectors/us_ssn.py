@@ -1,0 +1,70 @@
+"""US_SSN: US Social Security number.
+
+Nine digits written ``ddd-dd-dddd``, ``ddd dd dddd``, ``ddd.dd.dddd`` or plain.
+Never issued (SSA, "Social Security Number Randomization", June 2011): area
+000, 666 and 900-999, group 00, serial 0000; python-stdnum's ``us.ssn``
+checks those and its list of advertising numbers (078-05-1120, 219-09-9999,
+457-55-5462). Numbers of one repeated digit and 123-45-6789 are placeholders.
+No check digit: a formatted valid SSN is a finding on its own; nine plain
+digits need SSN context nearby. The 9xx area belongs to ITINs (us_itin).
+
+>>> [f.masked for f in find("Applicant 219-45-6789 approved")]
+['***-**-6789']
+>>> find("Sample card 078-05-1120"), find("order 219456789")
+([], [])
+>>> [f.score for f in find("SSN: 219456789")]
+[0.7]
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern, PatternRecognizer
+from stdnum.us import ssn
+
+from detectors.candidates import Candidate
+from detectors.context import Context, keywords
+from detectors.findings import Finding
+
+ENTITY = "US_SSN"
+CONTEXT = ("ssn", "ss#", "ss #", "ssns", "social security", "soc sec", "ssa number", "ssa no",
+           "social security number", "taxpayer", "ssn#")
+_NEAR = keywords(*CONTEXT)
+_PLACEHOLDERS = frozenset({"123456789", "987654321"} | {d * 9 for d in "0123456789"})
+
+
+def is_valid(digits: str) -> bool:
+    """Whether nine digits could be an issued SSN."""
+    return digits not in _PLACEHOLDERS and ssn.is_valid(digits)
+
+
+def judge(c: Candidate, ctx: Context) -> float | None:
+    """Score a candidate as an SSN, or None."""
+    if len(c.digits) != 9 or not is_valid(c.digits):
+        return None
+    if c.groups == (3, 2, 4) and c.sep in ("-", " ", "."):
+        return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.85
+    if c.plain and ctx.near(_NEAR, c.start, c.end):
+        return 0.7
+    return None
+
+
+class UsSsnRecognizer(PatternRecognizer):
+    """The same rules as a Presidio recognizer, for AnalyzerEngine."""
+
+    PATTERNS = [
+        Pattern("ssn formatted (medium)", r"\b\d{3}([- .])\d{2}\1\d{4}\b", 0.5),
+        Pattern("ssn plain (weak)", r"\b\d{9}\b", 0.05),
+    ]
+    CONTEXT = list(CONTEXT)
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return not is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+
+
+def find(text: str) -> list[Finding]:
+    """Findings of this entity alone (doctests, quick checks)."""
+    from detectors.engine import find_entity
+    return find_entity(ENTITY, text)
