@@ -34,7 +34,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     """Score a candidate as a routing number (context required), or None."""
     if len(c.digits) != 9 or not (c.plain or (c.groups == (4, 4, 1) and c.sep == "-")):
         return None
-    if not is_valid(c.digits) or not ctx.near(_NEAR, c.start, c.end):
+    if not ctx.near(_NEAR, c.start, c.end) or not is_valid(c.digits):
         return None
     return 0.9
 

@@ -66,8 +66,10 @@ class Candidate:
 
 
 # A run: digits, and single separators (a dash may be followed by a line
-# break: numbers wrapped at a hyphen are still found).
-_RUN = re.compile(r"\d+(?:(?:-\r?\n|[-. ])\d+)*")
+# break: numbers wrapped at a hyphen are still found), holding at least
+# MIN_DIGITS digits; shorter runs (dates, times, amounts) never match.
+_SEP = r"(?:-\r?\n|[-. ])"
+_RUN = re.compile(r"\d(?:%s?\d){%d,}(?:%s\d+)*" % (_SEP, MIN_DIGITS - 1, _SEP))
 _GROUP = re.compile(r"\d+")
 
 
@@ -80,31 +82,42 @@ try:
     import hyperscan
 
     _DB = hyperscan.Database()
-    _DB.compile(expressions=[rb"[0-9](?:[0-9]|-\r?\n|[-. ])*"], ids=[0],
-                flags=[hyperscan.HS_FLAG_SOM_LEFTMOST])
+    _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
     _SCRATCH = hyperscan.Scratch(_DB)
-
-    def _regions(data: bytes) -> list[tuple[int, int]]:
-        """Byte spans holding digits, merged (hyperscan reports every match end)."""
-        spans: list[list[int]] = []
-
-        def on_match(_id: int, start: int, end: int, _flags: int, _ctx: object) -> None:
-            if spans and start <= spans[-1][1]:
-                if end > spans[-1][1]:
-                    spans[-1][1] = end
-            else:
-                spans.append([start, end])
-
-        _DB.scan(data, match_event_handler=on_match, scratch=_SCRATCH)
-        return [(s, e) for s, e in spans]
+    _RUN_CHARS = frozenset("0123456789-. \r\n")
 
     def _runs(text: str) -> Iterator[tuple[int, int]]:
-        if not text.isascii():  # byte offsets would differ from character offsets
+        ends: list[int] = []
+        _DB.scan(text.encode("utf-8", "surrogatepass"), scratch=_SCRATCH,
+                 match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
+        if not ends:
+            return  # no six digits together: most texts
+        if not text.isascii():  # byte offsets would not be character offsets
             yield from _runs_re(text)
             return
-        for start, end in _regions(text.encode("ascii")):
+        for start, end in _windows(text, ends):
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()
+
+    def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
+        """Spans around the match ends, widened to whole runs and merged."""
+        start = end = -1
+        for hit in ends:
+            if hit <= end:
+                continue
+            low, high = max(0, hit - 24), hit
+            while low > 0 and text[low - 1] in _RUN_CHARS:
+                low -= 1
+            while high < len(text) and text[high] in _RUN_CHARS:
+                high += 1
+            if low <= end:
+                end = high
+                continue
+            if end >= 0:
+                yield start, end
+            start, end = low, high
+        if end >= 0:
+            yield start, end
 
 except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
     _runs = _runs_re
@@ -125,27 +138,29 @@ def candidates(text: str) -> list[Candidate]:
 
 
 def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
-    groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
     if not _bounded(text, start, end):
         return
-    seps = [text[groups[i][1]] for i in range(len(groups) - 1)]
-    for first in range(len(groups)):
-        if first and seps[first - 1] != " ":
-            continue
-        for last in range(first, min(len(groups), first + _MAX_GROUPS)):
-            if last + 1 < len(groups) and seps[last] != " " and last - first + 1 < _MAX_GROUPS:
-                # may still be a prefix of a longer dashed number: only whole pieces count
-                continue
-            yield from _candidate(text, groups[first:last + 1], seps[first:last])
-
-
-def _candidate(text: str, groups: list[tuple[int, int]], seps: list[str]) -> Iterator[Candidate]:
-    digits = "".join(text[s:e] for s, e in groups)
-    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+    spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
+    if len(spans) == 1:
+        if end - start <= MAX_DIGITS:
+            yield Candidate(start, end, text[start:end], (end - start,), "")
         return
-    kinds = set(seps)
-    sep = "" if not seps else (seps[0] if len(kinds) == 1 else "mixed")
-    yield Candidate(groups[0][0], groups[-1][1], digits, tuple(e - s for s, e in groups), sep)
+    parts = [text[s:e] for s, e in spans]
+    seps = [text[spans[i][1]] for i in range(len(spans) - 1)]
+    for first in range(len(spans)):
+        if first and seps[first - 1] != " ":
+            continue  # a piece of a dashed or dotted number is not a number
+        count = 0
+        for last in range(first, min(len(spans), first + _MAX_GROUPS)):
+            count += len(parts[last])
+            if count > MAX_DIGITS:
+                break
+            if count < MIN_DIGITS or (last + 1 < len(spans) and seps[last] != " "):
+                continue
+            used = seps[first:last]
+            sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
+            yield Candidate(spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
+                            tuple(len(p) for p in parts[first:last + 1]), sep)
 
 
 def _bounded(text: str, start: int, end: int) -> bool:

@@ -33,13 +33,15 @@ def is_valid(digits: str) -> bool:
 
 def judge(c: Candidate, ctx: Context) -> float | None:
     """Score a candidate as an EIN, or None."""
-    if len(c.digits) != 9 or not is_valid(c.digits):
+    if len(c.digits) != 9:
         return None
     if c.groups == (2, 7) and c.sep == "-":
-        return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.8
-    if c.plain and ctx.near(_NEAR, c.start, c.end):
-        return 0.65
-    return None
+        score = 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.8
+    elif c.plain and ctx.near(_NEAR, c.start, c.end):
+        score = 0.65
+    else:
+        return None
+    return score if is_valid(c.digits) else None
 
 
 class UsEinRecognizer(PatternRecognizer):

@@ -69,26 +69,23 @@ class UtilityAccounts:
     """Judges candidates against the configured formats and the EDM list."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None) -> None:
-        self.formats = tuple((f, keywords(*f.context)) for f in formats)
+        self.formats = tuple((f, f.groups, f.sep, keywords(*f.context)) for f in formats)
         self.edm = edm
 
     def judge(self, c: Candidate, ctx: Context) -> tuple[float, str] | None:
         """Score and recognizer name for a candidate, or None."""
         if self.edm is not None and self.edm.contains(c.digits):
             return 1.0, "EdmRecognizer"
-        for fmt, near in self.formats:
-            if self._shape(fmt, c) and ctx.near(near, c.start, c.end, before=fmt.window, after=0):
+        for fmt, groups, sep, near in self.formats:
+            if fmt.layout is not None:
+                fits = c.groups == groups and c.sep == sep
+            else:
+                low, high = fmt.digits or (0, 0)
+                fits = c.plain and low <= len(c.digits) <= high
+            if fits and ctx.near(near, c.start, c.end, before=fmt.window, after=0) \
+                    and (fmt.check != "luhn" or luhn.is_valid(c.digits)):
                 return (0.85 if fmt.layout else 0.7), f"UtilityAccountRecognizer:{fmt.name}"
         return None
-
-    @staticmethod
-    def _shape(fmt: AccountFormat, c: Candidate) -> bool:
-        if fmt.layout is not None:
-            fits = c.groups == fmt.groups and c.sep == fmt.sep
-        else:
-            low, high = fmt.digits or (0, 0)
-            fits = c.plain and low <= len(c.digits) <= high
-        return fits and (fmt.check != "luhn" or luhn.is_valid(c.digits))
 
 
 class UtilityAccountRecognizer(PatternRecognizer):

@@ -27,6 +27,24 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the configuration and exit")
     _config_flag(check)
+
+    scan = commands.add_parser("scan", help="scan .eml files and print findings as JSON Lines")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help=".eml file, directory, or - for stdin")
+    _config_flag(scan)
+    scan.add_argument("--sender", metavar="ADDR", help="envelope sender (default: the From header)")
+    scan.add_argument("--recipient", action="append", default=[], metavar="ADDR",
+                      help="envelope recipient, repeatable (default: To and Cc)")
+    scan.add_argument("--reveal", action="store_true", help="include the matched values")
+    scan.add_argument("--data-dir", metavar="DIR", help="where the EDM list is (default ./var)")
+
+    edm = commands.add_parser("edm", help="exact data match: the utility's account list")
+    edm_commands = edm.add_subparsers(dest="edm_command", required=True, metavar="ACTION")
+    imp = edm_commands.add_parser("import", help="hash a CSV column of account numbers into the store")
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("--column", required=True, metavar="NAME")
+    imp.add_argument("--utility", default="default", metavar="NAME")
+    _config_flag(imp)
+    imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
     return parser
 
 
@@ -50,7 +68,26 @@ def main(argv: list[str] | None = None) -> int:
         where = args.config / config.CONFIG_FILE if args.config else "built-in defaults"
         print(f"dlp-gateway: configuration OK ({where})")
         return 0
+    if args.command == "scan":
+        from gateway import scan_cli
+        return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal)
+    if args.command == "edm":
+        return _edm_import(args, settings)
     return _serve(args, settings, overrides)
+
+
+def _edm_import(args: argparse.Namespace, settings: config.Settings) -> int:
+    from detectors.edm import EdmError, EdmStore
+    store = EdmStore(settings.data_dir)
+    try:
+        added = store.import_csv(args.file, args.column, args.utility)
+    except EdmError as exc:
+        print(f"dlp-gateway edm: {exc}", file=sys.stderr)
+        return 1
+    loaded = store.load()
+    print(f"dlp-gateway edm: {added} new account hashes for {args.utility!r}; "
+          f"{len(loaded) if loaded else 0} in {store.path}")
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: config.Settings, overrides: config.Overrides) -> int:

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 CONFIG_FILE = "gateway.yaml"
@@ -127,11 +128,51 @@ class ListenSettings(_Section):
     listen: Address
 
 
+class AccountFormatSettings(_Section):
+    """One utility's account number format (see detectors.utility_account)."""
+
+    name: str = Field(min_length=1)
+    utility: str = ""
+    layout: Annotated[str, Field(pattern=r"^d+(?:-d+)+$|^d+(?:\.d+)+$|^d+(?: d+)+$")] | None = None
+    digits: tuple[int, int] | None = None
+    context: tuple[str, ...] = Field(min_length=1)
+    window: int = Field(60, ge=1, le=500)
+    check: Literal["luhn"] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "AccountFormatSettings":
+        if (self.layout is None) == (self.digits is None):
+            raise ValueError("give exactly one of layout (e.g. d-dd-ddd-dddd) or digits [min, max]")
+        if self.digits is not None and not 6 <= self.digits[0] <= self.digits[1] <= 19:
+            raise ValueError("digits must be [min, max] with 6 <= min <= max <= 19")
+        return self
+
+
+_DEFAULT_FORMATS = (
+    AccountFormatSettings(name="sce-customer", utility="Southern California Edison", layout="d-dd-ddd-dddd",
+                          context=("account", "acct", "customer", "sce", "edison")),
+    AccountFormatSettings(name="sce-service", utility="Southern California Edison", layout="d-ddd-dddd-dd",
+                          context=("account", "acct", "service", "sce", "edison")),
+    AccountFormatSettings(name="water", utility="Water utility (generic)", digits=(8, 12), window=30,
+                          context=("account", "acct", "acct#", "account no", "account number")),
+)
+
+
+class DetectionSettings(_Section):
+    utility_accounts: tuple[AccountFormatSettings, ...] = _DEFAULT_FORMATS
+    thread_above: int = Field(65_536, ge=0)
+    max_depth: int = Field(3, ge=0, le=10)
+    max_members: int = Field(1000, ge=1)
+    max_inflated_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    max_ratio: int = Field(100, ge=2)
+
+
 class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     relay: RelaySettings = RelaySettings()
     metrics: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 9465))
     review: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 8025))
+    detection: DetectionSettings = DetectionSettings()
     data_dir: Path = Path("./var")
     workers: int | None = Field(None, ge=1, le=256)
     shutdown_grace: Seconds = 30

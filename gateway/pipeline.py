@@ -1,17 +1,22 @@
 """The middle of the one-way flow: parse -> detect -> decide, pure and synchronous.
 
 No sockets, no clock, no globals: data in, data out. ``serve`` runs it for
-every message and ``scan`` will run the same function. Until the detection
-(#3) and policy (#4) issues land, detect finds nothing and decide delivers
-every message under the ``default`` profile.
+every message and ``scan`` runs the same function. Until the policy issue
+(#4) lands, decide delivers every message under the ``default`` profile,
+whatever was found.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
+from detectors.edm import EdmStore
 from detectors.findings import Finding
+from detectors.scan import Scanner
+from detectors.segments import Limits, Unscannable
+from detectors.utility_account import AccountFormat
 
 DEFAULT_PROFILE = "default"
 
@@ -40,6 +45,7 @@ class Verdict:
     reasons: tuple[str, ...]
     purpose: str | None = None
     findings: tuple[Finding, ...] = field(default=(), repr=False)
+    unscannable: tuple[Unscannable, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Findings per entity, for logs and metrics."""
@@ -49,16 +55,30 @@ class Verdict:
         return out
 
 
-def detect(content: bytes) -> tuple[Finding, ...]:
-    """Return the sensitive findings in a raw RFC 5322 message (pass-through for now)."""
-    return ()
-
-
-def decide(envelope: Envelope, findings: tuple[Finding, ...]) -> Verdict:
+def decide(envelope: Envelope, findings: tuple[Finding, ...],
+           unscannable: tuple[Unscannable, ...] = ()) -> Verdict:
     """Return what to do with the message (every message is delivered for now)."""
-    return Verdict(Action.DELIVER, DEFAULT_PROFILE, ("no-policy",), findings=findings)
+    return Verdict(Action.DELIVER, DEFAULT_PROFILE, ("no-policy",), findings=findings,
+                   unscannable=unscannable)
 
 
-def run(envelope: Envelope, content: bytes) -> Verdict:
-    """Run every middle stage over one message."""
-    return decide(envelope, detect(content))
+class Pipeline:
+    """parse + detect + decide, with what they need loaded once at start."""
+
+    def __init__(self, scanner: Scanner) -> None:
+        self.scanner = scanner
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Pipeline":
+        """Build from gateway settings: account formats, limits, the EDM list in data_dir."""
+        d = settings.detection
+        formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
+                        for f in d.utility_accounts)
+        limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
+                        max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
+        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits))
+
+    def run(self, envelope: Envelope, content: bytes) -> Verdict:
+        """Run every middle stage over one message."""
+        result = self.scanner.scan(content)
+        return decide(envelope, result.findings, result.unscannable)

@@ -51,6 +51,7 @@ class GatewayState:
     sessions: set["GatewaySMTP"] = field(default_factory=set)
     draining: bool = False
     pid: int = field(default_factory=os.getpid)
+    stages: pipeline.Pipeline | None = None
     _networks: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
@@ -58,9 +59,19 @@ class GatewayState:
 
     def apply(self, settings: Settings) -> None:
         """Put new settings in force (start and SIGHUP)."""
+        self.stages = pipeline.Pipeline.from_settings(settings)
         self.settings = settings
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
+
+    async def judge(self, envelope: pipeline.Envelope, content: bytes) -> pipeline.Verdict:
+        """Run the pipeline; a large message in a worker thread, so that
+        other sessions are served meanwhile."""
+        stages = self.stages
+        assert stages is not None
+        if len(content) > self.settings.detection.thread_above:
+            return await asyncio.to_thread(stages.run, envelope, content)
+        return stages.run(envelope, content)
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -240,7 +251,7 @@ class GatewayHandler:
         downstream = ""
         reply = replies.R451_INTERNAL.format()
         try:
-            verdict = pipeline.run(envelope, content)
+            verdict = await self.state.judge(envelope, content)
             trace = actions.Trace(queue_id, self.state.hostname, _protocol(session, smtp_env))
             downstream = await server.transaction.data(actions.outgoing(content, envelope, verdict, trace))
             reply = replies.R250_RELAYED.format(queue_id=queue_id)
@@ -269,6 +280,7 @@ class GatewayHandler:
             "queue_id": queue_id, "message_id": actions.message_id(content),
             "pid": self.state.pid, "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos), "size": len(content),
             "action": action, "profile": profile, "findings": counts,
+            "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
             "latency_ms": round(elapsed * 1000, 2), "reply": reply[:3], "downstream": downstream}})
 
     async def handle_exception(self, error: Exception) -> str:

@@ -8,7 +8,7 @@ TRACE = actions.Trace("ABC123", "gw.example", "ESMTP")
 
 def test_outgoing_prepends_headers_and_keeps_every_byte() -> None:
     content = b"Subject: x\r\n\r\n\xff\xfe body\r\n.\r\n"
-    verdict = pipeline.run(ENVELOPE, content)
+    verdict = pipeline.decide(ENVELOPE, ())
     out = actions.outgoing(content, ENVELOPE, verdict, TRACE)
     assert out.endswith(content)
     head = out[: -len(content)]

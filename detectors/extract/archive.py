@@ -1,0 +1,96 @@
+"""ZIP members, read one at a time within the limits of a shared Budget.
+
+Before a member is inflated its declared size is checked against what the
+message may still inflate, and its declared compression ratio against the
+bomb threshold; while it inflates both are checked again on the bytes
+actually produced, since headers can lie (zipfile also stops at the declared
+size and then fails the CRC). Encrypted members are never read. Sources:
+PKWARE APPNOTE.TXT 4.4.4 (general purpose bit 0: encrypted) and 4.3.7.
+
+>>> import io, zipfile
+>>> buf = io.BytesIO()
+>>> with zipfile.ZipFile(buf, "w") as z:
+...     z.writestr("a/march.csv", "219-45-6789")
+>>> budget = Budget(inflated=1000, text=1000, parts=10, max_ratio=100, ratio_floor=100)
+>>> [(m.name, m.data, m.reason) for m in members(open_zip(buf.getvalue()), 10, budget)]
+[('a/march.csv', b'219-45-6789', None)]
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from detectors.extract import Budget, Unreadable
+
+_CHUNK = 1 << 16
+_ENCRYPTED = 0x1
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One archive member: its path and bytes, or why they were not read."""
+
+    name: str
+    data: bytes | None
+    reason: str | None = None
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """Return ``data`` opened as a ZIP archive; Unreadable("corrupt") if it is not."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise Unreadable("corrupt") from None
+
+
+def members(archive: zipfile.ZipFile, max_members: int, budget: Budget) -> Iterator[Member]:
+    """Yield each file member in turn, its bytes read under ``budget``.
+
+    Past ``max_members`` files, yields one last Member named "" with reason
+    "too-many-members".
+    """
+    count = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        if count == max_members:
+            yield Member("", None, "too-many-members")
+            return
+        count += 1
+        try:
+            yield Member(info.filename, read_member(archive, info, budget))
+        except Unreadable as problem:
+            yield Member(info.filename, None, problem.reason)
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> bytes:
+    """Return a member's inflated bytes, or raise Unreadable before a limit breaks."""
+    if info.flag_bits & _ENCRYPTED:
+        raise Unreadable("encrypted")
+    _check(info.file_size, info.compress_size, budget)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                budget.inflated_left -= len(chunk)
+                _check(size, info.compress_size, budget, spent=True)
+                chunks.append(chunk)
+    except NotImplementedError:
+        raise Unreadable("unsupported-format") from None
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError):
+        raise Unreadable("corrupt") from None
+    return b"".join(chunks)
+
+
+def _check(size: int, compressed: int, budget: Budget, spent: bool = False) -> None:
+    """Raise Unreadable when ``size`` inflated bytes break the budget or the ratio."""
+    if budget.ratio_exceeded(size, compressed):
+        raise Unreadable("compression-ratio")
+    if budget.inflated_left < (0 if spent else size):
+        raise Unreadable("too-large")

@@ -1,0 +1,98 @@
+"""Bytes to text: charset decoding that never fails, and a test for text-like data.
+
+A declared charset is tried first, then a byte-order mark, then UTF-8, then
+cp1252, then latin-1 (which decodes anything), so a wrong or unknown label
+costs accuracy, never an exception. Supersets replace their subsets the way
+mail readers do (WHATWG Encoding Standard, "labels").
+
+>>> decode_text("Café".encode("utf-8"), "us-ascii")
+'Café'
+>>> decode_text(b"caf\\xe9 \\x80", "utf-8")
+'café €'
+>>> decode_text(b"\\xef\\xbb\\xbf219", None), decode_text(b"x", "no-such-charset")
+('219', 'x')
+>>> looks_like_text(b"Name,SSN\\r\\nAna,219-45-6789\\r\\n")
+True
+>>> looks_like_text(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR")
+False
+"""
+
+from __future__ import annotations
+
+import codecs
+
+_FALLBACKS = ("utf-8", "cp1252")
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "windows-874": "cp874",
+    "tis-620": "cp874",
+    "iso-8859-8-i": "iso-8859-8",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Bytes that text does not contain: C0 controls other than \t \n \f \r ESC, and DEL.
+_CONTROL = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32), 127])
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
+_SAMPLE = 8192
+_MAX_CONTROL_SHARE = 0.02
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Return ``data`` as text, trying ``charset``, a BOM, UTF-8, cp1252, latin-1."""
+    bom = bom_codec(data)
+    if bom is not None:
+        return data.decode(bom, "replace")
+    codec = _codec(charset)
+    for name in (codec, *_FALLBACKS) if codec else _FALLBACKS:
+        try:
+            return data.decode(name)
+        except (UnicodeError, LookupError):
+            continue
+    return data.decode("latin-1")
+
+
+def bom_codec(data: bytes) -> str | None:
+    """Return the codec named by the byte-order mark that starts ``data``."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec
+    return None
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Return whether ``data`` reads as text: no NUL, almost no control bytes."""
+    if bom_codec(data) is not None:
+        return True
+    sample = data[:_SAMPLE]
+    if b"\x00" in sample:
+        return False
+    controls = len(sample.translate(None, _NOT_CONTROL))
+    return controls <= len(sample) * _MAX_CONTROL_SHARE
+
+
+def _codec(charset: str | None) -> str | None:
+    """Return a codec name for a MIME charset label, or None when unusable."""
+    if not charset:
+        return None
+    label = charset.strip().strip("\"'").lower()
+    if not label or len(label) > 40:
+        return None
+    label = _SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
