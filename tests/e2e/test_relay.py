@@ -255,3 +255,25 @@ def test_client_vanishing_mid_transaction_loses_nothing_and_leaks_no_connection(
     assert sink.messages == []
     assert send(gateway, "a@citrus.example", ["b@example.com"]) == {}
     assert len(sink.wait_for(1)) == 1
+
+
+def test_findings_are_counted_and_never_logged(sink: Sink, start_gateway: StartGateway) -> None:
+    gateway = start_gateway(sink.port)
+    body = (b"Subject: payroll\r\n\r\nSSN 219-45-6789, card 4111 1111 1111 1111, "
+            b"routing number 021000021.\r\n")
+    assert send(gateway, "a@citrus.example", ["b@example.com"], body) == {}
+    assert len(sink.wait_for(1)) == 1  # delivered: the policy stage is still pass-through
+    entry = gateway.wait_log("message")
+    assert entry["findings"] == {"US_SSN": 1, "CREDIT_CARD": 1, "US_BANK_ROUTING": 1}
+    assert gateway.metric('dlp_findings_total{entity="US_SSN"}') == 1
+    assert gateway.metric('dlp_findings_total{entity="CREDIT_CARD"}') == 1
+    exposed = gateway.log_text() + gateway.metrics()
+    for value in ("219-45-6789", "219456789", "4111 1111 1111 1111", "021000021"):
+        assert value not in exposed
+
+
+def test_large_message_is_scanned_off_the_event_loop(sink: Sink, start_gateway: StartGateway) -> None:
+    gateway = start_gateway(sink.port, {"detection": {"thread_above": 1000}})
+    body = b"Subject: big\r\n\r\n" + b"filler line of text\r\n" * 2000 + b"SSN 219-45-6789\r\n"
+    assert send(gateway, "a@citrus.example", ["b@example.com"], body) == {}
+    assert gateway.wait_log("message")["findings"] == {"US_SSN": 1}
