@@ -39,7 +39,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return 0.9
 
 
-class BankRoutingRecognizer(PatternRecognizer):
+class DlpBankRoutingRecognizer(PatternRecognizer):
     PATTERNS = [Pattern("routing (weak)", r"\b\d{9}\b|\b\d{4}-\d{4}-\d\b", 0.05)]
     CONTEXT = list(CONTEXT)
 

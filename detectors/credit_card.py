@@ -67,7 +67,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.9
 
 
-class CreditCardRecognizer(PatternRecognizer):
+class DlpCreditCardRecognizer(PatternRecognizer):
     PATTERNS = [Pattern("card (medium)", r"\b(?:\d[ -]?){12,18}\d\b", 0.5)]
     CONTEXT = list(CONTEXT)
 

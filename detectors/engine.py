@@ -25,11 +25,11 @@ Judge = Callable[[Candidate, Context], "float | None"]
 
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
 _FIXED: tuple[tuple[str, Judge, str, int], ...] = (
-    (us_ssn.ENTITY, us_ssn.judge, "UsSsnRecognizer", 0),
-    (us_itin.ENTITY, us_itin.judge, "UsItinRecognizer", 1),
-    (credit_card.ENTITY, credit_card.judge, "CreditCardRecognizer", 2),
-    (us_ein.ENTITY, us_ein.judge, "UsEinRecognizer", 3),
-    (bank_routing.ENTITY, bank_routing.judge, "BankRoutingRecognizer", 4),
+    (us_ssn.ENTITY, us_ssn.judge, "DlpUsSsnRecognizer", 0),
+    (us_itin.ENTITY, us_itin.judge, "DlpUsItinRecognizer", 1),
+    (credit_card.ENTITY, credit_card.judge, "DlpCreditCardRecognizer", 2),
+    (us_ein.ENTITY, us_ein.judge, "DlpUsEinRecognizer", 3),
+    (bank_routing.ENTITY, bank_routing.judge, "DlpBankRoutingRecognizer", 4),
 )
 ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "PHONE_NUMBER",
             "US_BANK_ROUTING")
@@ -59,7 +59,7 @@ class Detector:
                 hits.append((account[0], c.start, c.end, 5, "UTILITY_ACCOUNT", account[1]))
             number = phone.judge(c, ctx)
             if number is not None:
-                hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "PhoneRecognizer"))
+                hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "DlpPhoneRecognizer"))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 

@@ -9,7 +9,7 @@ everything outside (logs, metrics, replies, the audit log) uses ``masked``.
 '**** **** **** 1111'
 >>> mask("12")
 '**'
->>> f = Finding("US_SSN", "body", 4, 15, 0.95, "123-45-6789", "UsSsnRecognizer")
+>>> f = Finding("US_SSN", "body", 4, 15, 0.95, "123-45-6789", "DlpUsSsnRecognizer")
 >>> f.masked, "6789" in repr(f)
 ('***-**-6789', False)
 """

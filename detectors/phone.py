@@ -58,7 +58,7 @@ def judge(c: Candidate, ctx: Context) -> tuple[int, int, float] | None:
     return start, end, 0.75 if ctx.near(_NEAR, start, end) else 0.6
 
 
-class PhoneRecognizer(PatternRecognizer):
+class DlpPhoneRecognizer(PatternRecognizer):
     PATTERNS = [Pattern("us phone (weak)", r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b", 0.3)]
     CONTEXT = list(CONTEXT)
 

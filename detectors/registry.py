@@ -22,17 +22,17 @@ import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-from detectors.bank_routing import BankRoutingRecognizer
-from detectors.credit_card import CreditCardRecognizer
-from detectors.phone import PhoneRecognizer
-from detectors.us_ein import UsEinRecognizer
-from detectors.us_itin import UsItinRecognizer
-from detectors.us_ssn import UsSsnRecognizer
-from detectors.utility_account import UtilityAccountRecognizer
+from detectors.bank_routing import DlpBankRoutingRecognizer
+from detectors.credit_card import DlpCreditCardRecognizer
+from detectors.phone import DlpPhoneRecognizer
+from detectors.us_ein import DlpUsEinRecognizer
+from detectors.us_itin import DlpUsItinRecognizer
+from detectors.us_ssn import DlpUsSsnRecognizer
+from detectors.utility_account import DlpUtilityAccountRecognizer
 
 RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
-    UsSsnRecognizer, UsItinRecognizer, UsEinRecognizer, CreditCardRecognizer,
-    BankRoutingRecognizer, PhoneRecognizer, UtilityAccountRecognizer,
+    DlpUsSsnRecognizer, DlpUsItinRecognizer, DlpUsEinRecognizer, DlpCreditCardRecognizer,
+    DlpBankRoutingRecognizer, DlpPhoneRecognizer, DlpUtilityAccountRecognizer,
 )
 
 

@@ -48,9 +48,10 @@ import re
 from dataclasses import dataclass, field
 
 from detectors.extract import Budget, Unreadable
-from detectors.extract.archive import members, open_zip
+from detectors.extract.archive import Archive, members, open_zip, read_member
 from detectors.extract.html_text import html_to_text
 from detectors.extract.mime import Part, decode_header, parse_part, split_multipart
+from detectors.extract.ooxml import embedded as ooxml_embedded
 from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
@@ -64,6 +65,8 @@ _MAX_NAME = 200
 _DIGIT = re.compile(r"\d")
 _FLOWED_BREAK = re.compile(r"(?<!\n--) \n")
 _PGP_ARMOR = "-----BEGIN PGP MESSAGE-----"
+_CRLF = re.compile("\r\n")
+_REPEAT_SUFFIX = re.compile(r"#\d+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,22 +97,25 @@ class Extraction:
 class Limits:
     """Bounds on the work and memory one extraction may take."""
 
-    max_depth: int = 3
-    max_members: int = 1000
-    max_inflated_bytes: int = 100 * 1024 * 1024
-    max_ratio: int = 100
-    max_text_chars: int = 20_000_000
-    ratio_floor_bytes: int = 1024 * 1024
-    max_mime_depth: int = 30
-    max_parts: int = 2000
-    max_pdf_pages: int = 500
+    max_depth: int = 3  # ZIP and attached-message containers inside one another
+    max_members: int = 1000  # files read per archive
+    max_inflated_bytes: int = 100 * 1024 * 1024  # decompressed, whole message
+    max_ratio: int = 100  # inflated / compressed, per member ...
+    ratio_floor_bytes: int = 1024 * 1024  # ... once it inflates past this
+    max_text_chars: int = 20_000_000  # extracted, whole message
+    max_mime_depth: int = 30  # multiparts inside one another
+    max_parts: int = 2000  # MIME parts, whole message
+    max_pdf_pages: int = 500  # pages read per PDF
 
 
 def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
     """Return the segments of a raw RFC 5322 message and what could not be read."""
     walker = _Walker(limits)
     start = message.index(b"\n") + 1 if message.startswith(b"From ") and b"\n" in message else 0
-    walker.message(message, start, "", 0)
+    try:
+        walker.message(message, start, "", 0)
+    except Exception:  # never raise: a message we cannot parse is a corrupt one
+        walker.note("body", "corrupt")
     return walker.result()
 
 
@@ -123,12 +129,13 @@ def extract_file(name: str, data: bytes, limits: Limits = Limits()) -> Extractio
 class _Scope:
     """One message being walked: its name prefix, body texts and leaf count."""
 
-    __slots__ = ("prefix", "texts", "hidden", "leaves")
+    __slots__ = ("prefix", "texts", "hidden", "attachments", "leaves")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.texts: list[str] = []
         self.hidden: list[str] = []
+        self.attachments: list[tuple[Part, str]] = []
         self.leaves = 0
 
 
@@ -181,9 +188,11 @@ class _Walker:
         self.add(prefix + "subject", decode_header(part.subject) if part.subject else "")
         try:
             self.entity(buf, part, scope, depth, 0)
-        except Exception:  # a reader's bug must not lose the rest of the message
+        except Exception:  # a parser bug must not lose what was found so far
             self.note(prefix + "body", "corrupt")
         self.add(prefix + "body", "\n\n".join(scope.texts + scope.hidden))
+        for attached, fallback in scope.attachments:
+            self.attachment(buf, attached, fallback, scope, depth)
 
     def entity(self, buf: bytes, part: Part, scope: _Scope, depth: int, nesting: int) -> None:
         """Extract one MIME entity: a multipart, an inline text or an attachment."""
@@ -194,7 +203,8 @@ class _Walker:
         if part.content_type in _BODY_TYPES and part.disposition != "attachment" and not part.filename:
             scope.texts.append(self.inline(buf, part, scope))
         else:
-            self.attachment(buf, part, scope, depth)
+            fallback = f"part-{scope.leaves}{_UNNAMED_EXT.get(part.content_type, '')}"
+            scope.attachments.append((part, fallback))
 
     def multipart(self, buf: bytes, part: Part, scope: _Scope, depth: int, nesting: int) -> None:
         """Extract each child of a multipart, within the depth and part limits."""
@@ -206,8 +216,10 @@ class _Walker:
             self.note(body, "too-deep")
             return
         split = split_multipart(buf, part, max(self.budget.parts_left, 0))
-        if split is None:
+        if split is None:  # no boundary: read it as the text it may be
             text = _text_or_none(part.body(buf), part.params.get("charset"))
+            if text is None:
+                self.note(body, "corrupt")
             scope.texts.extend([text] if text else [])
             return
         self.budget.parts_left -= len(split.children)
@@ -222,7 +234,7 @@ class _Walker:
 
     def inline(self, buf: bytes, part: Part, scope: _Scope) -> str:
         """Return the text of an inline body part."""
-        text = decode_text(part.body(buf), part.params.get("charset")).replace("\r\n", "\n")
+        text = _lf(decode_text(part.body(buf), part.params.get("charset")))
         if part.content_type == "text/html":
             return html_to_text(text)
         if part.params.get("format", "").lower() == "flowed":
@@ -231,9 +243,8 @@ class _Walker:
             self.note(scope.prefix + "body", "encrypted")
         return text
 
-    def attachment(self, buf: bytes, part: Part, scope: _Scope, depth: int) -> None:
+    def attachment(self, buf: bytes, part: Part, fallback: str, scope: _Scope, depth: int) -> None:
         """Extract an attachment part under its (unique) name."""
-        fallback = f"part-{scope.leaves}{_UNNAMED_EXT.get(part.content_type, '')}"
         name = self.child_name(scope.prefix + "attachment:", part.filename, fallback)
         self.file(name, part.body(buf), part.content_type, part.params.get("charset"), depth)
 
@@ -251,7 +262,7 @@ class _Walker:
 
     def read(self, name: str, data: bytes, content_type: str, charset: str | None, depth: int) -> None:
         """Dispatch ``data`` to the reader its content calls for."""
-        kind = sniff(data, name, content_type)
+        kind = sniff(data, _REPEAT_SUFFIX.sub("", name), content_type)
         if kind not in READERS:
             raise Unreadable(kind)
         if kind == "zip":
@@ -266,7 +277,7 @@ class _Walker:
                 raise Unreadable("too-deep")
             self.message(data, 0, name + "/", depth + 1)
         else:
-            text = decode_text(data, charset).replace("\r\n", "\n")
+            text = _lf(decode_text(data, charset))
             self.add(name, html_to_text(text) if kind == "html" else text)
 
     def zip(self, name: str, data: bytes, depth: int) -> None:
@@ -275,6 +286,8 @@ class _Walker:
             package = ooxml_kind(archive)
             if package is not None:
                 self.add(name, ooxml_text(archive, package, self.budget))
+                if ooxml_embedded(archive):
+                    self.embedded(name, archive, depth)
                 return
             if depth >= self.limits.max_depth:
                 raise Unreadable("too-deep")
@@ -288,9 +301,28 @@ class _Walker:
                 else:
                     self.file(child, member.data, "", None, depth + 1)
 
+    def embedded(self, name: str, archive: Archive, depth: int) -> None:
+        """Extract the files embedded in an Office package, one level down."""
+        if depth >= self.limits.max_depth:
+            self.note(name, "too-deep")
+            return
+        for info in ooxml_embedded(archive)[: self.limits.max_members]:
+            child = self.child_name(name + "/", info.filename.rpartition("/")[2], "embedded")
+            try:
+                data = read_member(archive, info, self.budget)
+            except Unreadable as problem:
+                self.note(child, problem.reason)
+                continue
+            self.file(child, data, "", None, depth + 1)
+
 
 def _text_or_none(data: bytes, charset: str | None) -> str | None:
     """Return ``data`` as text when it looks like text, else None."""
     if not looks_like_text(data):
         return None
-    return decode_text(data, charset).replace("\r\n", "\n")
+    return _lf(decode_text(data, charset))
+
+
+def _lf(text: str) -> str:
+    """Return ``text`` with CRLF line ends as LF, so offsets match either form."""
+    return _CRLF.sub("\n", text) if "\r" in text else text

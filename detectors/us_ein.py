@@ -44,7 +44,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return score if is_valid(c.digits) else None
 
 
-class UsEinRecognizer(PatternRecognizer):
+class DlpUsEinRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern("ein dashed (medium)", r"\b\d{2}-\d{7}\b", 0.5),
         Pattern("ein plain (weak)", r"\b\d{9}\b", 0.05),

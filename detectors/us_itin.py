@@ -43,7 +43,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return None
 
 
-class UsItinRecognizer(PatternRecognizer):
+class DlpUsItinRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern("itin formatted (medium)", r"\b9\d{2}([- .])\d{2}\1\d{4}\b", 0.5),
         Pattern("itin plain (weak)", r"\b9\d{8}\b", 0.05),

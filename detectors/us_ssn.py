@@ -48,7 +48,7 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return None
 
 
-class UsSsnRecognizer(PatternRecognizer):
+class DlpUsSsnRecognizer(PatternRecognizer):
     """The same rules as a Presidio recognizer, for AnalyzerEngine."""
 
     PATTERNS = [

@@ -75,7 +75,7 @@ class UtilityAccounts:
     def judge(self, c: Candidate, ctx: Context) -> tuple[float, str] | None:
         """Score and recognizer name for a candidate, or None."""
         if self.edm is not None and self.edm.contains(c.digits):
-            return 1.0, "EdmRecognizer"
+            return 1.0, "DlpEdmRecognizer"
         for fmt, groups, sep, near in self.formats:
             if fmt.layout is not None:
                 fits = c.groups == groups and c.sep == sep
@@ -84,11 +84,11 @@ class UtilityAccounts:
                 fits = c.plain and low <= len(c.digits) <= high
             if fits and ctx.near(near, c.start, c.end, before=fmt.window, after=0) \
                     and (fmt.check != "luhn" or luhn.is_valid(c.digits)):
-                return (0.85 if fmt.layout else 0.7), f"UtilityAccountRecognizer:{fmt.name}"
+                return (0.85 if fmt.layout else 0.7), f"DlpUtilityAccountRecognizer:{fmt.name}"
         return None
 
 
-class UtilityAccountRecognizer(PatternRecognizer):
+class DlpUtilityAccountRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern("sce customer (medium)", r"\b\d-\d{2}-\d{3}-\d{4}\b", 0.4),
         Pattern("sce service (medium)", r"\b\d-\d{3}-\d{4}-\d{2}\b", 0.4),

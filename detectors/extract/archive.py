@@ -39,15 +39,23 @@ class Member:
     reason: str | None = None
 
 
-def open_zip(data: bytes) -> zipfile.ZipFile:
+class Archive(zipfile.ZipFile):
+    """A ZIP archive read from memory, knowing its real size."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self.size = len(data)
+
+
+def open_zip(data: bytes) -> Archive:
     """Return ``data`` opened as a ZIP archive; Unreadable("corrupt") if it is not."""
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        return Archive(data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
         raise Unreadable("corrupt") from None
 
 
-def members(archive: zipfile.ZipFile, max_members: int, budget: Budget) -> Iterator[Member]:
+def members(archive: Archive, max_members: int, budget: Budget) -> Iterator[Member]:
     """Yield each file member in turn, its bytes read under ``budget``.
 
     Past ``max_members`` files, yields one last Member named "" with reason
@@ -67,11 +75,16 @@ def members(archive: zipfile.ZipFile, max_members: int, budget: Budget) -> Itera
             yield Member(info.filename, None, problem.reason)
 
 
-def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> bytes:
-    """Return a member's inflated bytes, or raise Unreadable before a limit breaks."""
+def read_member(archive: Archive, info: zipfile.ZipInfo, budget: Budget) -> bytes:
+    """Return a member's inflated bytes, or raise Unreadable before a limit breaks.
+
+    The declared compressed size counts at most the archive's real size, so
+    a header claiming more cannot excuse a bomb's ratio.
+    """
     if info.flag_bits & _ENCRYPTED:
         raise Unreadable("encrypted")
-    _check(info.file_size, info.compress_size, budget)
+    compressed = min(info.compress_size, archive.size)
+    _check(info.file_size, compressed, budget)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -79,7 +92,7 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget)
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 budget.inflated_left -= len(chunk)
-                _check(size, info.compress_size, budget, spent=True)
+                _check(size, compressed, budget, spent=True)
                 chunks.append(chunk)
     except NotImplementedError:
         raise Unreadable("unsupported-format") from None

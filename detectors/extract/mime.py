@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 
 from detectors.extract.text import decode_text
 
-_FIELDS = re.compile(
-    rb"^(subject|content-type|content-transfer-encoding|content-disposition)[ \t]*:"
-    rb"(.*(?:\r?\n[ \t].*)*)",
-    re.IGNORECASE | re.MULTILINE,
-)
+_FIELD_NAMES = rb"(subject|content-type|content-transfer-encoding|content-disposition)"
+_FIELD_VALUE = rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)"
+_FIELDS = re.compile(rb"\n" + _FIELD_NAMES + _FIELD_VALUE, re.IGNORECASE)  # "\n" first: fast scan
+_FIRST_FIELD = re.compile(_FIELD_NAMES + _FIELD_VALUE, re.IGNORECASE)
 _FIELD_START = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _NOT_HEADER_LINE = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]+[ \t]*:|[ \t])")
 _BLANK_LINE = re.compile(rb"\n\r?\n")
@@ -90,9 +89,7 @@ def parse_part(
     """Return the Part whose header starts at ``start`` in ``buf``."""
     end = len(buf) if end is None else end
     header_end, body_start = _header_span(buf, start, end)
-    fields: dict[bytes, bytes] = {}
-    for match in _FIELDS.finditer(buf, start, header_end):
-        fields.setdefault(match.group(1).lower(), match.group(2))
+    fields = _fields(buf, start, header_end)
     ctype, ctype_params = _split_field(fields.get(b"content-type"))
     if "/" not in ctype:
         ctype = default_type
@@ -204,16 +201,15 @@ def params(value: str) -> dict[str, str]:
     for match in _PARAM.finditer(value):
         name, raw = match.group(1).lower(), (match.group(2) or "").strip()
         if raw.startswith('"'):
-            raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:])
-        continued = _CONTINUATION.match(name)
-        if continued:
-            pieces.setdefault(continued.group(1), []).append(
-                (int(continued.group(2)), name.endswith("*"), raw)
-            )
-        elif name.endswith("*"):
-            pieces.setdefault(name[:-1], []).append((0, True, raw))
-        else:
+            raw = raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
+            raw = _QUOTED_PAIR.sub(r"\1", raw) if "\\" in raw else raw
+        if "*" not in name:
             simple.setdefault(name, raw)
+        elif continued := _CONTINUATION.match(name):
+            number, encoded = int(continued.group(2)), name.endswith("*")
+            pieces.setdefault(continued.group(1), []).append((number, encoded, raw))
+        else:
+            pieces.setdefault(name.rstrip("*"), []).append((0, True, raw))
     for name, parts in pieces.items():
         simple[name] = _join_rfc2231(sorted(parts))
     return simple
@@ -251,6 +247,18 @@ def _header_span(buf: bytes, start: int, end: int) -> tuple[int, int]:
     if stray:
         return stray.start(), stray.start() + 1
     return header_end, blank.end() if blank else end
+
+
+def _fields(buf: bytes, start: int, end: int) -> dict[bytes, bytes]:
+    """Return the wanted header fields in ``buf[start:end]``, first occurrence each."""
+    fields: dict[bytes, bytes] = {}
+    if start > 0 and buf[start - 1] == 0x0A:
+        start -= 1
+    elif first := _FIRST_FIELD.match(buf, start, end):
+        fields[first.group(1).lower()] = first.group(2)
+    for match in _FIELDS.finditer(buf, start, end):
+        fields.setdefault(match.group(1).lower(), match.group(2))
+    return fields
 
 
 def _split_field(raw: bytes | None) -> tuple[str, dict[str, str]]:

@@ -13,6 +13,10 @@ cells end with a tab, so neighbouring cells never merge.
   inline strings, booleans, cached formula results), then cell comments.
 - pptx: slides in order, then speaker notes.
 
+Files embedded in a package (``word/embeddings/``: a chart's data workbook, a
+pasted spreadsheet) are listed by ``embedded`` for the caller to read as
+files of their own.
+
 Source: ECMA-376 Part 1 (17 WordprocessingML, 18 SpreadsheetML, 19 PresentationML).
 """
 
@@ -27,7 +31,7 @@ from typing import cast
 from lxml import etree
 
 from detectors.extract import Budget, Unreadable
-from detectors.extract.archive import read_member
+from detectors.extract.archive import Archive, read_member
 from detectors.extract.numfmt import display
 
 _MAIN_PART = {"word/document.xml": "docx", "xl/workbook.xml": "xlsx", "ppt/presentation.xml": "pptx"}
@@ -36,6 +40,7 @@ _XLSX_SHEETS = re.compile(r"xl/worksheets/[^/]+\.xml")
 _XLSX_COMMENTS = re.compile(r"xl/comments[^/]*\.xml")
 _PPTX_PARTS = re.compile(r"ppt/(slides/slide|notesSlides/notesSlide)\d+\.xml")
 _NUMBER = re.compile(r"(\d+)")
+_EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/[^/]+")
 
 _FLOW_TAGS = ("{*}t", "{*}delText", "{*}p", "{*}tr", "{*}tc", "{*}br", "{*}cr", "{*}tab", "{*}Fallback")
 _FLOW_MARKS = {"p": "\n", "tr": "\n", "br": "\n", "cr": "\n", "tab": "\t", "tc": "\t"}
@@ -50,7 +55,7 @@ def kind(archive: zipfile.ZipFile) -> str | None:
     return next((k for part, k in _MAIN_PART.items() if part in names), None)
 
 
-def text(archive: zipfile.ZipFile, package: str, budget: Budget) -> str:
+def text(archive: Archive, package: str, budget: Budget) -> str:
     """Return the text of an Office package of kind ``package``."""
     names = {name.lower(): name for name in archive.namelist()}
 
@@ -63,6 +68,11 @@ def text(archive: zipfile.ZipFile, package: str, budget: Budget) -> str:
     if package == "pptx":
         return "\n".join(_flow_text(read(name)) for name in _ordered(names, _PPTX_PARTS))
     return _xlsx_text(names, read)
+
+
+def embedded(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Return the files embedded in an Office package (a chart's workbook, say)."""
+    return [info for info in archive.infolist() if _EMBEDDED.fullmatch(info.filename.lower())]
 
 
 def _xlsx_text(names: dict[str, str], read: Reader) -> str:
@@ -119,10 +129,13 @@ def _flow_text(data: bytes) -> str:
         elif event == "end" and not fallback:
             if name in ("t", "delText"):
                 out.append(element.text or "")
-            else:
-                out.append(_FLOW_MARKS[name])
-                if name == "p":
-                    element.clear()
+                continue
+            if name in ("tc", "tr"):  # a cell's last paragraph ends with the cell
+                while out and out[-1] in ("\n", "\t"):
+                    out.pop()
+            out.append(_FLOW_MARKS[name])
+            if name == "p":
+                element.clear()
     return "".join(out).strip("\n")
 
 

@@ -44,6 +44,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_BOM_STARTS = b"\x00\xef\xfe\xff"
 # Bytes that text does not contain: C0 controls other than \t \n \f \r ESC, and DEL.
 _CONTROL = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32), 127])
 _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
@@ -67,6 +68,8 @@ def decode_text(data: bytes, charset: str | None) -> str:
 
 def bom_codec(data: bytes) -> str | None:
     """Return the codec named by the byte-order mark that starts ``data``."""
+    if data[:1] not in _BOM_STARTS:
+        return None
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return codec

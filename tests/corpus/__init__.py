@@ -1,0 +1,1 @@
+"""Labeled test corpus for measuring detection precision and recall (see generate.py)."""
