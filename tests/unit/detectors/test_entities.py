@@ -97,7 +97,7 @@ def test_exact_data_match_needs_no_context(tmp_path: object) -> None:
 def test_findings_carry_offsets_score_mask_and_recognizer() -> None:
     [f] = DETECTOR.find("attachment:a.csv", "x,219-45-6789\n")
     assert (f.segment, f.start, f.end, f.masked, f.recognizer) == \
-        ("attachment:a.csv", 2, 13, "***-**-6789", "UsSsnRecognizer")
+        ("attachment:a.csv", 2, 13, "***-**-6789", "DlpUsSsnRecognizer")
     assert 0 < f.score <= 1 and "6789" not in repr(f)
 
 
