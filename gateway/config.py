@@ -159,6 +159,7 @@ _DEFAULT_FORMATS = (
 
 
 class DetectionSettings(_Section):
+    enabled: bool = True
     utility_accounts: tuple[AccountFormatSettings, ...] = _DEFAULT_FORMATS
     thread_above: int = Field(65_536, ge=0)
     max_depth: int = Field(3, ge=0, le=10)

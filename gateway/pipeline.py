@@ -65,13 +65,15 @@ def decide(envelope: Envelope, findings: tuple[Finding, ...],
 class Pipeline:
     """parse + detect + decide, with what they need loaded once at start."""
 
-    def __init__(self, scanner: Scanner) -> None:
+    def __init__(self, scanner: Scanner | None) -> None:
         self.scanner = scanner
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Pipeline":
         """Build from gateway settings: account formats, limits, the EDM list in data_dir."""
         d = settings.detection
+        if not d.enabled:
+            return cls(None)
         formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
                         for f in d.utility_accounts)
         limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
@@ -80,5 +82,7 @@ class Pipeline:
 
     def run(self, envelope: Envelope, content: bytes) -> Verdict:
         """Run every middle stage over one message."""
+        if self.scanner is None:
+            return decide(envelope, ())
         result = self.scanner.scan(content)
         return decide(envelope, result.findings, result.unscannable)
