@@ -24,7 +24,7 @@ from detectors.findings import Finding
 ENTITY = "PHONE_NUMBER"
 CONTEXT = ("phone", "tel", "telephone", "cell", "mobile", "fax", "call", "contact")
 _NEAR = keywords(*CONTEXT)
-_AREA = re.compile(r"\((\d{3})\) ?$")
+_AREA = re.compile(r"(?:\+1[ .-]?)?\((\d{3})\) ?$")
 _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 
 
@@ -32,7 +32,7 @@ def span(c: Candidate, ctx: Context) -> tuple[int, int, str] | None:
     """The phone number's span and digits (with a parenthesised area code), or None."""
     start, digits, groups = c.start, c.digits, c.groups
     if groups == (3, 4) and c.sep in ("-", "."):
-        area = _AREA.search(ctx.text, max(0, start - 9), start)
+        area = _AREA.search(ctx.text, max(0, start - 12), start)
         if area is None:
             return None
         start, digits, groups = area.start(), area.group(1) + digits, (3, 3, 4)

@@ -75,6 +75,7 @@ def test_entity_table(text: str, expected: list[tuple[str, str]]) -> None:
     ("call (213) 555-2368", "(213) 555-2368"),
     ("tel 213-555-2368", "213-555-2368"),
     ("+1 213 555 2368", "+1 213 555 2368"),
+    ("cell +1 (213) 555-2368", "+1 (213) 555-2368"),
 ])
 def test_phone_numbers(text: str, value: str) -> None:
     assert [(f.entity, f.value) for f in DETECTOR.find("body", text)] == [("PHONE_NUMBER", value)]
