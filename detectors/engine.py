@@ -65,12 +65,30 @@ class Detector:
 
 
 def _resolve(hits: list[tuple[float, int, int, int, str, str]]) -> list[tuple[float, int, int, int, str, str]]:
-    """Keep the strongest of overlapping hits: score, then length, then rank."""
+    """Keep the strongest of overlapping hits: score, then length, then rank.
+
+    Hits overlap only within one run of digits, so they are resolved cluster
+    by cluster (linear in the number of hits, not quadratic).
+    """
     kept: list[tuple[float, int, int, int, str, str]] = []
-    for hit in sorted(hits, key=lambda h: (-h[0], h[1] - h[2], h[3], h[1])):
-        if all(hit[2] <= k[1] or hit[1] >= k[2] for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: h[1])
+    cluster: list[tuple[float, int, int, int, str, str]] = []
+    reach = -1
+    for hit in sorted(hits, key=lambda h: (h[1], h[2])):
+        if cluster and hit[1] >= reach:
+            kept.extend(_strongest(cluster))
+            cluster = []
+        cluster.append(hit)
+        reach = max(reach, hit[2]) if len(cluster) > 1 else hit[2]
+    kept.extend(_strongest(cluster))
+    return kept
+
+
+def _strongest(cluster: list[tuple[float, int, int, int, str, str]]) -> list[tuple[float, int, int, int, str, str]]:
+    chosen: list[tuple[float, int, int, int, str, str]] = []
+    for hit in sorted(cluster, key=lambda h: (-h[0], h[1] - h[2], h[3], h[1])):
+        if all(hit[2] <= k[1] or hit[1] >= k[2] for k in chosen):
+            chosen.append(hit)
+    return sorted(chosen, key=lambda h: h[1])
 
 
 @lru_cache(maxsize=1)
