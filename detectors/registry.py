@@ -15,6 +15,7 @@ cost; this engine is the extension point and the reference in benchmarks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +31,7 @@ from detectors.us_itin import DlpUsItinRecognizer
 from detectors.us_ssn import DlpUsSsnRecognizer
 from detectors.utility_account import DlpUtilityAccountRecognizer
 
-RECOGNIZERS: tuple[type[EntityRecognizer], ...] = (
+RECOGNIZERS: tuple[Callable[[], EntityRecognizer], ...] = (
     DlpUsSsnRecognizer, DlpUsItinRecognizer, DlpUsEinRecognizer, DlpCreditCardRecognizer,
     DlpBankRoutingRecognizer, DlpPhoneRecognizer, DlpUtilityAccountRecognizer,
 )
@@ -46,7 +47,7 @@ class BlankSpacyEngine(SpacyNlpEngine):
         nlp = spacy.blank("en")
         nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
-        self.nlp = {"en": nlp}
+        self.nlp = {"en": nlp}  # type: ignore[assignment]
 
 
 def nlp_engine() -> BlankSpacyEngine:

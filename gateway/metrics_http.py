@@ -31,7 +31,7 @@ def serve_registry(address: HostPort) -> MetricsServer:
 def serve_multiprocess(address: HostPort) -> MetricsServer:
     """Serve the sum of every worker's values (PROMETHEUS_MULTIPROC_DIR must be set)."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return _serve(address, registry)
 
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gateway import config
@@ -78,6 +79,7 @@ def run(launch: Launch, settings: config.Settings) -> int:
 
 def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
     """One worker: the event loop (uvloop where available) until SIGTERM."""
+    runner: Callable[[Coroutine[Any, Any, int]], int]
     try:
         import uvloop
         runner = uvloop.run
@@ -189,7 +191,7 @@ class Supervisor:
         process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
                                        args=(self.launch, self.settings.log_level), daemon=False)
         process.start()
-        self.started[process.pid] = time.monotonic()
+        self.started[process.pid or 0] = time.monotonic()
         return process
 
     def _watch(self) -> int:
@@ -219,8 +221,9 @@ class Supervisor:
             if process.is_alive():
                 continue
             fields = {"pid": process.pid, "exit_code": process.exitcode}
-            multiprocess.mark_process_dead(process.pid)
-            if time.monotonic() - self.started.pop(process.pid, 0.0) < _CRASH_LOOP_SECONDS:
+            pid = process.pid or 0
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+            if time.monotonic() - self.started.pop(pid, 0.0) < _CRASH_LOOP_SECONDS:
                 # Dying at start (a bad file, a port taken) would only die again.
                 log.error("worker failed at start; stopping", extra={"fields": fields})
                 self.stopping = True

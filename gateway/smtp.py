@@ -18,7 +18,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
@@ -190,7 +190,8 @@ class GatewaySMTP(SMTP):
             return
         if self.envelope is not None and self.envelope.mail_from:
             return
-        self.transport.write(reply.encode("ascii") + b"\r\n")
+        transport = cast(asyncio.WriteTransport, self.transport)
+        transport.write(reply.encode("ascii") + b"\r\n")
         self.transport.close()
 
 
