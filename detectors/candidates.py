@@ -43,11 +43,14 @@ def _translation() -> dict[int, str]:
 
 
 _TABLE = _translation()
+_MAPPED = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_TABLE)) + "]")
 
 
 def normalize(text: str) -> str:
     """Return ``text`` with Unicode digits, dashes and spaces made ASCII, offsets kept."""
-    return text if text.isascii() else text.translate(_TABLE)
+    if text.isascii() or _MAPPED.search(text) is None:
+        return text
+    return text.translate(_TABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +91,13 @@ try:
 
     def _runs(text: str) -> Iterator[tuple[int, int]]:
         ends: list[int] = []
-        _DB.scan(text.encode("utf-8", "surrogatepass"), scratch=_SCRATCH,
+        # One byte per character ("?" for anything not ASCII), so byte offsets
+        # are character offsets; digits were made ASCII by normalize().
+        data = text.encode("ascii", "replace")
+        _DB.scan(data, scratch=_SCRATCH,
                  match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
         if not ends:
             return  # no six digits together: most texts
-        if not text.isascii():  # byte offsets would not be character offsets
-            yield from _runs_re(text)
-            return
         for start, end in _windows(text, ends):
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()

@@ -31,6 +31,12 @@ _FIXED: tuple[tuple[str, Judge, str, int], ...] = (
     (us_ein.ENTITY, us_ein.judge, "DlpUsEinRecognizer", 3),
     (bank_routing.ENTITY, bank_routing.judge, "DlpBankRoutingRecognizer", 4),
 )
+# Which judges can accept a candidate of so many digits (SSN, ITIN, EIN and
+# routing numbers have nine; cards 13 to 19).
+_SIZES = {us_ssn.ENTITY: (9,), us_itin.ENTITY: (9,), us_ein.ENTITY: (9,), bank_routing.ENTITY: (9,),
+          credit_card.ENTITY: tuple(range(13, 20))}
+_BY_SIZE = {size: tuple(j for j in _FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
+_PHONE_SIZES = frozenset({7, 10, 11})  # 7: the part after a parenthesised area code
 ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "PHONE_NUMBER",
             "US_BANK_ROUTING")
 
@@ -50,16 +56,18 @@ class Detector:
         ctx = Context(norm)
         hits: list[tuple[float, int, int, int, str, str]] = []
         for c in candidates(norm):
-            for entity, judge, name, rank in _FIXED:
+            size = len(c.digits)
+            for entity, judge, name, rank in _BY_SIZE.get(size, ()):
                 score = judge(c, ctx)
                 if score is not None:
                     hits.append((score, c.start, c.end, rank, entity, name))
             account = self.utility.judge(c, ctx)
             if account is not None:
                 hits.append((account[0], c.start, c.end, 5, "UTILITY_ACCOUNT", account[1]))
-            number = phone.judge(c, ctx)
-            if number is not None:
-                hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "DlpPhoneRecognizer"))
+            if size in _PHONE_SIZES:
+                number = phone.judge(c, ctx)
+                if number is not None:
+                    hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "DlpPhoneRecognizer"))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 

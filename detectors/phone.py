@@ -25,6 +25,10 @@ ENTITY = "PHONE_NUMBER"
 CONTEXT = ("phone", "tel", "telephone", "cell", "mobile", "fax", "call", "contact")
 _NEAR = keywords(*CONTEXT)
 _AREA = re.compile(r"(?:\+1[ .-]?)?\((\d{3})\) ?$")
+_NANP = re.compile("|".join(
+    f"(?:{m.general_desc.national_number_pattern})"
+    for m in (phonenumbers.PhoneMetadata.metadata_for_region(r)
+              for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]) if m is not None))
 _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 
 
@@ -49,13 +53,19 @@ def judge(c: Candidate, ctx: Context) -> tuple[int, int, float] | None:
     if found is None:
         return None
     start, end, digits = found
-    try:
-        number = phonenumbers.parse(digits, "US")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    if not is_valid(digits[-10:]):
         return None
     return start, end, 0.75 if ctx.near(_NEAR, start, end) else 0.6
+
+
+def is_valid(national: str) -> bool:
+    """Whether ten digits are a valid NANP number (US first: the common case is cheap)."""
+    if national[0] in "01" or national[3] in "01":  # NPA and NXX start with 2-9
+        return False
+    if _NANP.fullmatch(national) is None:  # the union of every NANP number type
+        return False
+    number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+    return phonenumbers.is_valid_number_for_region(number, "US") or phonenumbers.is_valid_number(number)
 
 
 class DlpPhoneRecognizer(PatternRecognizer):
