@@ -13,12 +13,13 @@ number is reported only with context nearby.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 from stdnum.us import rtn
 
 from detectors.candidates import Candidate
 from detectors.context import Context, keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer
 
 ENTITY = "US_BANK_ROUTING"
 CONTEXT = ("routing", "aba", "rtn", "transit", "bank", "routing number", "routing no", "abarouting")
@@ -39,15 +40,14 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return 0.9
 
 
-class DlpBankRoutingRecognizer(PatternRecognizer):
+class DlpBankRoutingRecognizer(DigitsRecognizer):
+    ENTITY = ENTITY
     PATTERNS = [Pattern("routing (weak)", r"\b\d{9}\b|\b\d{4}-\d{4}-\d\b", 0.05)]
     CONTEXT = list(CONTEXT)
+    CHECKSUM = True
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def validate_result(self, pattern_text: str) -> bool | None:
-        return is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+    def check(self, digits: str) -> bool:
+        return is_valid(digits)
 
 
 def find(text: str) -> list[Finding]:

@@ -16,12 +16,13 @@ numbers, invoices) are not cards.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 from stdnum import luhn
 
 from detectors.candidates import Candidate
 from detectors.context import Context, keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer
 
 ENTITY = "CREDIT_CARD"
 CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "master card", "amex", "american express",
@@ -67,15 +68,13 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.9
 
 
-class DlpCreditCardRecognizer(PatternRecognizer):
+class DlpCreditCardRecognizer(DigitsRecognizer):
+    ENTITY = ENTITY
     PATTERNS = [Pattern("card (medium)", r"\b(?:\d[ -]?){12,18}\d\b", 0.5)]
     CONTEXT = list(CONTEXT)
+    CHECKSUM = True
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def validate_result(self, pattern_text: str) -> bool | None:
-        digits = "".join(ch for ch in pattern_text if ch.isdigit())
+    def check(self, digits: str) -> bool:
         return brand_fits(digits) and luhn.is_valid(digits)
 
 

@@ -15,20 +15,21 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
 from detectors.candidates import Candidate
 from detectors.context import Context, keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer
 
 ENTITY = "PHONE_NUMBER"
 CONTEXT = ("phone", "tel", "telephone", "cell", "mobile", "fax", "call", "contact")
 _NEAR = keywords(*CONTEXT)
 _AREA = re.compile(r"(?:\+1[ .-]?)?\((\d{3})\) ?$")
-_NANP = re.compile("|".join(
-    f"(?:{m.general_desc.national_number_pattern})"
-    for m in (phonenumbers.PhoneMetadata.metadata_for_region(r)
-              for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]) if m is not None))
+_NANP_DESCS = (getattr(phonenumbers.PhoneMetadata.metadata_for_region(r), "general_desc", None)
+               for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
+_NANP = re.compile("|".join(f"(?:{d.national_number_pattern})" for d in _NANP_DESCS
+                            if d is not None and d.national_number_pattern))
 _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 
 
@@ -68,18 +69,13 @@ def is_valid(national: str) -> bool:
     return phonenumbers.is_valid_number_for_region(number, "US") or phonenumbers.is_valid_number(number)
 
 
-class DlpPhoneRecognizer(PatternRecognizer):
+class DlpPhoneRecognizer(DigitsRecognizer):
+    ENTITY = ENTITY
     PATTERNS = [Pattern("us phone (weak)", r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b", 0.3)]
     CONTEXT = list(CONTEXT)
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def validate_result(self, pattern_text: str) -> bool | None:
-        try:
-            return phonenumbers.is_valid_number(phonenumbers.parse(pattern_text, "US"))
-        except phonenumbers.NumberParseException:
-            return False
+    def check(self, digits: str) -> bool:
+        return len(digits) in (10, 11) and is_valid(digits[-10:])
 
 
 def find(text: str) -> list[Finding]:

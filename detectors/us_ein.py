@@ -14,12 +14,13 @@ plain digits need context.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 from stdnum.us import ein
 
 from detectors.candidates import Candidate
 from detectors.context import Context, keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer
 
 ENTITY = "US_EIN"
 CONTEXT = ("ein", "employer identification", "employer id", "fein", "tax id", "tax id no",
@@ -44,18 +45,16 @@ def judge(c: Candidate, ctx: Context) -> float | None:
     return score if is_valid(c.digits) else None
 
 
-class DlpUsEinRecognizer(PatternRecognizer):
+class DlpUsEinRecognizer(DigitsRecognizer):
+    ENTITY = ENTITY
     PATTERNS = [
         Pattern("ein dashed (medium)", r"\b\d{2}-\d{7}\b", 0.5),
         Pattern("ein plain (weak)", r"\b\d{9}\b", 0.05),
     ]
     CONTEXT = list(CONTEXT)
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def invalidate_result(self, pattern_text: str) -> bool:
-        return not is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+    def check(self, digits: str) -> bool:
+        return is_valid(digits)
 
 
 def find(text: str) -> list[Finding]:

@@ -14,11 +14,11 @@ A number is an ITIN or an SSN, never both: SSNs never start with 9.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 
-from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer, formatted_or_context
 
 ENTITY = "US_ITIN"
 CONTEXT = ("itin", "individual taxpayer", "taxpayer identification", "taxpayer id", "tin")
@@ -32,29 +32,19 @@ def is_valid(digits: str) -> bool:
         and digits[5:] != "0000"
 
 
-def judge(c: Candidate, ctx: Context) -> float | None:
-    """Score a candidate as an ITIN, or None."""
-    if len(c.digits) != 9 or not is_valid(c.digits):
-        return None
-    if c.groups == (3, 2, 4) and c.sep in ("-", " ", "."):
-        return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.85
-    if c.plain and ctx.near(_NEAR, c.start, c.end):
-        return 0.7
-    return None
+judge = formatted_or_context(is_valid, _NEAR)
 
 
-class DlpUsItinRecognizer(PatternRecognizer):
+class DlpUsItinRecognizer(DigitsRecognizer):
+    ENTITY = ENTITY
     PATTERNS = [
         Pattern("itin formatted (medium)", r"\b9\d{2}([- .])\d{2}\1\d{4}\b", 0.5),
         Pattern("itin plain (weak)", r"\b9\d{8}\b", 0.05),
     ]
     CONTEXT = list(CONTEXT)
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def invalidate_result(self, pattern_text: str) -> bool:
-        return not is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+    def check(self, digits: str) -> bool:
+        return is_valid(digits)
 
 
 def find(text: str) -> list[Finding]:

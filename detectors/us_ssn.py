@@ -18,12 +18,12 @@ digits need SSN context nearby. The 9xx area belongs to ITINs (us_itin).
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern
 from stdnum.us import ssn
 
-from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.findings import Finding
+from detectors.recognizer import DigitsRecognizer, formatted_or_context
 
 ENTITY = "US_SSN"
 CONTEXT = ("ssn", "ss#", "ss #", "ssns", "social security", "soc sec", "ssa number", "ssa no",
@@ -37,31 +37,21 @@ def is_valid(digits: str) -> bool:
     return digits not in _PLACEHOLDERS and ssn.is_valid(digits)
 
 
-def judge(c: Candidate, ctx: Context) -> float | None:
-    """Score a candidate as an SSN, or None."""
-    if len(c.digits) != 9 or not is_valid(c.digits):
-        return None
-    if c.groups == (3, 2, 4) and c.sep in ("-", " ", "."):
-        return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.85
-    if c.plain and ctx.near(_NEAR, c.start, c.end):
-        return 0.7
-    return None
+judge = formatted_or_context(is_valid, _NEAR)
 
 
-class DlpUsSsnRecognizer(PatternRecognizer):
+class DlpUsSsnRecognizer(DigitsRecognizer):
     """The same rules as a Presidio recognizer, for AnalyzerEngine."""
 
+    ENTITY = ENTITY
     PATTERNS = [
         Pattern("ssn formatted (medium)", r"\b\d{3}([- .])\d{2}\1\d{4}\b", 0.5),
         Pattern("ssn plain (weak)", r"\b\d{9}\b", 0.05),
     ]
     CONTEXT = list(CONTEXT)
 
-    def __init__(self) -> None:
-        super().__init__(supported_entity=ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
-
-    def invalidate_result(self, pattern_text: str) -> bool:
-        return not is_valid("".join(ch for ch in pattern_text if ch.isdigit()))
+    def check(self, digits: str) -> bool:
+        return is_valid(digits)
 
 
 def find(text: str) -> list[Finding]:
