@@ -43,14 +43,28 @@ def _translation() -> dict[int, str]:
 
 
 _TABLE = _translation()
-_MAPPED = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_TABLE)) + "]")
+
+
+def _char_class(codes: list[int]) -> str:
+    """A regex character class of ``codes`` as ranges (one per run of neighbours)."""
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                         for a, b in ranges) + "]"
+
+
+_MAPPED = re.compile(_char_class(sorted(_TABLE)))
 
 
 def normalize(text: str) -> str:
     """Return ``text`` with Unicode digits, dashes and spaces made ASCII, offsets kept."""
-    if text.isascii() or _MAPPED.search(text) is None:
+    if text.isascii() or not _needs_mapping(text):
         return text
-    return text.translate(_TABLE)
+    return _MAPPED.sub(lambda m: _TABLE[ord(m.group())], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,25 @@ try:
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
     _SCRATCH = hyperscan.Scratch(_DB)
+
+    def _hs_class(codes: list[int]) -> bytes:
+        return _char_class(codes).encode("utf-8")
+
+    _DIGIT_CODES = sorted(c for c, v in _TABLE.items() if v.isdigit())
+    _SEP_CODES = sorted(c for c, v in _TABLE.items() if not v.isdigit())
+    # Mapping matters only for a non-ASCII digit, or a non-ASCII dash or space
+    # between two digits (a no-break space in "123 45 6789" from &nbsp;).
+    _UNICODE_DB = hyperscan.Database()
+    _UNICODE_DB.compile(expressions=[_hs_class(_DIGIT_CODES), b"[0-9]" + _hs_class(_SEP_CODES) + b"[0-9]"],
+                        ids=[1, 2], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH] * 2)
+    _UNICODE_SCRATCH = hyperscan.Scratch(_UNICODE_DB)
+
+    def _needs_mapping(text: str) -> bool:
+        hits: list[int] = []
+        _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_UNICODE_SCRATCH,
+                         match_event_handler=lambda *_: hits.append(1))
+        return bool(hits)
+
     _RUN_CHARS = frozenset("0123456789-. \r\n")
 
     def _runs(text: str) -> Iterator[tuple[int, int]]:
@@ -124,6 +157,9 @@ try:
 
 except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
     _runs = _runs_re
+
+    def _needs_mapping(text: str) -> bool:
+        return True  # without hyperscan: map every non-ASCII text
 
 
 def candidates(text: str) -> list[Candidate]:
