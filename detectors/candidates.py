@@ -60,11 +60,29 @@ def _char_class(codes: list[int]) -> str:
 _MAPPED = re.compile(_char_class(sorted(_TABLE)))
 
 
+_CHUNK = 8192
+
+
 def normalize(text: str) -> str:
-    """Return ``text`` with Unicode digits, dashes and spaces made ASCII, offsets kept."""
-    if text.isascii() or not _needs_mapping(text):
+    """Return ``text`` with Unicode digits, dashes and spaces made ASCII, offsets kept.
+
+    Long texts are mapped piece by piece, only where a piece needs it.
+    """
+    if text.isascii():
         return text
-    return _MAPPED.sub(lambda m: _TABLE[ord(m.group())], text)
+    parts = []
+    for i in range(0, len(text), _CHUNK):
+        piece = text[i:i + _CHUNK]
+        # The check looks one character past each end: a separator at the edge
+        # of a piece sits between digits of its neighbours.
+        if not piece.isascii() and _needs_mapping(text[max(0, i - 1):i + _CHUNK + 1]):
+            piece = _MAPPED.sub(_mapped, piece)
+        parts.append(piece)
+    return "".join(parts)
+
+
+def _mapped(match: re.Match[str]) -> str:
+    return _TABLE[ord(match.group())]
 
 
 @dataclass(frozen=True, slots=True)
