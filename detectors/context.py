@@ -26,18 +26,16 @@ def keywords(*words: str) -> re.Pattern[str]:
 
 
 class Context:
-    """The text a candidate sits in; lower-cased once, on first use."""
+    """The text candidates sit in; only the windows looked at are lower-cased."""
 
-    __slots__ = ("text", "_lower")
+    __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._lower: str | None = None
 
     def near(self, pattern: re.Pattern[str], start: int, end: int,
              before: int = BEFORE, after: int = AFTER) -> bool:
         """Whether ``pattern`` occurs within the window around ``start:end``."""
-        if self._lower is None:
-            self._lower = self.text.lower()
-        window = self._lower[max(0, start - before):start] + " " + self._lower[end:end + after]
+        text = self.text
+        window = (text[max(0, start - before):start] + " " + text[end:end + after]).lower()
         return pattern.search(window) is not None

@@ -183,7 +183,7 @@ def big_message(samples: list[Any]) -> bytes:
         for n in range(4):
             archive.writestr(f"month-{n}.csv", rows[: 2_000_000])
     parts = [("customers.csv", "text/csv", rows), ("archive.zip", "application/zip", buffer.getvalue()),
-             ("scan.png", "image/png", random.Random(1).randbytes(8_000_000))]
+             ("scan.png", "image/png", random.Random(1).randbytes(12_000_000))]
     for sample in samples:
         if sample.form.startswith("attachment:") and len(parts) < 40:
             parts.append((f"fwd-{sample.name}", "message/rfc822", sample.message))
