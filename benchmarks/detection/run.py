@@ -203,8 +203,33 @@ def big_message(samples: list[Any]) -> bytes:
     return b"".join(out)
 
 
+_ALONE = """
+import resource, sys, time
+from detectors.scan import Scanner
+scanner = Scanner()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+message = open(sys.argv[1], "rb").read()
+start = time.perf_counter()
+result = scanner.scan(message)
+print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - start)
+"""
+
+
+def alone(message: bytes) -> tuple[float, float, float]:
+    """Peak RSS of a fresh process that only scans ``message``: before and after, and seconds."""
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".eml") as handle:
+        handle.write(message)
+        handle.flush()
+        out = subprocess.run([sys.executable, "-c", _ALONE, handle.name], capture_output=True, text=True,
+                             cwd=ROOT, check=True).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2])
+
+
 def memory(samples: list[Any], scanner: Scanner) -> dict[str, float]:
     message = big_message(samples)
+    rss_loaded, rss_peak, alone_seconds = alone(message)
     tracemalloc.start()
     start = time.perf_counter()
     result = scanner.scan(message)
@@ -212,6 +237,7 @@ def memory(samples: list[Any], scanner: Scanner) -> dict[str, float]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"message_mb": len(message) / 1e6, "peak_mb": peak / 1e6, "seconds": elapsed,
+            "alone_rss_loaded_mb": rss_loaded, "alone_rss_peak_mb": rss_peak, "alone_seconds": alone_seconds,
             "findings": len(result.findings),
             "process_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -246,7 +272,7 @@ def main() -> int:
         "quality >= 0.99": all(ours[e]["precision"] >= 0.99 and ours[e]["recall"] >= 0.99 for e in TARGETS),
         "speed >= 100x Presidio": results["speed_10kb"]["speedup"] >= 100,
         "1 MB < 100x 10 KB": results["linearity"]["ratio"] < 100,
-        "25 MB peak < 300 MB": results["memory_25mb"]["peak_mb"] < 300,
+        "25 MB peak < 300 MB": results["memory_25mb"]["alone_rss_peak_mb"] < 300,
     }
     results["targets"] = passed
     report = render(results, ours, theirs)
@@ -271,9 +297,10 @@ def render(results: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]
            f"Presidio {s['dense_presidio_ms']:.1f} ms: {s['dense_speedup']:.0f}x",
            f"- 1 MB vs 10 KB: {l['big_ms']:.1f} ms vs {l['small_ms']:.3f} ms: **{l['ratio']:.0f}x** "
            f"for {l['big_bytes'] / l['small_bytes']:.0f}x the bytes",
-           f"- {m['message_mb']:.1f} MB message with attachments: {m['seconds']:.2f} s, "
-           f"peak traced memory **{m['peak_mb']:.0f} MB** (process max RSS {m['process_max_rss_mb']:.0f} MB, "
-           f"{m['findings']} findings)", "",
+           f"- {m['message_mb']:.1f} MB message with attachments ({m['findings']} findings): a fresh process "
+           f"that loads the scanner ({m['alone_rss_loaded_mb']:.0f} MB) and scans it peaks at "
+           f"**{m['alone_rss_peak_mb']:.0f} MB** RSS in {m['alone_seconds']:.1f} s; the scan's own allocations "
+           f"peak at {m['peak_mb']:.0f} MB (tracemalloc)", "",
            "## Targets\n"]
     out += [f"- {name}: {'PASS' if ok else 'FAIL'}" for name, ok in results["targets"].items()]
     if results["mismatches"]:
