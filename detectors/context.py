@@ -17,6 +17,7 @@ import re
 
 BEFORE = 60
 AFTER = 20
+_LAST_DIGIT = re.compile(r"\d(?!.*\d)", re.DOTALL)
 
 
 def keywords(*words: str) -> re.Pattern[str]:
@@ -34,8 +35,18 @@ class Context:
         self.text = text
 
     def near(self, pattern: re.Pattern[str], start: int, end: int,
-             before: int = BEFORE, after: int = AFTER) -> bool:
-        """Whether ``pattern`` occurs within the window around ``start:end``."""
+             before: int = BEFORE, after: int = AFTER, nearest: bool = False) -> bool:
+        """Whether ``pattern`` occurs within the window around ``start:end``.
+
+        With ``nearest``, a keyword counts only when no other number stands
+        between it and this one ("acct 61812446. Order 799235527": the order
+        number is not an account).
+        """
         text = self.text
-        window = (text[max(0, start - before):start] + " " + text[end:end + after]).lower()
+        head = text[max(0, start - before):start]
+        if nearest:
+            digit = _LAST_DIGIT.search(head)
+            if digit is not None:
+                head = head[digit.end():]
+        window = (head + " " + text[end:end + after]).lower()
         return pattern.search(window) is not None

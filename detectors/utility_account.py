@@ -83,7 +83,10 @@ class UtilityAccounts:
             else:
                 low, high = fmt.digits or (0, 0)
                 fits = c.plain and low <= len(c.digits) <= high
-            if fits and ctx.near(near, c.start, c.end, before=fmt.window, after=0) \
+            # A plain-digit account's keyword must belong to it, not to an
+            # earlier number; a formatted one may sit under a table header.
+            nearest = fmt.layout is None
+            if fits and ctx.near(near, c.start, c.end, before=fmt.window, after=0, nearest=nearest) \
                     and (fmt.check != "luhn" or luhn.is_valid(c.digits)):
                 return (0.85 if fmt.layout else 0.7), f"DlpUtilityAccountRecognizer:{fmt.name}"
         return None

@@ -60,6 +60,7 @@ CASES = [
     ("Water acct# 00123456 due", [("UTILITY_ACCOUNT", "00123456")]),
     ("Water account number 123456789012", [("UTILITY_ACCOUNT", "123456789012")]),
     ("Permit 12345678", []),
+    ("for acct 61812446.\n\nOrder 799235527 was refunded", [("UTILITY_ACCOUNT", "61812446")]),
     # neighbours stay apart
     ("on 11 21 2026 219-45-6789", [("US_SSN", "219-45-6789")]),
     ("ZIP 92101-1234, dated 2026-11-21, $1,234,567.89, 10.0.0.1", []),
