@@ -277,3 +277,25 @@ def test_large_message_is_scanned_off_the_event_loop(sink: Sink, start_gateway: 
     body = b"Subject: big\r\n\r\n" + b"filler line of text\r\n" * 2000 + b"SSN 219-45-6789\r\n"
     assert send(gateway, "a@citrus.example", ["b@example.com"], body) == {}
     assert gateway.wait_log("message")["findings"] == {"US_SSN": 1}
+
+
+def test_hostile_attachments_are_noted_and_nothing_breaks(sink: Sink, start_gateway: StartGateway) -> None:
+    import base64
+    import io
+    import zipfile
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.txt", b"0" * 60_000_000)  # ~60 KB compressed, 60 MB inflated
+    encoded = base64.encodebytes(bomb.getvalue()).replace(b"\n", b"\r\n")
+    message = (b"Subject: attachments\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+               b"--B\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\nSSN 219-45-6789\r\n"
+               b"--B\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n"
+               b"Content-Disposition: attachment; filename=bomb.zip\r\n\r\n" + encoded +
+               b"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=x.pdf\r\n"
+               b"\r\n%PDF-1.4 this is not a pdf\r\n"
+               b"--B\r\nContent-Type: text/html\r\n\r\n<p>unterminated <b>boundary\r\n")
+    assert send(gateway := start_gateway(sink.port), "a@citrus.example", ["b@example.com"], message) == {}
+    assert split_added(sink.wait_for(1)[0].content)[1] == message
+    entry = gateway.wait_log("message")
+    assert entry["findings"] == {"US_SSN": 1}
+    assert "compression-ratio" in entry["unscannable"] and "corrupt" in entry["unscannable"]
