@@ -32,7 +32,10 @@ class DigitsRecognizer(PatternRecognizer):
     CHECKSUM: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        super().__init__(supported_entity=self.ENTITY, patterns=self.PATTERNS, context=self.CONTEXT)
+        # Presidio compares context words with single lemmas: a phrase such as
+        # "social security" would never match, so its words are given alone.
+        words = sorted({word for phrase in self.CONTEXT for word in phrase.split()})
+        super().__init__(supported_entity=self.ENTITY, patterns=self.PATTERNS, context=words)
 
     def check(self, digits: str) -> bool:
         raise NotImplementedError
