@@ -36,7 +36,7 @@ def _date() -> str:
     """RFC 5322 date of now, formatted once per second."""
     now = int(time.time())
     if _clock[0] != now:
-        _clock[:] = [now, formatdate(now, localtime=False)]
+        _clock[:] = [now, formatdate(now, usegmt=True)]
     return str(_clock[1])
 
 
