@@ -2,8 +2,9 @@
 
 Postfix's ``smtp-source`` (20 sessions, 10 KB messages) drives, in one run:
 ``smtp-sink`` directly, the bare relay (bare_relay.py), and the gateway with one
-and with two workers, each relaying into a fresh ``smtp-sink``; once with a new
-connection per message and once with ``-d`` (many messages per connection).
+and with two workers, its detection stage off (pass-through) and on, each
+relaying into a fresh ``smtp-sink``; once with a new connection per message and
+once with ``-d`` (many messages per connection).
 The sink's own counter must show every message, and smtp-source must report no
 error, or the figure is marked invalid. CPU seconds per message cover the relay
 process and its descendants during the measured run. Latency is one SMTP
@@ -14,7 +15,7 @@ Each round measures every target; the report takes each target's best round.
 Exit status: 0 when every measurement ran (whether or not the targets are met),
 1 on a harness failure.
 
-    .venv/bin/python benchmarks/relay/run.py            # full run, about 5 minutes
+    .venv/bin/python benchmarks/relay/run.py            # full run, about 5-6 minutes
     .venv/bin/python benchmarks/relay/run.py -m 2000 --rounds 1   # smoke run
 """
 
