@@ -9,8 +9,11 @@ BIN    := $(VENV)/bin
 run: setup
 	$(BIN)/dlp-gateway serve --config config
 
+# The PostgreSQL tests use DLP_TEST_POSTGRES_URL, set here when the local
+# server answers (tests/system-deps.sh starts it where it can).
 test: setup-test system-deps
-	$(BIN)/python -m pytest
+	DLP_TEST_POSTGRES_URL=$${DLP_TEST_POSTGRES_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
+	  && echo postgresql://postgres@127.0.0.1:5432/test)} $(BIN)/python -m pytest
 
 bench: setup-test system-deps
 	$(BIN)/python benchmarks/relay/run.py

@@ -1,0 +1,54 @@
+"""Quarantine store: held messages, encrypted content and the audit log.
+
+``open_store`` picks the backend from a URL: None or ``sqlite:///path`` for
+SQLite (default ``data_dir/quarantine.sqlite``), ``postgresql://...`` for
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.quarantine.crypto import ContentDecryptError, Key, KeyFileError
+from gateway.quarantine.migrations import SchemaTooNewError
+from gateway.quarantine.store import (
+    DatabaseError,
+    HeldMessage,
+    QuarantineError,
+    QuarantineStore,
+    UnknownMessageError,
+    new_id,
+)
+
+DEFAULT_SQLITE_NAME = "quarantine.sqlite"
+
+__all__ = [
+    "ContentDecryptError", "DatabaseError", "HeldMessage", "Key", "KeyFileError", "QuarantineError",
+    "QuarantineStore", "SchemaTooNewError", "UnknownMessageError", "new_id", "open_store",
+]
+
+
+def open_store(
+    url: str | None, data_dir: Path, key: Key, old_keys: Sequence[Key] = ()
+) -> QuarantineStore:
+    """Open (creating and migrating as needed) the store named by ``url``."""
+    if url is None or url.startswith("sqlite:"):
+        from gateway.quarantine.sqlite import SqliteStore
+
+        return SqliteStore(_sqlite_path(url, data_dir), key, old_keys)
+    if url.startswith(("postgresql://", "postgres://")):
+        from gateway.quarantine.postgres import PostgresStore
+
+        return PostgresStore(url, key, old_keys)
+    raise QuarantineError("quarantine URL must start with sqlite:/// or postgresql://")
+
+
+def _sqlite_path(url: str | None, data_dir: Path) -> Path:
+    """Return the database path for a ``sqlite:///path`` URL (or the default)."""
+    if url is None or url in ("sqlite:", "sqlite://", "sqlite:///"):
+        return data_dir / DEFAULT_SQLITE_NAME
+    if not url.startswith("sqlite:///"):
+        raise QuarantineError("SQLite quarantine URL must look like sqlite:///path")
+    # sqlite:///relative/path and sqlite:////absolute/path, as in SQLAlchemy.
+    return Path(url.removeprefix("sqlite:///"))

@@ -1,0 +1,452 @@
+"""Quarantine store contract tests, run against real SQLite and real PostgreSQL.
+
+PostgreSQL runs when DLP_TEST_POSTGRES_URL is set (each test gets its own
+schema, dropped afterwards); otherwise those cases skip, or fail under CI.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.quarantine import (
+    ContentDecryptError,
+    DatabaseError,
+    HeldMessage,
+    Key,
+    KeyFileError,
+    QuarantineError,
+    SchemaTooNewError,
+    UnknownMessageError,
+    new_id,
+    open_store,
+)
+from gateway.quarantine.crypto import seal, unseal
+from gateway.quarantine.migrations import latest
+from gateway.quarantine.store import SqlStore
+from tests.conftest import require_system
+
+ROOT = Path(__file__).resolve().parents[2]
+SSN = "219-45-6789"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CONTENT = (
+    b"From: a@citrus.example\r\nSubject: payroll\r\n\r\nSSN " + SSN.encode()
+    + b"\r\n\xff\xfe\x00\x80 8-bit \xe9t\xe9\r\n"
+)
+
+
+@dataclass
+class Backend:
+    """A fresh, empty database plus raw access to it for the tests."""
+
+    kind: str
+    url: str  # the same database as an open_store URL
+    opener: Callable[[Key, tuple[Key, ...]], SqlStore]
+    raw_rows: Callable[[str], list[tuple[object, ...]]]
+    raw_execute: Callable[[str], None]
+    raw_bytes: Callable[[], bytes]
+
+    def open(self, key: Key, *old_keys: Key) -> SqlStore:
+        """Open a new store (its own connection) on this database."""
+        return self.opener(key, old_keys)
+
+
+def _sqlite_backend(path: Path) -> Backend:
+    from gateway.quarantine.sqlite import SqliteStore
+
+    def rows(query: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(path) as conn:
+            result = list(conn.execute(query).fetchall())
+        conn.close()
+        return result
+
+    def execute(statement: str) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute(statement)
+        finally:
+            conn.close()
+
+    def raw() -> bytes:
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+    return Backend("sqlite", f"sqlite:///{path}", lambda key, old: SqliteStore(path, key, old), rows, execute, raw)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield _sqlite_backend(tmp_path / "quarantine.sqlite")
+        return
+    url = os.environ.get("DLP_TEST_POSTGRES_URL")
+    if not url:
+        require_system("DLP_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        return
+    yield from _postgres_backend(url)
+
+
+def _postgres_backend(url: str) -> Iterator[Backend]:
+    import psycopg
+    from psycopg import sql
+
+    from gateway.quarantine.postgres import PostgresStore
+
+    schema = f"dlp_test_{random.getrandbits(48):012x}"
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+
+    def rows(query: str) -> list[tuple[object, ...]]:
+        admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        return list(admin.execute(query).fetchall())
+
+    def execute(statement: str) -> None:
+        admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        admin.execute(statement)
+
+    def raw() -> bytes:
+        values = rows("SELECT * FROM held_messages") + rows("SELECT * FROM audit_log")
+        return b"|".join(
+            v if isinstance(v, bytes) else str(v).encode() for row in values for v in row
+        )
+
+    try:
+        yield Backend(
+            "postgres", f"{url}{'&' if '?' in url else '?'}schema={schema}", lambda key, old: PostgresStore(url, key, old, schema=schema),
+            rows, execute, raw
+        )
+    finally:
+        admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        admin.close()
+
+
+@pytest.fixture
+def key() -> Key:
+    return Key.generate()
+
+
+@pytest.fixture
+def store(backend: Backend, key: Key) -> Iterator[SqlStore]:
+    opened = backend.open(key)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def held(received_at: datetime = T0, **changes: object) -> HeldMessage:
+    """Return a held message with masked findings only."""
+    message = HeldMessage(
+        id=new_id(), received_at=received_at, mail_from="clerk@citrus.example",
+        rcpt_tos=("a@example.com", "b@example.org"), subject="Payroll for March",
+        profile="lancaster-lce", action="quarantine", reasons=("sensitive-data",),
+        findings=({"entity": "US_SSN", "segment": "body", "start": 42, "end": 53,
+                   "score": 0.85, "masked": "***-**-6789"},),
+        size=len(CONTENT), status="held", decided_by=None, decided_at=None, note=None,
+    )
+    return replace(message, **changes)  # type: ignore[arg-type]
+
+
+# -- storing and reading -------------------------------------------------------
+
+def test_put_then_get_returns_equal_message(store: SqlStore) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    assert store.get(message.id) == message
+    assert store.get("Q0000000000000000") is None
+    with pytest.raises(UnknownMessageError):
+        store.content("Q0000000000000000")
+
+
+def test_list_newest_first_with_filters_and_count(store: SqlStore) -> None:
+    messages = [held(T0 + timedelta(minutes=i), profile="p1" if i % 2 else "p2")
+                for i in range(6)]
+    for message in random.sample(messages, len(messages)):
+        store.put(message, CONTENT)
+    newest_first = [m.id for m in reversed(messages)]
+    assert [m.id for m in store.list()] == newest_first
+    assert [m.id for m in store.list(limit=2, offset=1)] == newest_first[1:3]
+    assert [m.profile for m in store.list(profile="p1")] == ["p1"] * 3
+    assert store.count() == 6 and store.count(None) == 6
+    assert store.decide(messages[0].id, "released", "reviewer")
+    assert store.count() == 5 and store.count("released") == 1 and store.count(None) == 6
+    assert [m.id for m in store.list(status="released")] == [messages[0].id]
+    assert [m.id for m in store.list(status="held", profile="p2")] == [
+        messages[4].id, messages[2].id]
+
+
+def test_content_round_trips_every_byte(store: SqlStore) -> None:
+    every_byte = bytes(range(256)) * 4 + b"\r\n.\r\n" + CONTENT
+    message = held(size=len(every_byte))
+    store.put(message, every_byte)
+    assert store.content(message.id) == every_byte
+
+
+def test_content_is_encrypted_at_rest(store: SqlStore, backend: Backend, key: Key) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    assert SSN.encode() in store.content(message.id)
+    raw = backend.raw_bytes()
+    assert message.id.encode() in raw and b"***-**-6789" in raw  # the rows are there
+    assert SSN.encode() not in raw and b"219456789" not in raw
+    assert b"payroll\r\n" not in raw  # no plaintext body either
+    [(key_id,)] = backend.raw_rows("SELECT key_id FROM held_messages")
+    assert key_id == key.key_id
+
+
+def test_wrong_key_is_a_clear_error(backend: Backend, key: Key) -> None:
+    message = held()
+    first = backend.open(key)
+    first.put(message, CONTENT)
+    first.close()
+    other = backend.open(Key.generate())
+    try:
+        with pytest.raises(ContentDecryptError, match="key id"):
+            other.content(message.id)
+        assert other.get(message.id) == message  # clear columns still readable
+    finally:
+        other.close()
+
+
+def test_old_keys_still_decrypt_after_rotation(backend: Backend, key: Key) -> None:
+    message = held()
+    first = backend.open(key)
+    first.put(message, CONTENT)
+    first.close()
+    new_key = Key.generate()
+    store = backend.open(new_key, key)
+    try:
+        assert store.content(message.id) == CONTENT
+        second = held()
+        store.put(second, CONTENT)
+        assert store.content(second.id) == CONTENT
+        rows = {i: k for i, k in backend.raw_rows("SELECT id, key_id FROM held_messages")}
+        assert rows == {message.id: key.key_id, second.id: new_key.key_id}
+    finally:
+        store.close()
+
+
+def test_database_errors_never_quote_row_values(store: SqlStore) -> None:
+    message = held(subject=f"SSN {SSN}")
+    store.put(message, CONTENT)
+    for bad in (message, held(subject=f"SSN {SSN}", status="bogus")):
+        with pytest.raises(DatabaseError) as caught:
+            store.put(bad, CONTENT)
+        shown = "".join(traceback.format_exception(caught.value))
+        assert SSN not in shown and "Failing row" not in shown
+    assert store.count(None) == 1
+
+
+def test_open_store_by_url_reaches_the_same_database(
+    backend: Backend, key: Key, tmp_path: Path
+) -> None:
+    message = held()
+    first = open_store(backend.url, tmp_path / "unused", key)
+    try:
+        first.put(message, CONTENT)
+    finally:
+        first.close()
+    second = backend.open(key)
+    try:
+        assert second.content(message.id) == CONTENT
+    finally:
+        second.close()
+
+
+# -- decisions -------------------------------------------------------------------
+
+def test_decide_happens_exactly_once(store: SqlStore) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    with pytest.raises(ValueError):
+        store.decide(message.id, "held", "reviewer")
+    assert store.decide(message.id, "released", "alice", "checked with sender")
+    assert not store.decide(message.id, "deleted", "bob")
+    assert not store.decide(message.id, "released", "bob")
+    assert not store.decide("Q0000000000000000", "released", "bob")
+    decided = store.get(message.id)
+    assert decided is not None
+    assert (decided.status, decided.decided_by, decided.note) == (
+        "released", "alice", "checked with sender")
+    assert decided.decided_at is not None and decided.decided_at.tzinfo is not None
+
+
+def test_racing_releases_from_separate_connections_win_once(
+    store: SqlStore, backend: Backend, key: Key
+) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    stores = [backend.open(key) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def release(s: SqlStore, n: int) -> None:
+        barrier.wait()
+        won = s.decide(message.id, "released", f"reviewer-{n}")
+        with lock:
+            results.append(won)
+
+    threads = [threading.Thread(target=release, args=(s, n)) for n, s in enumerate(stores)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for s in stores:
+            s.close()
+    assert sorted(results) == [False] * 7 + [True]
+    assert store.count("released") == 1
+
+
+# -- audit log -------------------------------------------------------------------
+
+def test_audit_appends_and_reads_since(store: SqlStore, backend: Backend) -> None:
+    since = datetime.now(UTC)
+    store.audit("quarantined", "gateway", "Q1", {"profile": "p1", "entities": ["US_SSN"]})
+    store.audit("released", "alice", "Q1", {})
+    store.audit("login", "alice", None, {"ip": "127.0.0.1"})
+    records = store.audit_since(since)
+    assert [(r["event"], r["actor"], r["message_id"]) for r in records] == [
+        ("quarantined", "gateway", "Q1"), ("released", "alice", "Q1"), ("login", "alice", None)]
+    assert records[0]["details"] == {"entities": ["US_SSN"], "profile": "p1"}
+    assert all(isinstance(r["at"], datetime) and r["at"] >= since for r in records)
+    assert store.audit_since(datetime.now(UTC) + timedelta(seconds=5)) == []
+    with pytest.raises(ValueError):
+        store.audit_since(datetime(2026, 1, 1))  # naive
+    with pytest.raises(Exception, match="append-only"):
+        backend.raw_execute("DELETE FROM audit_log")
+    assert len(store.audit_since(since)) == 3
+
+
+# -- migrations ------------------------------------------------------------------
+
+def test_migrations_apply_once(store: SqlStore, backend: Backend, key: Key) -> None:
+    store.put(held(), CONTENT)
+    store.migrate()
+    again = backend.open(key)
+    again.close()
+    versions = backend.raw_rows("SELECT version FROM schema_version ORDER BY version")
+    assert [v for (v,) in versions] == list(range(1, latest(backend.kind) + 1))
+    assert store.count() == 1
+
+
+def test_newer_schema_is_refused(store: SqlStore, backend: Backend, key: Key) -> None:
+    backend.raw_execute(
+        "INSERT INTO schema_version (version, applied_at) VALUES (999, 'future')")
+    with pytest.raises(SchemaTooNewError, match="version 999"):
+        backend.open(key)
+
+
+# -- keys ------------------------------------------------------------------------
+
+def test_key_file_created_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "quarantine.key"
+    key = Key.load_or_create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_bytes()) == 32
+    assert Key.load_or_create(path) == key  # never overwritten
+    assert len(key.key_id) == 8 and key.material.hex() not in repr(key)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_insecure_key_file_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "quarantine.key"
+    Key.load_or_create(path)
+    path.chmod(mode)
+    with pytest.raises(KeyFileError, match=str(path)):
+        Key.load_or_create(path)
+
+
+def test_truncated_key_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "quarantine.key"
+    path.write_bytes(b"short")
+    path.chmod(0o600)
+    with pytest.raises(KeyFileError, match="32 bytes"):
+        Key.load_or_create(path)
+
+
+def test_ciphertext_is_bound_to_its_message_id() -> None:
+    key = Key.generate()
+    blob = seal(key, "QAAAA", CONTENT)
+    assert unseal([key], key.key_id, "QAAAA", blob) == CONTENT
+    with pytest.raises(ContentDecryptError, match="failed authentication"):
+        unseal([key], key.key_id, "QBBBB", blob)
+    assert seal(key, "QAAAA", CONTENT) != blob  # fresh nonce each time
+
+
+# -- opening ---------------------------------------------------------------------
+
+def test_open_store_picks_sqlite_paths(tmp_path: Path) -> None:
+    key = Key.generate()
+    default = open_store(None, tmp_path, key)
+    default.close()
+    assert (tmp_path / "quarantine.sqlite").exists()
+    explicit = open_store(f"sqlite:///{tmp_path}/other.sqlite", tmp_path, key)
+    explicit.close()
+    assert (tmp_path / "other.sqlite").exists()
+    with pytest.raises(QuarantineError):
+        open_store("mysql://x", tmp_path, key)
+
+
+def test_sqlite_uses_wal_with_full_sync(tmp_path: Path) -> None:
+    from gateway.quarantine.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "q.sqlite", Key.generate())
+    try:
+        assert store._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    finally:
+        store.close()
+
+
+_CHILD = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from gateway.quarantine import HeldMessage, Key, open_store
+
+store = open_store(None, Path(sys.argv[1]), Key.load_or_create(Path(sys.argv[2])))
+store.put(HeldMessage(
+    id=sys.argv[3], received_at=datetime.now(UTC), mail_from="a@x", rcpt_tos=("b@y",),
+    subject="s", profile="p", action="quarantine", reasons=("r",), findings=(), size=3,
+    status="held", decided_by=None, decided_at=None, note=None), b"\\xffok")
+print("stored", flush=True)
+time.sleep(120)
+"""
+
+
+def test_sqlite_put_survives_sigkill_right_after_return(tmp_path: Path) -> None:
+    key_path, message_id = tmp_path / "q.key", new_id()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path), str(key_path), message_id],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "stored"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    store = open_store(None, tmp_path, Key.load_or_create(key_path))
+    try:
+        assert store.content(message_id) == b"\xffok"
+        assert store.count() == 1
+    finally:
+        store.close()
