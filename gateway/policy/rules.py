@@ -1,0 +1,69 @@
+"""Rules: one yes/no question each, with the reason when yes.
+
+Rule names are stable kebab-case strings: they appear in audit records,
+replies and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SENSITIVE = frozenset({"US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING"})
+# Parts that could not be read but hide nothing a person wrote: inline images, signatures.
+HARMLESS_UNREADABLE = frozenset({"image", "signature"})
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything a rule may look at: no message text, no values."""
+
+    sender_domain: str
+    recipient_domains: tuple[str, ...]
+    entities: tuple[str, ...]          # one entry per finding (masked data stays elsewhere)
+    unreadable: tuple[str, ...] = ()   # reasons of the parts that could not be read
+    purpose: str | None = None         # a valid, accepted purpose code
+
+    @property
+    def external(self) -> tuple[str, ...]:
+        own = self.sender_domain.lower()
+        return tuple(d for d in self.recipient_domains
+                     if d.lower() != own and not d.lower().endswith("." + own))
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: str
+    reason: str
+
+
+Rule = Callable[[Facts], "Hit | None"]
+
+
+def all_internal(facts: Facts) -> Hit | None:
+    return None if facts.external else Hit("internal-only", "every recipient is internal")
+
+
+def has_sensitive(facts: Facts) -> Hit | None:
+    found = sorted({e for e in facts.entities if e in SENSITIVE})
+    return Hit("sensitive-data", f"found {', '.join(found)}") if found else None
+
+
+def has_card(facts: Facts) -> Hit | None:
+    return Hit("card-data", "found CREDIT_CARD") if "CREDIT_CARD" in facts.entities else None
+
+
+def sensitive_with_purpose(facts: Facts) -> Hit | None:
+    hit = has_sensitive(facts)
+    if hit is None or facts.purpose is None:
+        return None
+    return Hit("business-purpose", f"{hit.reason}; declared purpose {facts.purpose}")
+
+
+def unreadable_part(facts: Facts) -> Hit | None:
+    reasons = sorted(set(facts.unreadable) - HARMLESS_UNREADABLE)
+    return Hit("unscannable", f"parts not readable: {', '.join(reasons)}") if reasons else None
+
+
+def always(facts: Facts) -> Hit | None:
+    return Hit("no-sensitive-data", "nothing sensitive to an external recipient")
