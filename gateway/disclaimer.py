@@ -1,0 +1,127 @@
+"""Appending a confidentiality statement to every body a reader will see.
+
+text/plain parts get the statement after their text, text/html parts inside
+``<body>`` before ``</body>`` (escaped), each in its own charset and
+transfer encoding; both alternatives of multipart/alternative are done.
+A part that already carries the statement (a reply chain) is left alone.
+
+A signed message (S/MIME multipart/signed or application/pkcs7-mime, or an
+inline PGP signature) is never modified, since that would break the
+signature: it is wrapped instead, byte for byte, as the second part of a
+multipart/mixed whose first part is the statement. The recipient sees the
+statement and can still verify the signature.
+
+Not yet called by ``serve`` (issue 4).
+
+>>> out = append(b"Subject: hi\\r\\n\\r\\nHello\\r\\n", "Keep this private.")
+>>> out.decode().endswith("Hello\\r\\n\\r\\nKeep this private.\\r\\n")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import quopri
+import re
+import secrets
+from email import message_from_bytes
+from email.generator import BytesGenerator
+from email.message import Message
+from email.policy import compat32
+from io import BytesIO
+
+CITRUS = ("This message may contain confidential or proprietary information and is intended for the "
+          "person/entity to which it was originally addressed. Any use by others is strictly prohibited.")
+
+_POLICY = compat32.clone(linesep="\r\n")
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_SIGNED_TYPES = ("multipart/signed", "application/pkcs7-mime", "application/x-pkcs7-mime")
+_PGP_SIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+_SPACES = re.compile(r"\s+")
+
+
+def append(content: bytes, statement: str) -> bytes:
+    """The message with ``statement`` appended to each visible text body."""
+    message = message_from_bytes(content, policy=_POLICY)
+    if message.get_content_type() in _SIGNED_TYPES or _PGP_SIGNED in content:
+        return wrap(content, statement)
+    changed = False
+    for part in message.walk():
+        if _is_body(part):
+            changed |= _append_to_part(part, statement)
+    if not changed:
+        return content
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(message)
+    return out.getvalue()
+
+
+def _is_body(part: Message) -> bool:
+    if part.get_content_type() not in ("text/plain", "text/html"):
+        return False
+    return (part.get("Content-Disposition") or "").split(";")[0].strip().lower() != "attachment"
+
+
+def _present(text: str, statement: str) -> bool:
+    return _SPACES.sub(" ", statement) in _SPACES.sub(" ", html.unescape(text))
+
+
+def _append_to_part(part: Message, statement: str) -> bool:
+    charset = part.get_content_charset() or "us-ascii"
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return False
+    try:
+        text = raw.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        charset, text = "utf-8", raw.decode("utf-8", "replace")
+        part.set_param("charset", charset)
+    if _present(text, statement):
+        return False
+    if part.get_content_type() == "text/html":
+        block = f"<p>{html.escape(statement)}</p>"
+        ends = list(_BODY_END.finditer(text))
+        text = text[:ends[-1].start()] + block + text[ends[-1].start():] if ends else text + block
+    else:
+        newline = "\r\n" if "\r\n" in text or not text else "\n"
+        text = text.rstrip("\r\n") + newline * 2 + statement + newline
+    _set_encoded(part, text.encode(charset, "xmlcharrefreplace" if "html" in part.get_content_type()
+                                   else "replace"))
+    return True
+
+
+def _set_encoded(part: Message, data: bytes) -> None:
+    """Store ``data`` in the part's own transfer encoding."""
+    encoding = (part.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+    if encoding == "base64":
+        payload = base64.encodebytes(data).decode("ascii")
+    elif encoding == "quoted-printable":
+        payload = quopri.encodestring(data).decode("ascii")
+    else:
+        if encoding == "7bit" and not data.isascii():
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = "8bit"
+        payload = data.decode("ascii", "surrogateescape")
+    part.set_payload(payload)
+
+
+def wrap(content: bytes, statement: str) -> bytes:
+    """A multipart/mixed holding the statement, then the original body byte for byte."""
+    end = _HEADER_END.search(content)
+    head, body = (content[:end.start()], content[end.end():]) if end else (content, b"")
+    lines = re.split(rb"\r?\n(?![ \t])", head)
+    content_headers = [ln for ln in lines if ln.lower().startswith((b"content-", b"mime-version"))]
+    other_headers = [ln for ln in lines if ln not in content_headers and ln]
+    inner = [ln for ln in content_headers if not ln.lower().startswith(b"mime-version")]
+    if not inner:
+        inner = [b"Content-Type: text/plain; charset=us-ascii"]
+    boundary = ("dlp-" + secrets.token_hex(12)).encode()
+    crlf = b"\r\n"
+    return crlf.join([
+        *other_headers, b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"', b"",
+        b"--" + boundary, b"Content-Type: text/plain; charset=utf-8", b"Content-Transfer-Encoding: 8bit", b"",
+        statement.encode("utf-8"), b"--" + boundary, *inner, b"", body.rstrip(b"\r\n"),
+        b"--" + boundary + b"--", b""])
