@@ -65,15 +65,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dlp-gateway: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     if args.command == "check-config":
-        where = args.config / config.CONFIG_FILE if args.config else "built-in defaults"
-        print(f"dlp-gateway: configuration OK ({where})")
-        return 0
+        return _check_config(args.config)
     if args.command == "scan":
         from gateway import scan_cli
         return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal)
     if args.command == "edm":
         return _edm_import(args, settings)
     return _serve(args, settings, overrides)
+
+
+def _check_config(config_dir: Path | None) -> int:
+    """Validate gateway.yaml and, when present, policies.yaml."""
+    checked = [str(config_dir / config.CONFIG_FILE) if config_dir else "built-in defaults"]
+    if config_dir is not None and (config_dir / "policies.yaml").exists():
+        from gateway.policy import profiles
+        try:
+            profiles.load(config_dir)
+        except config.ConfigError as exc:
+            print(f"dlp-gateway: invalid configuration:\n{exc}", file=sys.stderr)
+            return 2
+        checked.append(str(config_dir / profiles.POLICIES_FILE))
+    print(f"dlp-gateway: configuration OK ({', '.join(checked)})")
+    return 0
 
 
 def _edm_import(args: argparse.Namespace, settings: config.Settings) -> int:

@@ -201,15 +201,16 @@ def load(config_dir: Path | None, overrides: Overrides = Overrides()) -> Setting
     raw: dict[str, Any] = {}
     document: yaml.Node | None = None
     if path is not None:
-        raw, document = _read_yaml(path)
+        raw, document = read_yaml(path)
     _apply_overrides(raw, overrides)
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, document, overrides)) from None
+        raise ConfigError(describe(exc, path, document, overrides)) from None
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    """The file's mapping and its node tree (for line numbers), or ConfigError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -249,8 +250,9 @@ _FLAG_KEYS = {"smtp.listen": "--listen", "relay.address": "--relay", "metrics.li
               "review.listen": "--review", "data_dir": "--data-dir", "workers": "--workers"}
 
 
-def _describe(exc: ValidationError, path: Path | None, document: yaml.Node | None,
-              flags: Overrides) -> str:
+def describe(exc: ValidationError, path: Path | None, document: yaml.Node | None,
+             flags: Overrides = Overrides()) -> str:
+    """Every validation error as ``file:line: key: why``."""
     given = {key for key, flag in _FLAG_KEYS.items()
              if getattr(flags, flag[2:].replace("-", "_")) is not None}
     lines = []

@@ -118,3 +118,12 @@ def test_serve_refuses_a_bad_file_before_starting(tmp_path: Path) -> None:
     result = run_cli("serve", "--config", str(tmp_path))
     assert result.returncode == 2
     assert "gateway.yaml:1: workers" in result.stderr
+
+
+def test_check_config_also_checks_policies(tmp_path: Path) -> None:
+    (tmp_path / "gateway.yaml").write_text("workers: 1\n")
+    (tmp_path / "policies.yaml").write_text("statements: {}\nprofiles: {}\n")
+    result = run_cli("check-config", "--config", str(tmp_path))
+    assert result.returncode == 2
+    assert "policies.yaml:1: profiles: Value error, a profile named 'default' is required" in result.stderr \
+        or "policies.yaml:1: (top level)" in result.stderr or "a profile named 'default'" in result.stderr

@@ -1,0 +1,62 @@
+"""config/policies.yaml: the shipped profiles decide as CONTRACT.md's table; bad files name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError
+from gateway.disclaimer import CITRUS
+from gateway.policy import chains
+from gateway.policy.profiles import load
+from gateway.policy.rules import Facts
+
+ROOT = Path(__file__).resolve().parents[3]
+SHIPPED = load(ROOT / "config")
+
+
+@pytest.mark.parametrize("sender", ["a@citrus.example", "b@lancaster.example", "c@pomona.example",
+                                    "d@cerritos.example", "e@pvestates.example", "f@x.example",
+                                    "g@billing.citrus.example"])
+def test_shipped_file_matches_the_built_in_chains(sender: str) -> None:
+    profile = SHIPPED.profile_for(sender)
+    assert profile == chains.profile_for(sender)
+    domain = sender.rpartition("@")[2]
+    cases = [((), None, ("example.com",)), (("US_SSN",), None, ("example.com",)),
+             (("US_SSN",), "collections", ("example.com",)), (("CREDIT_CARD",), None, ("example.com",)),
+             (("US_SSN",), None, (domain,)), ((), None, ("example.com",))]
+    for entities, purpose, recipients in cases:
+        facts = Facts(domain, recipients, entities, (), purpose)
+        ours = chains.decide(SHIPPED.chain(profile), facts)
+        built_in = chains.decide(chains.CHAINS[profile], facts)
+        assert (ours.action, ours.rule) == (built_in.action, built_in.rule), (profile, entities, purpose)
+    unreadable = Facts(domain, ("example.com",), (), ("encrypted",), None)
+    assert chains.decide(SHIPPED.chain(profile), unreadable).action == "quarantine"
+
+
+def test_the_citrus_statement_is_the_contract_text() -> None:
+    assert SHIPPED.settings.statements["citrus"] == CITRUS
+
+
+def problem(tmp_path: Path, text: str) -> str:
+    (tmp_path / "policies.yaml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path)
+    return str(error.value)
+
+
+BASE = "statements: {s: text}\nprofiles:\n  default:\n    chain:\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (BASE + "      - {rule: always, action: shred}\n", "policies.yaml:5: profiles.default.chain.0.action"),
+    (BASE + "      - {rule: sensitive-data, action: block}\n", "policies.yaml:3: profiles.default: the chain must end"),
+    (BASE + "      - {rule: always, action: deliver}\n    purposes: [bribery]\n",
+     "policies.yaml:6: profiles.default.purposes.0"),
+    (BASE + "      - {rule: always, action: deliver}\n    statement: nope\n", "statement 'nope'"),
+    ("statements: {}\nprofiles:\n  other:\n    chain: [{rule: always, action: deliver}]\n",
+     "a profile named 'default' is required"),
+])
+def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in problem(tmp_path, text)
