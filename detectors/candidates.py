@@ -102,6 +102,9 @@ class Candidate(NamedTuple):
     def plain(self) -> bool:
         return len(self.groups) == 1
 
+    def __repr__(self) -> str:  # never the digits: a candidate may be an SSN
+        return f"Candidate({self.start}, {self.end}, groups={self.groups}, sep={self.sep!r})"
+
 
 # A run: digits, and single separators (a dash may be followed by a line
 # break: numbers wrapped at a hyphen are still found), holding at least

@@ -6,6 +6,7 @@ mode 0600) so the same list hashes differently at every site. Account
 numbers have few digits: whoever holds both the salt and the store can
 still try every number, so the data directory must stay private.
 
+>>> import tempfile
 >>> store = EdmStore(Path(tempfile.mkdtemp()))
 >>> store.add(["2-12-345-6789", "0012345678 "], utility="SCE")
 2
@@ -21,7 +22,6 @@ import hashlib
 import os
 import secrets
 import sqlite3
-import tempfile  # noqa: F401  (doctest)
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path

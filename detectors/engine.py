@@ -37,10 +37,7 @@ _SIZES = {us_ssn.ENTITY: (9,), us_itin.ENTITY: (9,), us_ein.ENTITY: (9,), bank_r
           credit_card.ENTITY: tuple(range(13, 20))}
 _BY_SIZE = {size: tuple(j for j in _FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
 _PHONE_SIZES = frozenset({7, 10, 11})  # 7: the part after a parenthesised area code
-ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "PHONE_NUMBER",
-            "US_BANK_ROUTING")
-
-_Hit = tuple[float, int, int, int, str, str]  # score, -length, rank, start, end... see _resolve
+_Hit = tuple[float, int, int, int, str, str]  # score, start, end, rank, entity, recognizer
 
 
 class Detector:
@@ -54,7 +51,7 @@ class Detector:
         """Return the findings in ``text`` (offsets into it), ordered by position."""
         norm = normalize(text)
         ctx = Context(norm)
-        hits: list[tuple[float, int, int, int, str, str]] = []
+        hits: list[_Hit] = []
         for c in candidates(norm):
             size = len(c.digits)
             for entity, judge, name, rank in _BY_SIZE.get(size, ()):
@@ -72,14 +69,14 @@ class Detector:
                 for score, start, end, _, entity, name in _resolve(hits)]
 
 
-def _resolve(hits: list[tuple[float, int, int, int, str, str]]) -> list[tuple[float, int, int, int, str, str]]:
+def _resolve(hits: list[_Hit]) -> list[_Hit]:
     """Keep the strongest of overlapping hits: score, then length, then rank.
 
     Hits overlap only within one run of digits, so they are resolved cluster
     by cluster (linear in the number of hits, not quadratic).
     """
-    kept: list[tuple[float, int, int, int, str, str]] = []
-    cluster: list[tuple[float, int, int, int, str, str]] = []
+    kept: list[_Hit] = []
+    cluster: list[_Hit] = []
     reach = -1
     for hit in sorted(hits, key=lambda h: (h[1], h[2])):
         if cluster and hit[1] >= reach:
@@ -91,8 +88,8 @@ def _resolve(hits: list[tuple[float, int, int, int, str, str]]) -> list[tuple[fl
     return kept
 
 
-def _strongest(cluster: list[tuple[float, int, int, int, str, str]]) -> list[tuple[float, int, int, int, str, str]]:
-    chosen: list[tuple[float, int, int, int, str, str]] = []
+def _strongest(cluster: list[_Hit]) -> list[_Hit]:
+    chosen: list[_Hit] = []
     for hit in sorted(cluster, key=lambda h: (-h[0], h[1] - h[2], h[3], h[1])):
         if all(hit[2] <= k[1] or hit[1] >= k[2] for k in chosen):
             chosen.append(hit)

@@ -16,6 +16,8 @@ everything outside (logs, metrics, replies, the audit log) uses ``masked``.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _SHOWN_DIGITS = 4
@@ -57,3 +59,8 @@ class Finding:
     @property
     def masked(self) -> str:
         return mask(self.value)
+
+
+def count_by_entity(findings: Iterable[Finding]) -> dict[str, int]:
+    """Findings per entity, for logs, metrics and summaries."""
+    return dict(Counter(f.entity for f in findings))

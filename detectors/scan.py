@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from detectors.edm import EdmSet
 from detectors.engine import Detector
-from detectors.findings import Finding
+from detectors.findings import Finding, count_by_entity
 from detectors.segments import Limits, Unscannable, extract
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
@@ -22,10 +22,7 @@ class ScanResult:
 
     def counts(self) -> dict[str, int]:
         """Findings per entity, for logs and metrics."""
-        out: dict[str, int] = {}
-        for finding in self.findings:
-            out[finding.entity] = out.get(finding.entity, 0) + 1
-        return out
+        return count_by_entity(self.findings)
 
 
 class Scanner:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.edm import EdmStore
-from detectors.findings import Finding
+from detectors.findings import Finding, count_by_entity
 from detectors.scan import Scanner
 from detectors.segments import Limits, Unscannable
 from detectors.utility_account import AccountFormat
@@ -49,10 +49,7 @@ class Verdict:
 
     def counts(self) -> dict[str, int]:
         """Findings per entity, for logs and metrics."""
-        out: dict[str, int] = {}
-        for finding in self.findings:
-            out[finding.entity] = out.get(finding.entity, 0) + 1
-        return out
+        return count_by_entity(self.findings)
 
 
 def decide(envelope: Envelope, findings: tuple[Finding, ...],
