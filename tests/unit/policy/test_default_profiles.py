@@ -1,13 +1,20 @@
-"""CONTRACT.md's table of default profiles, cell by cell, as pure decisions."""
+"""CONTRACT.md's table of default profiles (config/policies.yaml), cell by cell, as pure decisions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gateway.policy.chains import CHAINS, STATEMENTS, decide, profile_for
+from gateway.policy.chains import decide
+from gateway.policy.profiles import load
 from gateway.policy.purpose import CODES, declared, strip_tag, valid
 from gateway.policy.rules import Facts
 
+SHIPPED = load(Path(__file__).resolve().parents[3] / "config")
+CHAINS = {name: SHIPPED.chain(name) for name in SHIPPED.settings.profiles}
+STATEMENTS = {name: p.statement for name, p in SHIPPED.settings.profiles.items()}
+profile_for = SHIPPED.profile_for
 SENDERS = {"citrus-water": "citrus.example", "lancaster-lce": "lancaster.example",
            "pomona-pce": "pomona.example", "cerritos": "cerritos.example",
            "palos-verdes": "pvestates.example", "default": "elsewhere.example"}

@@ -16,21 +16,34 @@ ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = load(ROOT / "config")
 
 
-@pytest.mark.parametrize("sender", ["a@citrus.example", "b@lancaster.example", "c@pomona.example",
-                                    "d@cerritos.example", "e@pvestates.example", "f@x.example",
-                                    "g@billing.citrus.example"])
-def test_shipped_file_matches_the_built_in_chains(sender: str) -> None:
+# CONTRACT.md, written out: profile -> (no valid purpose, valid purpose, card) for an
+# external recipient with a sensitive finding, and what everything else gets.
+CONTRACT = {
+    "citrus-water": ("quarantine", "disclaimer", "quarantine", "deliver"),
+    "lancaster-lce": ("block", "disclaimer", "block", "deliver"),
+    "pomona-pce": ("block", "disclaimer", "block", "deliver"),
+    "cerritos": ("quarantine", "quarantine", "block", "deliver"),
+    "palos-verdes": ("quarantine", "disclaimer", "quarantine", "disclaimer"),
+    "default": ("quarantine", "disclaimer", "quarantine", "deliver"),
+}
+PROFILE_OF = {"a@citrus.example": "citrus-water", "b@lancaster.example": "lancaster-lce",
+              "c@pomona.example": "pomona-pce", "d@cerritos.example": "cerritos",
+              "e@pvestates.example": "palos-verdes", "f@x.example": "default",
+              "g@billing.citrus.example": "citrus-water"}
+
+
+@pytest.mark.parametrize("sender", list(PROFILE_OF))
+def test_shipped_file_decides_as_the_contract(sender: str) -> None:
     profile = SHIPPED.profile_for(sender)
-    assert profile == chains.profile_for(sender)
+    assert profile == PROFILE_OF[sender]
+    without, with_purpose, card, otherwise = CONTRACT[profile]
     domain = sender.rpartition("@")[2]
-    cases = [((), None, ("example.com",)), (("US_SSN",), None, ("example.com",)),
-             (("US_SSN",), "collections", ("example.com",)), (("CREDIT_CARD",), None, ("example.com",)),
-             (("US_SSN",), None, (domain,)), ((), None, ("example.com",))]
-    for entities, purpose, recipients in cases:
+    cases = [((), None, ("example.com",), otherwise), (("US_SSN",), None, ("example.com",), without),
+             (("US_SSN",), "collections", ("example.com",), with_purpose),
+             (("CREDIT_CARD",), None, ("example.com",), card), (("US_SSN",), None, (domain,), otherwise)]
+    for entities, purpose, recipients, expected in cases:
         facts = Facts(domain, recipients, entities, (), purpose)
-        ours = chains.decide(SHIPPED.chain(profile), facts)
-        built_in = chains.decide(chains.CHAINS[profile], facts)
-        assert (ours.action, ours.rule) == (built_in.action, built_in.rule), (profile, entities, purpose)
+        assert chains.decide(SHIPPED.chain(profile), facts).action == expected, (profile, entities, purpose)
     unreadable = Facts(domain, ("example.com",), (), ("encrypted",), None)
     assert chains.decide(SHIPPED.chain(profile), unreadable).action == "quarantine"
 
