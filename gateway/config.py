@@ -168,12 +168,25 @@ class DetectionSettings(_Section):
     max_ratio: int = Field(100, ge=2)
 
 
+class QuarantineSettings(_Section):
+    url: Annotated[str, Field(pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$")] | None = None
+    key_file: Path | None = None
+    old_key_files: tuple[Path, ...] = ()
+
+
+class NotifySettings(_Section):
+    security: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "dlp-gateway@localhost"
+
+
 class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     relay: RelaySettings = RelaySettings()
     metrics: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 9465))
     review: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 8025))
     detection: DetectionSettings = DetectionSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
+    notify: NotifySettings = NotifySettings()
     data_dir: Path = Path("./var")
     workers: int | None = Field(None, ge=1, le=256)
     shutdown_grace: Seconds = 30
@@ -181,6 +194,10 @@ class Settings(_Section):
 
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
+
+    def key_file(self) -> Path:
+        """The quarantine encryption key (created 0600 on first start)."""
+        return self.quarantine.key_file or self.data_dir / "quarantine.key"
 
 
 @dataclass(frozen=True, slots=True)

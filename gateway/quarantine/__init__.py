@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.config import Settings
 from gateway.quarantine.crypto import ContentDecryptError, Key, KeyFileError
 from gateway.quarantine.migrations import SchemaTooNewError
 from gateway.quarantine.store import (
+    AuditEntry,
     DatabaseError,
     HeldMessage,
     QuarantineError,
@@ -24,8 +26,8 @@ from gateway.quarantine.store import (
 DEFAULT_SQLITE_NAME = "quarantine.sqlite"
 
 __all__ = [
-    "ContentDecryptError", "DatabaseError", "HeldMessage", "Key", "KeyFileError", "QuarantineError",
-    "QuarantineStore", "SchemaTooNewError", "UnknownMessageError", "new_id", "open_store",
+    "AuditEntry", "ContentDecryptError", "DatabaseError", "HeldMessage", "Key", "KeyFileError", "QuarantineError",
+    "QuarantineStore", "SchemaTooNewError", "UnknownMessageError", "new_id", "open_from_settings", "open_store",
 ]
 
 
@@ -42,6 +44,14 @@ def open_store(
 
         return PostgresStore(url, key, old_keys)
     raise QuarantineError("quarantine URL must start with sqlite:/// or postgresql://")
+
+
+def open_from_settings(settings: Settings) -> QuarantineStore:
+    """Open the store ``serve``, the CLI and the review app share: the configured
+    URL, else SQLite under data_dir; the key file is created on first use."""
+    key = Key.load_or_create(settings.key_file())
+    old = [Key.load_existing(path) for path in settings.quarantine.old_key_files]
+    return open_store(settings.quarantine.url, settings.data_dir, key, old)
 
 
 def _sqlite_path(url: str | None, data_dir: Path) -> Path:

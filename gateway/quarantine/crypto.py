@@ -60,6 +60,14 @@ class Key:
         return cls(secrets.token_bytes(KEY_BYTES))
 
     @classmethod
+    def load_existing(cls, path: Path) -> Key:
+        """Load an existing key file (an old key kept for decryption)."""
+        try:
+            return cls(_read_key_file(path))
+        except FileNotFoundError:
+            raise KeyFileError(f"key file {path} does not exist") from None
+
+    @classmethod
     def load_or_create(cls, path: Path) -> Key:
         """Load the key at ``path``, creating it (mode 0600) if it does not exist."""
         try:

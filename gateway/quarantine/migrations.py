@@ -55,6 +55,15 @@ SQLITE: list[list[str]] = [
     ],
 ]
 
+# v3: a release in progress is claimed first (so two reviewers or two gateways
+# cannot both relay it), and a release the downstream refused keeps its error.
+_CLAIM = [
+    "ALTER TABLE held_messages ADD COLUMN claimed_by TEXT",
+    "ALTER TABLE held_messages ADD COLUMN claimed_at {ts}",
+    "ALTER TABLE held_messages ADD COLUMN last_error TEXT",
+]
+SQLITE.append([step.format(ts="TEXT") for step in _CLAIM])
+
 POSTGRES: list[list[str]] = [
     [
         f"CREATE TABLE held_messages ({_HELD_COLUMNS.format(ts='TIMESTAMPTZ', blob='BYTEA')})",
@@ -72,6 +81,8 @@ POSTGRES: list[list[str]] = [
         " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
     ],
 ]
+
+POSTGRES.append([step.format(ts="TIMESTAMPTZ") for step in _CLAIM])
 
 MIGRATIONS: dict[str, list[list[str]]] = {"sqlite": SQLITE, "postgres": POSTGRES}
 

@@ -8,7 +8,7 @@ server's ``synchronous_commit`` (on by default), so ``put`` is durable on return
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,7 +17,11 @@ from psycopg import sql
 
 from gateway.quarantine import migrations
 from gateway.quarantine.crypto import Key
-from gateway.quarantine.store import DatabaseError, QuarantineError, Row, SqlStore
+from typing import TypeVar
+
+from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
+
+_T = TypeVar("_T")
 
 # Arbitrary constant naming the advisory lock that serialises migrations.
 _MIGRATION_LOCK = 0x0D1F_9A7E
@@ -75,11 +79,16 @@ class PostgresStore(SqlStore):
         """Execute one statement inside the caller's transaction."""
         self._conn.execute(statement)
 
-    def _write(self, query: str, params: Sequence[object]) -> int:
+    def _transaction(self, work: Callable[[Execute], _T]) -> _T:
+        def run(query: str, params: Sequence[object]) -> tuple[int, Row | None]:
+            cursor = self._conn.execute(_pg(query), tuple(params))
+            row = cursor.fetchone() if cursor.description else None
+            return cursor.rowcount, row
+
         with self._lock:
             try:
                 with self._conn.transaction():
-                    return self._conn.execute(_pg(query), tuple(params)).rowcount
+                    return work(run)
             except psycopg.Error as exc:
                 raise DatabaseError.from_driver(exc, exc.sqlstate) from None
 

@@ -8,13 +8,17 @@ WAL with ``synchronous=FULL`` fsyncs the log on every commit, so a committed
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.quarantine import migrations
 from gateway.quarantine.crypto import Key
-from gateway.quarantine.store import DatabaseError, QuarantineError, Row, SqlStore
+from typing import TypeVar
+
+from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
+
+_T = TypeVar("_T")
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -65,19 +69,24 @@ class SqliteStore(SqlStore):
         """Execute one statement inside the caller's transaction."""
         self._conn.execute(sql)
 
-    def _write(self, sql: str, params: Sequence[object]) -> int:
+    def _transaction(self, work: Callable[[Execute], _T]) -> _T:
+        def run(sql: str, params: Sequence[object]) -> tuple[int, Row | None]:
+            cursor = self._conn.execute(sql, tuple(params))
+            row = cursor.fetchone() if cursor.description else None
+            return cursor.rowcount, row
+
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    changed = self._conn.execute(sql, tuple(params)).rowcount
+                    result = work(run)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 raise DatabaseError.from_driver(exc, _code(exc)) from None
-            return changed
+            return result
 
     def _read(self, sql: str, params: Sequence[object]) -> list[Row]:
         with self._lock:

@@ -14,22 +14,28 @@ import json
 import secrets
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from gateway.quarantine.crypto import Key, seal, unseal
+
+_T = TypeVar("_T")
 
 HELD = "held"
 DECISIONS = frozenset({"released", "deleted"})
 
 Row = Sequence[object]
+# Runs one statement inside the caller's transaction: (rowcount, first row or None).
+Execute = Callable[[str, Sequence[object]], tuple[int, "Row | None"]]
 
 _COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, profile, action, reasons, "
-    "findings, size, status, decided_by, decided_at, note"
+    "findings, size, status, decided_by, decided_at, note, last_error"
 )
+# A release claim older than this is taken to belong to a process that died.
+CLAIM_STALE = timedelta(minutes=15)
 
 
 class QuarantineError(Exception):
@@ -54,6 +60,15 @@ class DatabaseError(QuarantineError):
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit record to write together with a store change."""
+
+    event: str
+    actor: str
+    details: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class HeldMessage:
     """What is stored in clear about a quarantined message."""
 
@@ -71,12 +86,13 @@ class HeldMessage:
     decided_by: str | None
     decided_at: datetime | None
     note: str | None
+    last_error: str | None = None   # why the last release attempt failed
 
 
 class QuarantineStore(Protocol):
     """Durable, encrypted storage for held messages plus an audit log."""
 
-    def put(self, message: HeldMessage, content: bytes) -> None: ...
+    def put(self, message: HeldMessage, content: bytes, audit: AuditEntry | None = None) -> int | None: ...
     def get(self, id: str) -> HeldMessage | None: ...
     def content(self, id: str) -> bytes: ...
     def list(
@@ -84,10 +100,13 @@ class QuarantineStore(Protocol):
         limit: int = 50, offset: int = 0,
     ) -> builtins.list[HeldMessage]: ...
     def count(self, status: str | None = HELD) -> int: ...
-    def decide(self, id: str, status: str, by: str, note: str | None = None) -> bool: ...
+    def decide(self, id: str, status: str, by: str, note: str | None = None,
+               audit: AuditEntry | None = None) -> bool: ...
+    def claim(self, id: str, by: str) -> bool: ...
+    def unclaim(self, id: str, error: str | None) -> None: ...
     def audit(
         self, event: str, actor: str, message_id: str | None, details: dict[str, object]
-    ) -> None: ...
+    ) -> int: ...
     def audit_since(self, since: datetime) -> builtins.list[dict[str, object]]: ...
     def close(self) -> None: ...
 
@@ -140,8 +159,12 @@ class SqlStore(ABC):
     # -- dialect hooks -------------------------------------------------------
 
     @abstractmethod
+    def _transaction(self, work: Callable[[Execute], _T]) -> _T:
+        """Run ``work`` inside one committed transaction (rolled back if it raises)."""
+
     def _write(self, sql: str, params: Sequence[object]) -> int:
         """Run one statement in its own committed transaction; return rowcount."""
+        return self._transaction(lambda run: run(sql, params)[0])
 
     @abstractmethod
     def _read(self, sql: str, params: Sequence[object]) -> builtins.list[Row]:
@@ -165,8 +188,12 @@ class SqlStore(ABC):
 
     # -- QuarantineStore -----------------------------------------------------
 
-    def put(self, message: HeldMessage, content: bytes) -> None:
-        """Store ``message`` and its encrypted content, committed before return."""
+    def put(self, message: HeldMessage, content: bytes, audit: AuditEntry | None = None) -> int | None:
+        """Store ``message`` and its encrypted content, committed before return.
+
+        With ``audit``, its record is written in the same transaction (both or
+        neither) and its sequence number returned.
+        """
         received = require_aware(message.received_at, "received_at")
         decided = message.decided_at
         params: builtins.list[object] = [
@@ -176,13 +203,17 @@ class SqlStore(ABC):
             json.dumps(list(message.findings), sort_keys=True), message.size,
             message.status, message.decided_by,
             None if decided is None else self._time_in(require_aware(decided, "decided_at")),
-            message.note, self._key.key_id, seal(self._key, message.id, content),
+            message.note, message.last_error, self._key.key_id,
+            seal(self._key, message.id, content),
         ]
-        self._write(
-            f"INSERT INTO held_messages ({_COLUMNS}, key_id, content) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params,
-        )
+        insert = (f"INSERT INTO held_messages ({_COLUMNS}, key_id, content) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+        def work(run: Execute) -> int | None:
+            run(insert, params)
+            return None if audit is None else self._append(run, audit, message.id)
+
+        return self._transaction(work)
 
     def get(self, id: str) -> HeldMessage | None:
         """Return the held message with ``id``, or None."""
@@ -216,27 +247,68 @@ class SqlStore(ABC):
         rows = self._read(f"SELECT COUNT(*) FROM held_messages{where}", params)
         return int(str(rows[0][0]))
 
-    def decide(self, id: str, status: str, by: str, note: str | None = None) -> bool:
-        """Move ``id`` from held to ``status``; False if it was no longer held."""
+    def decide(self, id: str, status: str, by: str, note: str | None = None,
+               audit: AuditEntry | None = None) -> bool:
+        """Move ``id`` from held to ``status``; False if it was no longer held
+        (or someone else has claimed it for a release).
+
+        With ``audit``, its record is written in the same transaction, and only
+        when the decision took effect.
+        """
         if status not in DECISIONS:
             raise ValueError(f"decision must be one of {sorted(DECISIONS)}")
-        changed = self._write(
-            "UPDATE held_messages SET status = ?, decided_by = ?, decided_at = ?, note = ? "
+        update = ("UPDATE held_messages SET status = ?, decided_by = ?, decided_at = ?, note = ?, "
+                  "claimed_by = NULL, claimed_at = NULL, last_error = NULL WHERE id = ? AND status = ? "
+                  "AND (claimed_by IS NULL OR claimed_by = ?)")
+        params = [status, by, self._time_in(utc_now()), note, id, HELD, by]
+
+        def work(run: Execute) -> bool:
+            changed = run(update, params)[0] == 1
+            if changed and audit is not None:
+                self._append(run, audit, id)
+            return changed
+
+        return self._transaction(work)
+
+    def claim(self, id: str, by: str) -> bool:
+        """Claim held ``id`` for a release in progress; False if held by no one free.
+
+        Only one claimant wins, across connections and gateway instances; a
+        claim older than CLAIM_STALE (its process died) may be taken over.
+        """
+        now = utc_now()
+        return self._write(
+            "UPDATE held_messages SET claimed_by = ?, claimed_at = ? WHERE id = ? AND status = ? "
+            "AND (claimed_at IS NULL OR claimed_at < ?)",
+            [by, self._time_in(now), id, HELD, self._time_in(now - CLAIM_STALE)],
+        ) == 1
+
+    def unclaim(self, id: str, error: str | None) -> None:
+        """Give up a claim: the message stays held, with ``error`` shown."""
+        self._write(
+            "UPDATE held_messages SET claimed_by = NULL, claimed_at = NULL, last_error = ? "
             "WHERE id = ? AND status = ?",
-            [status, by, self._time_in(utc_now()), note, id, HELD],
+            [error, id, HELD],
         )
-        return changed == 1
 
     def audit(
         self, event: str, actor: str, message_id: str | None, details: dict[str, object]
-    ) -> None:
-        """Append one record to the audit log."""
-        self._write(
+    ) -> int:
+        """Append one record to the audit log; return its sequence number."""
+        entry = AuditEntry(event, actor, details)
+        return self._transaction(lambda run: self._append(run, entry, message_id))
+
+    def _append(self, run: Execute, entry: AuditEntry, message_id: str | None) -> int:
+        """Insert one audit record inside the caller's transaction."""
+        _, row = run(
             "INSERT INTO audit_log (at, event, actor, message_id, details) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [self._time_in(utc_now()), event, actor, message_id,
-             json.dumps(details, sort_keys=True)],
+            "VALUES (?, ?, ?, ?, ?) RETURNING seq",
+            [self._time_in(utc_now()), entry.event, entry.actor, message_id,
+             json.dumps(entry.details, sort_keys=True)],
         )
+        if row is None:
+            raise QuarantineError("audit insert returned no sequence number")
+        return int(str(row[0]))
 
     def audit_since(self, since: datetime) -> builtins.list[dict[str, object]]:
         """Return audit records at or after ``since``, oldest first."""
@@ -267,7 +339,7 @@ class SqlStore(ABC):
     def _message(self, row: Row) -> HeldMessage:
         """Build a HeldMessage from a row in ``_COLUMNS`` order."""
         (id_, received, mail_from, rcpts, subject, profile, action, reasons,
-         findings, size, status, decided_by, decided_at, note) = row
+         findings, size, status, decided_by, decided_at, note, last_error) = row
         return HeldMessage(
             id=str(id_), received_at=self._time_out(received), mail_from=str(mail_from),
             rcpt_tos=tuple(str(r) for r in _json_tuple(rcpts)), subject=str(subject),
@@ -277,6 +349,7 @@ class SqlStore(ABC):
             decided_by=None if decided_by is None else str(decided_by),
             decided_at=None if decided_at is None else self._time_out(decided_at),
             note=None if note is None else str(note),
+            last_error=None if last_error is None else str(last_error),
         )
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from gateway.quarantine import (
+    AuditEntry,
     ContentDecryptError,
     DatabaseError,
     HeldMessage,
@@ -330,6 +331,33 @@ def test_audit_appends_and_reads_since(store: SqlStore, backend: Backend) -> Non
     with pytest.raises(Exception, match="append-only"):
         backend.raw_execute("DELETE FROM audit_log")
     assert len(store.audit_since(since)) == 3
+
+
+def test_audit_returns_increasing_sequence_numbers(store: SqlStore) -> None:
+    first = store.audit("exception", "gateway", None, {"purpose": "collections"})
+    second = store.audit("exception", "gateway", None, {"purpose": "collections"})
+    assert second > first > 0
+    assert [r["seq"] for r in store.audit_since(T0)] == [first, second]
+
+
+def test_put_with_audit_writes_both_or_neither(store: SqlStore) -> None:
+    message = held()
+    seq = store.put(message, CONTENT, AuditEntry("quarantine", "gateway", {"profile": "p1"}))
+    assert seq is not None
+    [record] = store.audit_since(T0)
+    assert (record["seq"], record["event"], record["message_id"]) == (seq, "quarantine", message.id)
+    with pytest.raises(DatabaseError):  # duplicate id: the audit record must not be written either
+        store.put(message, CONTENT, AuditEntry("quarantine", "gateway", {}))
+    assert len(store.audit_since(T0)) == 1 and store.count(None) == 1
+
+
+def test_decide_with_audit_records_only_the_decision_that_took_effect(store: SqlStore) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    entry = AuditEntry("release", "alice", {"note": "approved"})
+    assert store.decide(message.id, "released", "alice", "approved", audit=entry)
+    assert not store.decide(message.id, "deleted", "bob", audit=AuditEntry("delete", "bob", {}))
+    assert [(r["event"], r["actor"]) for r in store.audit_since(T0)] == [("release", "alice")]
 
 
 # -- migrations ------------------------------------------------------------------

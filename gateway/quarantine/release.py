@@ -1,0 +1,98 @@
+"""Releasing a held message: relay the stored original downstream, at most once.
+
+The message is claimed in the store first (one claimant wins, across
+reviewers and gateway instances), then relayed, then marked released with its
+audit record in one transaction. A downstream refusal gives the claim back:
+the message stays held with the error shown. Used by the CLI and the review app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.header import Header
+
+from gateway.config import RelaySettings
+from gateway.quarantine.store import AuditEntry, QuarantineStore
+from gateway.relay import RelayError, RelayPool, Transaction
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a release or delete did; ``error`` says why it did not happen."""
+
+    id: str
+    done: bool
+    error: str | None = None
+    reply: str | None = None   # the downstream's reply to a release
+
+
+def released_by_header(by: str, note: str | None, id: str) -> bytes:
+    """The ``X-DLP-Released-By`` header: who released it, and the note (the authorization)."""
+    text = f"{_UNSAFE.sub(' ', by)}; quarantine={id}"
+    if note:
+        text += f"; note={_UNSAFE.sub(' ', note)}"
+    encoded = Header(text, "utf-8", header_name="X-DLP-Released-By").encode(linesep="\r\n")
+    return f"X-DLP-Released-By: {encoded}\r\n".encode("ascii")
+
+
+def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note: str | None = None,
+            recipients: Sequence[str] | None = None) -> Outcome:
+    """Relay held ``id`` to its recipients (or the ``recipients`` subset of them) and mark it released."""
+    held = store.get(id)
+    if held is None:
+        return Outcome(id, False, "no such message")
+    if held.status != "held":
+        return Outcome(id, False, f"already {held.status}")
+    targets = tuple(held.rcpt_tos if recipients is None else recipients)
+    unknown = sorted(set(targets) - set(held.rcpt_tos))
+    if unknown or not targets:
+        return Outcome(id, False, "recipients must be a non-empty subset of the message's recipients")
+    if not store.claim(id, by):
+        return Outcome(id, False, "being released by someone else, or no longer held")
+    try:
+        content = store.content(id)
+        message = released_by_header(by, note, id) + content
+        reply = asyncio.run(_relay(relay, held.mail_from, targets, message))
+    except RelayError as exc:
+        store.unclaim(id, exc.reply)
+        return Outcome(id, False, f"downstream refused: {exc.reply}")
+    except BaseException:
+        store.unclaim(id, "release failed (internal error)")
+        raise
+    details: dict[str, object] = {"profile": held.profile, "recipients": len(targets),
+                                  "of": len(held.rcpt_tos), "note": note, "downstream": reply}
+    store.decide(id, "released", by, note, audit=AuditEntry("release", by, details))
+    return Outcome(id, True, None, reply)
+
+
+def delete(store: QuarantineStore, id: str, by: str, reason: str | None = None) -> Outcome:
+    """Mark held ``id`` deleted, with who and why in the audit log."""
+    held = store.get(id)
+    if held is None:
+        return Outcome(id, False, "no such message")
+    entry = AuditEntry("delete", by, {"profile": held.profile, "reason": reason})
+    if not store.decide(id, "deleted", by, reason, audit=entry):
+        return Outcome(id, False, f"already {held.status}" if held.status != "held" else "being released")
+    return Outcome(id, True)
+
+
+async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str], message: bytes) -> str:
+    """Relay one message on a fresh connection; any refused recipient refuses the release."""
+    pool = RelayPool(settings)
+    transaction = Transaction(pool)
+    options = ["SMTPUTF8"] if not (sender + "".join(recipients)).isascii() else []
+    if not message.isascii():
+        options.append("BODY=8BITMIME")
+    try:
+        await transaction.mail(sender, options)
+        for recipient in recipients:
+            await transaction.rcpt(recipient)
+        return await transaction.data(message)
+    finally:
+        await transaction.reset()
+        await pool.close()
