@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--utility", default="default", metavar="NAME")
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
+
+    from gateway.review import cli as review_cli
+    review_cli.add_commands(commands)
     return parser
 
 
@@ -71,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal)
     if args.command == "edm":
         return _edm_import(args, settings)
+    from gateway.review import cli as review_cli
+    done = review_cli.run(args, settings)
+    if done is not None:
+        return done
     return _serve(args, settings, overrides)
 
 

@@ -52,6 +52,9 @@ class ProfileSettings(_Section):
     chain: tuple[LinkSettings, ...] = Field(min_length=1)
     statement: str | None = None
     monitor: bool = False
+    notify_sender: bool = False
+    retention_days: int = Field(30, ge=1)
+    on_expiry: Literal["delete", "release"] = "delete"
 
     @model_validator(mode="after")
     def _ends_with_always(self) -> "ProfileSettings":

@@ -1,0 +1,1 @@
+"""The quarantine review web app for security staff (issue 5)."""
