@@ -1,7 +1,10 @@
-"""Carrying out a verdict on the message bytes: the headers the gateway adds.
+"""Carrying out a verdict on the message bytes: what the delivered message looks like.
 
-Only headers are prepended; every other byte of the message is passed on as
-received (8-bit bodies, long lines, CRLF line ends).
+The gateway adds its Received: and X-DLP-Verdict: headers; it removes the
+declared purpose (the subject tag, the X-DLP-Purpose header) and records a
+business-purpose exception as ``X-DLP-Exception: CODE; ref=<audit seq>``; a
+disclaimer verdict appends the profile's statement. Every other byte of the
+message is passed on as received (8-bit bodies, long lines, CRLF line ends).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from typing import Any
 from dataclasses import dataclass
 from email.utils import formatdate
 
-from gateway.pipeline import Envelope, Verdict
+from gateway import disclaimer, headers
+from gateway.pipeline import Action, Envelope, Verdict
+from gateway.policy import purpose
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LOGGED_ID_LENGTH = 200
+_RAW_TAG = re.compile(rb"[ \t]*\[purpose:[ \t]*[A-Za-z0-9-]+[ \t]*\]", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^\x21-\x7e\u00a0-\U0010ffff]|[<>]")
 
 
@@ -57,12 +63,45 @@ def received_header(envelope: Envelope, trace: Trace) -> bytes:
 
 
 def verdict_header(verdict: Verdict) -> bytes:
-    return f"X-DLP-Verdict: {verdict.action.value}; profile={verdict.profile}\r\n".encode("ascii")
+    monitor = f"; monitor={verdict.monitored.value}" if verdict.monitored is not None else ""
+    return f"X-DLP-Verdict: {verdict.action.value}; profile={verdict.profile}{monitor}\r\n".encode("ascii")
 
 
 def outgoing(content: bytes, envelope: Envelope, verdict: Verdict, trace: Trace) -> bytes:
     """Return the message to relay: our headers, then the original bytes."""
     return received_header(envelope, trace) + verdict_header(verdict) + content
+
+
+def without_purpose(content: bytes) -> bytes:
+    """The message without the declared purpose: no X-DLP-Purpose header, no
+    subject tag, and no X-DLP-Exception a sender wrote (only ours may say so)."""
+    content = headers.remove(headers.remove(content, "x-dlp-purpose"), "x-dlp-exception")
+    raw = headers.raw_value(content, "subject")
+    if raw is None:
+        return content
+    match = _RAW_TAG.search(raw) if b"=?" not in raw else None
+    if match is not None:  # the usual case: change only the tag's bytes
+        return headers.edit_raw(content, "subject", match.group(0), b"")
+    decoded = headers.value(content, "subject") or ""
+    stripped = purpose.strip_tag(decoded)
+    if stripped == decoded.strip():
+        return content
+    return headers.replace(content, "subject", stripped, "Subject")  # the tag was RFC 2047 encoded
+
+
+def exception_header(verdict: Verdict, ref: int) -> bytes:
+    return f"X-DLP-Exception: {verdict.purpose}; ref={ref}\r\n".encode("ascii")
+
+
+def deliverable(content: bytes, verdict: Verdict, exception_ref: int | None = None) -> bytes:
+    """The message as it is delivered (before our trace headers)."""
+    if verdict.declared is not None or b"x-dlp-" in content[:65536].lower():
+        content = without_purpose(content)
+    if verdict.action is Action.DISCLAIMER and verdict.statement:
+        content = disclaimer.append(content, verdict.statement)
+    if exception_ref is not None:
+        content = exception_header(verdict, exception_ref) + content
+    return content
 
 
 def message_id(content: bytes) -> str | None:

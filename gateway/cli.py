@@ -1,5 +1,5 @@
-"""The ``dlp-gateway`` command: serve and check-config (scan, quarantine and
-review arrive with their issues)."""
+"""The ``dlp-gateway`` command: serve, check-config, scan, edm, quarantine, audit
+(and the review app's users and review)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
 
+    from gateway import quarantine_cli
+    quarantine_cli.add_commands(commands, _config_flag)
     from gateway.review import cli as review_cli
     review_cli.add_commands(commands)
     return parser
@@ -71,9 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "scan":
         from gateway import scan_cli
-        return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal)
+        return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal,
+                            config_dir=args.config)
     if args.command == "edm":
         return _edm_import(args, settings)
+    if args.command in ("quarantine", "audit"):
+        from gateway import quarantine_cli
+        return quarantine_cli.run(args, settings)
     from gateway.review import cli as review_cli
     done = review_cli.run(args, settings)
     if done is not None:

@@ -34,6 +34,8 @@ class Metrics:
                                     ["reason"], registry=r)
         self.quarantine = Gauge("dlp_quarantine_messages", "Messages held in quarantine",
                                 registry=r, multiprocess_mode="livemax")
+        self.notices = Counter("dlp_notices_total", "Notices to security staff and senders, by outcome",
+                               ["outcome"], registry=r)
         self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
                                ["class"], registry=r)
         self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",
@@ -48,6 +50,8 @@ class Metrics:
         # Bound children for the per-reply and per-message hot paths.
         self._replies = {digit: self.replies.labels(f"{digit}xx") for digit in "2345"}
         self._messages: dict[tuple[str, str], Any] = {}
+        for outcome in ("sent", "failed"):
+            self.notices.labels(outcome)
         for reason in ("unavailable", "lost", "deferred", "refused"):
             self.relay_errors.labels(reason)
 

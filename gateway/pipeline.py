@@ -1,15 +1,17 @@
 """The middle of the one-way flow: parse -> detect -> decide, pure and synchronous.
 
 No sockets, no clock, no globals: data in, data out. ``serve`` runs it for
-every message and ``scan`` runs the same function. Until the policy issue
-(#4) lands, decide delivers every message under the ``default`` profile,
-whatever was found.
+every message and ``scan`` runs the same function. decide() takes the
+sender's profile (gateway.policy), counts the findings that profile treats as
+sensitive, reads the declared business purpose and lets the profile's chain
+choose the action; the verdict carries every reason.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from detectors.edm import EdmStore
@@ -17,8 +19,12 @@ from detectors.findings import Finding, count_by_entity
 from detectors.scan import Scanner
 from detectors.segments import Limits, Unscannable
 from detectors.utility_account import AccountFormat
+from gateway import headers
+from gateway.policy import chains, profiles, purpose
+from gateway.policy.rules import Facts
 
 DEFAULT_PROFILE = "default"
+EXCEPTION_RULE = "business-purpose"
 
 
 class Action(enum.Enum):
@@ -26,6 +32,7 @@ class Action(enum.Enum):
     DISCLAIMER = "disclaimer"
     QUARANTINE = "quarantine"
     BLOCK = "block"
+    REDACT = "redact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,43 +50,99 @@ class Verdict:
     action: Action
     profile: str
     reasons: tuple[str, ...]
-    purpose: str | None = None
+    purpose: str | None = None            # the valid purpose code that decided, if any
     findings: tuple[Finding, ...] = field(default=(), repr=False)
     unscannable: tuple[Unscannable, ...] = ()
+    rule: str = ""                        # the rule that decided
+    declared: str | None = None           # the code the sender declared (valid or not)
+    accepted: tuple[str, ...] = ()        # the purpose codes the profile accepts
+    sensitive: tuple[str, ...] = ()       # entity types that counted as sensitive, sorted
+    statement: str | None = None          # the text a disclaimer appends
+    monitored: Action | None = None       # in monitor mode: what would have been done
 
     def counts(self) -> dict[str, int]:
         """Findings per entity, for logs and metrics."""
         return count_by_entity(self.findings)
 
+    @property
+    def exception(self) -> bool:
+        """Delivered because of a declared business purpose (audited)."""
+        return self.rule == EXCEPTION_RULE and self.action in (Action.DELIVER, Action.DISCLAIMER,
+                                                               Action.REDACT)
 
-def decide(envelope: Envelope, findings: tuple[Finding, ...],
-           unscannable: tuple[Unscannable, ...] = ()) -> Verdict:
-    """Return what to do with the message (every message is delivered for now)."""
-    return Verdict(Action.DELIVER, DEFAULT_PROFILE, ("no-policy",), findings=findings,
-                   unscannable=unscannable)
+
+def sensitive_entities(findings: tuple[Finding, ...], settings: profiles.ProfileSettings) -> tuple[str, ...]:
+    """One entry per finding the profile counts: a listed entity, at its minimum
+    score, and only when the entity reaches its minimum count."""
+    scored: dict[str, int] = {}
+    for f in findings:
+        rule = settings.entities.get(f.entity)
+        if rule is not None and f.score >= rule.min_score:
+            scored[f.entity] = scored.get(f.entity, 0) + 1
+    return tuple(entity for entity, n in sorted(scored.items())
+                 for _ in range(n) if n >= settings.entities[entity].min_count)
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def decide(envelope: Envelope, findings: tuple[Finding, ...], unscannable: tuple[Unscannable, ...] = (),
+           policy: profiles.Profiles | None = None, subject: str | None = None,
+           purpose_header: str | None = None) -> Verdict:
+    """Return what to do with the message under the sender's profile."""
+    policy = policy or profiles.defaults()
+    name = policy.profile_for(envelope.mail_from)
+    settings = policy.settings.profiles[name]
+    declared = purpose.declared(subject, purpose_header)
+    valid = purpose.valid(declared, settings.purposes)
+    facts = Facts(_domain(envelope.mail_from), tuple(_domain(r) for r in envelope.rcpt_tos),
+                  sensitive_entities(findings, settings), tuple(u.reason for u in unscannable), valid,
+                  internal=settings.internal_domains + settings.partner_domains)
+    decision = chains.decide(policy.chain(name), facts)
+    reasons = decision.reasons
+    if declared is not None and valid is None:
+        reasons += (f"declared purpose {declared!r} is not one this profile accepts",)
+    action = Action(decision.action)
+    monitored = None
+    if settings.monitor and action in (Action.BLOCK, Action.QUARANTINE):
+        monitored, action = action, Action.DELIVER
+        reasons += (f"monitor mode: would {monitored.value}",)
+    statement = None
+    if action is Action.DISCLAIMER and settings.statement is not None:
+        statement = policy.settings.statements[settings.statement]
+    uses_purpose = any(link.rule == EXCEPTION_RULE for link in settings.chain)
+    return Verdict(action, name, reasons, valid if decision.rule == EXCEPTION_RULE else None,
+                   findings, unscannable, decision.rule, declared, settings.purposes if uses_purpose else (),
+                   tuple(sorted(set(facts.entities))), statement, monitored)
 
 
 class Pipeline:
     """parse + detect + decide, with what they need loaded once at start."""
 
-    def __init__(self, scanner: Scanner | None) -> None:
+    def __init__(self, scanner: Scanner | None, policy: profiles.Profiles | None = None) -> None:
         self.scanner = scanner
+        self.policy = policy or profiles.defaults()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Pipeline":
-        """Build from gateway settings: account formats, limits, the EDM list in data_dir."""
+    def from_settings(cls, settings: Any, config_dir: Path | None = None) -> "Pipeline":
+        """Build from gateway settings (account formats, limits, the EDM list in
+        data_dir) and the profiles of ``config_dir`` (the shipped ones without)."""
+        policy = profiles.load(config_dir)
         d = settings.detection
         if not d.enabled:
-            return cls(None)
+            return cls(None, policy)
         formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
                         for f in d.utility_accounts)
         limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
                         max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
-        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits))
+        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits), policy)
 
     def run(self, envelope: Envelope, content: bytes) -> Verdict:
         """Run every middle stage over one message."""
+        subject = headers.value(content, "subject")
+        declared = headers.value(content, "x-dlp-purpose")
         if self.scanner is None:
-            return decide(envelope, ())
+            return decide(envelope, (), (), self.policy, subject, declared)
         result = self.scanner.scan(content)
-        return decide(envelope, result.findings, result.unscannable)
+        return decide(envelope, result.findings, result.unscannable, self.policy, subject, declared)

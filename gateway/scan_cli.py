@@ -60,9 +60,10 @@ def record(name: str, verdict: pipeline.Verdict, reveal: bool) -> dict[str, Any]
 
 
 def run(paths: list[str], settings: config.Settings, sender: str | None, recipients: list[str],
-        reveal: bool, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+        reveal: bool, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr,
+        config_dir: Path | None = None) -> int:
     """Scan every input; return 0 when each was read, 1 otherwise."""
-    stages = pipeline.Pipeline.from_settings(settings)
+    stages = pipeline.Pipeline.from_settings(settings, config_dir)
     items = list(inputs(paths))
     progress = _progress(len(items), err)
     failed = 0

@@ -96,7 +96,7 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     metrics = Metrics(registry)
     pool = RelayPool(settings.relay, metrics.pool_changed)
     hostname = settings.smtp.hostname or default_hostname()
-    state = GatewayState(settings, pool, metrics, hostname)
+    state = GatewayState(settings, pool, metrics, hostname, config_dir=launch.config_dir)
     handler = GatewayHandler(state)
     loop = asyncio.get_running_loop()
     sock = listening_socket(settings.smtp.listen, reuse_port)

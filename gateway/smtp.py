@@ -18,15 +18,21 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
-from gateway import actions, pipeline, replies
+from pathlib import Path
+
+from gateway import actions, failpoints, headers, notify, pipeline, replies
 from gateway.config import Settings
 from gateway.metrics import Metrics
+from gateway.pipeline import Action
+from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
 from gateway.relay import RelayError, RelayPool, Transaction
 
+_T = TypeVar("_T")
 log = logging.getLogger("dlp.smtp")
 message_log = logging.getLogger("dlp.message")
 
@@ -52,17 +58,43 @@ class GatewayState:
     draining: bool = False
     pid: int = field(default_factory=os.getpid)
     stages: pipeline.Pipeline | None = None
+    config_dir: Path | None = None
+    store: QuarantineStore | None = None
     _networks: tuple[Any, ...] = ()
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.apply(self.settings)
+        try:
+            self.open_store()
+        except Exception as exc:  # served with 451 until it opens (see open_store)
+            log.error("quarantine store unavailable", extra={"fields": {"problem": _problem(exc)}})
 
     def apply(self, settings: Settings) -> None:
         """Put new settings in force (start and SIGHUP)."""
-        self.stages = pipeline.Pipeline.from_settings(settings)
+        self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
+
+    def open_store(self) -> QuarantineStore:
+        """The quarantine store, opened (and migrated) on first need."""
+        if self.store is None:
+            self.store = open_from_settings(self.settings)
+            self.metrics.quarantine.set(self.store.count())
+        return self.store
+
+    async def stored(self, work: Callable[[QuarantineStore], _T]) -> _T:
+        """Run ``work`` on the store in a thread (its writes fsync)."""
+        def run() -> _T:
+            return work(self.open_store())
+        return await asyncio.to_thread(run)
+
+    def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coroutine`` after the reply (notices): kept referenced until done."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def judge(self, envelope: pipeline.Envelope, content: bytes) -> pipeline.Verdict:
         """Run the pipeline; a large message in a worker thread, so that
@@ -248,41 +280,125 @@ class GatewayHandler:
         content: bytes = smtp_env.original_content or b""
         envelope = pipeline.Envelope(smtp_env.mail_from or "", tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
-        verdict: pipeline.Verdict | None = None
-        downstream = ""
-        reply = replies.R451_INTERNAL.format()
+        outcome = _Outcome(queue_id)
         try:
-            verdict = await self.state.judge(envelope, content)
-            trace = actions.Trace(queue_id, self.state.hostname, _protocol(session, smtp_env))
-            downstream = await server.transaction.data(actions.outgoing(content, envelope, verdict, trace))
-            reply = replies.R250_RELAYED.format(queue_id=queue_id)
+            outcome.verdict = verdict = await self.state.judge(envelope, content)
+            if verdict.action is Action.BLOCK:
+                await self._block(server, envelope, content, verdict, outcome)
+            elif verdict.action is Action.QUARANTINE:
+                await self._quarantine(server, envelope, content, verdict, outcome)
+            else:
+                await self._deliver(server, session, smtp_env, envelope, content, verdict, outcome)
         except RelayError as exc:
             self._relay_failed(exc, "DATA")
-            downstream, reply = exc.reply, exc.reply
-        except Exception:
-            log.exception("processing failed", extra={"fields": {"queue_id": queue_id}})
+            outcome.downstream, outcome.reply = exc.reply, exc.reply
+        except Exception as exc:
+            log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
+            outcome.reply = outcome.failure
             await server.transaction.reset()
         finally:
-            self._record(queue_id, content, envelope, verdict, reply, downstream, started)
-        return reply
+            self._record(content, envelope, outcome, started)
+        return outcome.reply
 
-    def _record(self, queue_id: str, content: bytes, envelope: pipeline.Envelope,
-                verdict: pipeline.Verdict | None, reply: str, downstream: str, started: float) -> None:
+    async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
+                     verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
+        await server.transaction.reset()
+        outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
+        entry = _audit_entry("block", envelope, content, verdict, outcome.queue_id)
+        outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
+        outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
+        self._notify(envelope, content, verdict, None)
+
+    async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
+                          verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
+        await server.transaction.reset()
+        outcome.failure = replies.R451_STORE.format()
+        held = HeldMessage(
+            id=new_id(), received_at=_now(), mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
+            subject=(headers.value(content, "subject") or "")[:998], profile=verdict.profile,
+            action=verdict.action.value, reasons=verdict.reasons,
+            findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
+            decided_by=None, decided_at=None, note=None)
+        entry = _audit_entry("quarantine", envelope, content, verdict, outcome.queue_id)
+        outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
+        failpoints.reached("quarantine-before-reply")
+        outcome.held_as = held.id
+        outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
+        self.state.later(self._count_held())
+        self._notify(envelope, content, verdict, held.id)
+
+    async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
+                       envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
+                       outcome: "_Outcome") -> None:
+        ref = None
+        if verdict.exception or verdict.monitored is not None:
+            # Every use of an exception (and every monitored decision) is on record before delivery.
+            outcome.failure = replies.R451_STORE.format()
+            entry = _audit_entry("exception" if verdict.exception else "monitor", envelope, content,
+                                 verdict, outcome.queue_id)
+            ref = outcome.audit_ref = await self.state.stored(
+                lambda s: s.audit(entry.event, entry.actor, None, entry.details))
+            outcome.failure = replies.R451_INTERNAL.format()
+        trace = actions.Trace(outcome.queue_id, self.state.hostname, _protocol(session, smtp_env))
+        message = actions.deliverable(content, verdict, ref if verdict.exception else None)
+        outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
+        outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
+
+    def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
+                held_as: str | None) -> None:
+        settings = self.state.settings.notify
+        profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
+        notices: list[tuple[str, bytes]] = []
+        if settings.security:
+            notices.append((settings.security, notify.security_notice(
+                verdict, envelope, held_as, actions.message_id(content), settings.sender, settings.security)))
+        if profile is not None and profile.notify_sender and envelope.mail_from:
+            notices.append((envelope.mail_from, notify.sender_notice(
+                verdict, envelope, held_as, headers.value(content, "subject"), settings.sender)))
+        for to, message in notices:
+            self.state.later(self._send_notice(to, message))
+
+    async def _send_notice(self, to: str, message: bytes) -> None:
+        sent = await notify.send(self.state.pool, self.state.settings.notify.sender, [to], message)
+        self.state.metrics.notices.labels("sent" if sent else "failed").inc()
+
+    async def _count_held(self) -> None:
+        try:
+            self.state.metrics.quarantine.set(await self.state.stored(lambda s: s.count()))
+        except Exception as exc:
+            log.warning("cannot count held messages", extra={"fields": {"problem": _problem(exc)}})
+
+    def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
+                started: float) -> None:
         elapsed = time.perf_counter() - started
         metrics = self.state.metrics
         metrics.processing.observe(elapsed)
+        verdict = outcome.verdict
         counts = verdict.counts() if verdict else {}
-        action = verdict.action.value if verdict and reply[0] == "2" else "error"
+        answered = outcome.reply[0] == "2" or (verdict is not None and verdict.action is Action.BLOCK
+                                                and outcome.reply.startswith("550"))
+        action = verdict.action.value if verdict and answered else "error"
         profile = verdict.profile if verdict else "unknown"
         metrics.message(action, profile)
         for entity, count in counts.items():
             metrics.findings.labels(entity).inc(count)
-        message_log.info("message", extra={"fields": {
-            "queue_id": queue_id, "message_id": actions.message_id(content),
-            "pid": self.state.pid, "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos), "size": len(content),
-            "action": action, "profile": profile, "findings": counts,
+        fields: dict[str, Any] = {
+            "queue_id": outcome.queue_id, "message_id": actions.message_id(content),
+            "pid": self.state.pid, "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos),
+            "size": len(content), "action": action, "profile": profile, "findings": counts,
             "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
-            "latency_ms": round(elapsed * 1000, 2), "reply": reply[:3], "downstream": downstream}})
+            "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3], "downstream": outcome.downstream}
+        if verdict is not None:
+            fields["rule"] = verdict.rule
+            if verdict.purpose:
+                fields["purpose"] = verdict.purpose
+            if verdict.monitored is not None:
+                fields["monitor"] = verdict.monitored.value
+        if outcome.held_as:
+            fields["quarantine_id"] = outcome.held_as
+        if outcome.audit_ref is not None:
+            fields["audit_ref"] = outcome.audit_ref
+        message_log.info("message", extra={"fields": fields})
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("session error", exc_info=error)
@@ -293,6 +409,54 @@ class GatewayHandler:
             log.warning("downstream failure", extra={"fields": {
                 "stage": stage, "reason": exc.reason, "reply": exc.reply}})
         self.state.metrics.relay_errors.labels(exc.reason).inc()
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What happened to one message, for the reply, the log line and the metrics."""
+
+    queue_id: str
+    verdict: pipeline.Verdict | None = None
+    reply: str = replies.R451_INTERNAL.format()
+    failure: str = replies.R451_INTERNAL.format()   # the reply if the next step fails
+    downstream: str = ""
+    held_as: str | None = None
+    audit_ref: int | None = None
+
+
+def _why(verdict: pipeline.Verdict) -> str:
+    """The reasons, and the purpose codes the profile accepts (never a value)."""
+    why = "; ".join(verdict.reasons)
+    if verdict.accepted:
+        why += f"; accepted purposes: {', '.join(verdict.accepted)} (tag the subject [purpose:CODE])"
+    return why
+
+
+def _masked(finding: Any) -> dict[str, object]:
+    return {"entity": finding.entity, "segment": finding.segment, "start": finding.start,
+            "end": finding.end, "score": round(finding.score, 2), "masked": finding.masked}
+
+
+def _audit_entry(event: str, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
+                 queue_id: str) -> AuditEntry:
+    """The audit record of a decision: who, to which domains, why, what was found (counts only)."""
+    return AuditEntry(event, "gateway", {
+        "queue_id": queue_id, "message_id": actions.message_id(content), "sender": envelope.mail_from,
+        "recipient_domains": sorted({r.rpartition("@")[2].lower() for r in envelope.rcpt_tos}),
+        "profile": verdict.profile, "action": verdict.action.value, "rule": verdict.rule,
+        "reasons": list(verdict.reasons), "purpose": verdict.purpose, "declared": verdict.declared,
+        "entities": verdict.counts(),
+        "monitor": verdict.monitored.value if verdict.monitored is not None else None})
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+    return datetime.now(UTC)
+
+
+def _problem(exc: BaseException) -> str:
+    """An exception's class only: driver and parser texts can quote message data."""
+    return type(exc).__name__
 
 
 def _protocol(session: Session, envelope: SmtpEnvelope) -> str:

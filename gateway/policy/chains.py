@@ -45,6 +45,10 @@ def decide(chain: Chain, facts: Facts) -> Decision:
         if hit is not None:
             hits.append((link, hit))
     link, first = hits[0]
-    others = [h.reason for _, h in hits[1:] if h.reason != first.reason]
-    return Decision(link.action, first.rule, (first.reason, *dict.fromkeys(others)))
+    # The catch-all's "nothing sensitive" only explains a message it decides.
+    reasons = [first.reason]
+    for _, hit in hits[1:]:
+        if hit.rule != "no-sensitive-data" and not any(hit.reason in kept for kept in reasons):
+            reasons.append(hit.reason)
+    return Decision(link.action, first.rule, tuple(reasons))
 

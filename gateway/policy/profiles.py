@@ -9,6 +9,7 @@ and a monitor mode that decides and records but delivers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -99,9 +100,24 @@ class Profiles:
         return Chain(name, tuple(Link(RULES[link.rule], link.action) for link in profile.chain))
 
 
-def load(config_dir: Path) -> Profiles:
-    """Profiles from ``config_dir/policies.yaml``; ConfigError names file, line, key and why."""
-    path = config_dir / POLICIES_FILE
+SHIPPED = Path(__file__).with_name(POLICIES_FILE)   # the defaults; config/policies.yaml is a copy
+
+
+def load(config_dir: Path | None) -> Profiles:
+    """Profiles from ``config_dir/policies.yaml`` (the shipped defaults when there
+    is no such directory or file); ConfigError names file, line, key and why."""
+    if config_dir is None or not (config_dir / POLICIES_FILE).exists():
+        return defaults()
+    return _load(config_dir / POLICIES_FILE)
+
+
+@functools.cache
+def defaults() -> Profiles:
+    """The shipped profiles: CONTRACT.md's table."""
+    return _load(SHIPPED)
+
+
+def _load(path: Path) -> Profiles:
     raw, document = read_yaml(path)
     try:
         return Profiles(PoliciesSettings.model_validate(raw))

@@ -16,6 +16,7 @@ import re
 
 CODES = ("legal-compliance", "customer-service", "collections", "credit-reporting",
          "dispute-resolution", "program-communication", "imminent-threat")
+_UNSAFE = re.compile(r"[^a-z0-9-]")   # a header is free text: keep replies and logs clean
 _TAG = re.compile(r"\s*\[purpose:\s*([a-z0-9-]+)\s*\]", re.IGNORECASE)
 
 
@@ -25,7 +26,7 @@ def declared(subject: str | None, header: str | None) -> str | None:
     if match is not None:
         return match.group(1).lower()
     code = (header or "").strip().lower()
-    return code or None
+    return _UNSAFE.sub("?", code)[:40] or None
 
 
 def valid(code: str | None, accepted: tuple[str, ...]) -> str | None:

@@ -20,15 +20,22 @@ class Facts:
 
     sender_domain: str
     recipient_domains: tuple[str, ...]
-    entities: tuple[str, ...]          # one entry per finding (masked data stays elsewhere)
+    entities: tuple[str, ...]          # one entry per sensitive finding the profile counts
     unreadable: tuple[str, ...] = ()   # reasons of the parts that could not be read
     purpose: str | None = None         # a valid, accepted purpose code
+    internal: tuple[str, ...] = ()     # more internal domains: the profile's own and its partners
 
     @property
     def external(self) -> tuple[str, ...]:
-        own = self.sender_domain.lower()
-        return tuple(d for d in self.recipient_domains
-                     if d.lower() != own and not d.lower().endswith("." + own))
+        """Recipient domains outside the sender's domain and the profile's internal ones
+        (subdomains included): a message is judged by these."""
+        own = (self.sender_domain, *self.internal)
+        return tuple(d for d in self.recipient_domains if not any(_within(d, o) for o in own))
+
+
+def _within(domain: str, parent: str) -> bool:
+    domain, parent = domain.lower(), parent.lower()
+    return domain == parent or domain.endswith("." + parent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,7 @@ def all_internal(facts: Facts) -> Hit | None:
 
 
 def has_sensitive(facts: Facts) -> Hit | None:
-    found = sorted({e for e in facts.entities if e in SENSITIVE})
+    found = sorted(set(facts.entities))
     return Hit("sensitive-data", f"found {', '.join(found)}") if found else None
 
 

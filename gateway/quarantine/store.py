@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
+from gateway import failpoints
 from gateway.quarantine.crypto import Key, seal, unseal
 
 _T = TypeVar("_T")
@@ -211,7 +212,9 @@ class SqlStore(ABC):
 
         def work(run: Execute) -> int | None:
             run(insert, params)
-            return None if audit is None else self._append(run, audit, message.id)
+            seq = None if audit is None else self._append(run, audit, message.id)
+            failpoints.reached("quarantine-before-commit")
+            return seq
 
         return self._transaction(work)
 

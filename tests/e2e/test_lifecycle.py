@@ -91,7 +91,7 @@ def test_two_workers_share_the_port_and_the_metrics(sink: Sink, start_gateway: S
     assert len(sink.wait_for(30)) == 30
     pids = {e["pid"] for e in gateway.log_entries() if e.get("msg") == "message"}
     assert len(pids) == 2, "both workers should have taken connections"
-    assert gateway.metric('dlp_messages_total{action="deliver",profile="default"}') == 30
+    assert gateway.metric('dlp_messages_total{action="deliver",profile="citrus-water"}') == 30
     gateway.signal(signal.SIGHUP)
     deadline = time.monotonic() + 10
     while sum(e.get("msg") == "configuration reloaded" for e in gateway.log_entries()) < 2:

@@ -50,7 +50,7 @@ def test_message_passes_through_postfix_and_gateway_intact(mta: tuple[PostfixIns
     assert sorted(message.rcpt_tos) == ["other@example.org", "resident@example.com"]
     head, _, body = message.content.partition(b"\r\n\r\n")
     assert body == BODY
-    assert b"X-DLP-Verdict: deliver; profile=default" in head
+    assert b"X-DLP-Verdict: deliver; profile=citrus-water" in head
     assert b"(dlp-gateway) with ESMTP id" in head
     assert b"Message-ID: <pf-1@citrus.example>" in head
     entry = gateway.wait_log("message")

@@ -49,7 +49,7 @@ def test_delivers_every_byte_unchanged_with_trace_headers(sink: Sink, start_gate
     assert rest == BODY
     assert added[0].startswith(b"Received: from ")
     assert b"by gw.test.invalid (dlp-gateway) with ESMTP id " in b"\n".join(added)
-    assert b"X-DLP-Verdict: deliver; profile=default" in added
+    assert b"X-DLP-Verdict: deliver; profile=citrus-water" in added
     assert message.mail_from == "a@citrus.example"
     assert message.rcpt_tos == ["b@example.com"]
     entry = gateway.wait_log("message")
@@ -233,7 +233,7 @@ def test_metrics_endpoint(sink: Sink, start_gateway: StartGateway) -> None:
     gateway = start_gateway(sink.port)
     send(gateway, "a@citrus.example", ["b@example.com"])
     text = gateway.metrics()
-    assert gateway.metric('dlp_messages_total{action="deliver",profile="default"}') == 1
+    assert gateway.metric('dlp_messages_total{action="deliver",profile="citrus-water"}') == 1
     assert gateway.metric("dlp_message_processing_seconds_count") == 1
     assert gateway.metric('dlp_smtp_replies_total{class="2xx"}') >= 4
     for name in ("dlp_findings_total", "dlp_relay_errors_total", "dlp_quarantine_messages",

@@ -14,7 +14,7 @@ def test_outgoing_prepends_headers_and_keeps_every_byte() -> None:
     head = out[: -len(content)]
     assert head.startswith(b"Received: from mta.example ([127.0.0.1])\r\n\tby gw.example (dlp-gateway)"
                            b" with ESMTP id ABC123\r\n\tfor <b@example.com>;")
-    assert head.endswith(b"X-DLP-Verdict: deliver; profile=default\r\n")
+    assert head.endswith(b"X-DLP-Verdict: deliver; profile=citrus-water\r\n")
 
 
 def test_received_header_neutralises_hostile_helo() -> None:

@@ -32,8 +32,9 @@ def test_scan_a_folder_in_order_with_masked_values(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     first, second = lines(result)
     assert first["file"].endswith("a.eml") and second["file"].endswith("c.eml")
-    assert first["verdict"] == {"action": "deliver", "profile": "default", "purpose": None,
-                                "reasons": ["no-policy"]}
+    assert first["verdict"] == {"action": "quarantine", "profile": "citrus-water", "purpose": None,
+                                "reasons": ["found CREDIT_CARD, US_SSN"]}
+    assert second["verdict"]["action"] == "deliver"  # a phone number alone is not sensitive
     findings = first["findings"]
     assert [(f["entity"], f["segment"], f["masked"]) for f in findings] == [
         ("US_SSN", "body", "***-**-6789"), ("CREDIT_CARD", "body", "**** **** **** 1111")]

@@ -51,7 +51,7 @@ def test_cerritos_blocks_any_card(purpose: str | None) -> None:
 @pytest.mark.parametrize("profile", list(TABLE_PROFILES := [row[0] for row in TABLE]))
 def test_no_sensitive_finding_or_internal_only_is_delivered(profile: str) -> None:
     expected = "disclaimer" if profile == "palos-verdes" else "deliver"  # the City's disclaimer on everything
-    assert decide(CHAINS[profile], facts(profile, ("PHONE_NUMBER",))).action == expected
+    assert decide(CHAINS[profile], facts(profile, ())).action == expected
     internal = facts(profile, ("US_SSN", "CREDIT_CARD"), recipients=(SENDERS[profile], "hr." + SENDERS[profile]))
     assert decide(CHAINS[profile], internal).action == expected
 

@@ -73,3 +73,13 @@ BASE = "statements: {s: text}\nprofiles:\n  default:\n    chain:\n"
 ])
 def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in problem(tmp_path, text)
+
+
+def test_config_dir_copy_is_the_shipped_file() -> None:
+    from gateway.policy.profiles import SHIPPED as PACKAGED
+    assert (ROOT / "config" / "policies.yaml").read_bytes() == PACKAGED.read_bytes()
+
+
+def test_no_config_dir_means_the_shipped_profiles(tmp_path: Path) -> None:
+    assert load(None).settings == SHIPPED.settings
+    assert load(tmp_path).settings == SHIPPED.settings  # a directory without policies.yaml

@@ -1,0 +1,94 @@
+"""Reading and editing the header block of a raw message, leaving the rest as is.
+
+The gateway changes only what a verdict asks for (the purpose tag in Subject,
+the X-DLP-Purpose header); every other byte passes on as received.
+
+>>> raw = b"Subject: March [purpose:collections]\\r\\nX-DLP-Purpose: x\\r\\n\\tfolded\\r\\n\\r\\nbody\\r\\n"
+>>> value(raw, "subject")
+'March [purpose:collections]'
+>>> remove(raw, "x-dlp-purpose")
+b'Subject: March [purpose:collections]\\r\\n\\r\\nbody\\r\\n'
+"""
+
+from __future__ import annotations
+
+import re
+from email.header import Header, decode_header, make_header
+
+_END = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
+
+
+def split(content: bytes) -> tuple[bytes, bytes]:
+    """The header block (with its last line end) and everything after it."""
+    end = _END.search(content)
+    if end is None:
+        return content, b""
+    cut = end.start() + (2 if content[end.start():end.start() + 2] == b"\r\n" else 1)
+    return content[:cut], content[cut:]
+
+
+def fields(head: bytes) -> list[tuple[str, int, int]]:
+    """Each header field as (lower-cased name, start, end) offsets into ``head``."""
+    starts = [(m.group(1).decode("ascii").lower(), m.start()) for m in _FIELD.finditer(head)]
+    out: list[tuple[str, int, int]] = []
+    for n, (name, start) in enumerate(starts):
+        end = starts[n + 1][1] if n + 1 < len(starts) else len(head)
+        out.append((name, start, end))
+    return out
+
+
+def raw_value(content: bytes, name: str) -> bytes | None:
+    """The first ``name`` field's raw value, unfolded, or None."""
+    head, _ = split(content)
+    for field_name, start, end in fields(head):
+        if field_name == name:
+            text = head[start:end].split(b":", 1)[1]
+            return re.sub(rb"\r?\n[ \t]", b" ", text).strip()
+    return None
+
+
+def value(content: bytes, name: str) -> str | None:
+    """The first ``name`` field, RFC 2047 words decoded, or None."""
+    raw = raw_value(content, name)
+    if raw is None:
+        return None
+    text = raw.decode("utf-8", "replace")
+    try:
+        return str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError):
+        return text
+
+
+def remove(content: bytes, name: str) -> bytes:
+    """``content`` without any ``name`` field (folded lines included)."""
+    head, body = split(content)
+    found = fields(head)
+    if all(field_name != name for field_name, _, _ in found):
+        return content
+    kept = b"".join(head[start:end] for field_name, start, end in found if field_name != name)
+    return head[:found[0][1]] + kept + body
+
+
+def replace(content: bytes, name: str, new: str, canonical: str) -> bytes:
+    """``content`` with the first ``name`` field set to ``new`` (encoded when not ASCII)."""
+    head, body = split(content)
+    for field_name, start, end in fields(head):
+        if field_name == name:
+            newline = b"\r\n" if head[start:end].endswith(b"\r\n") else b"\n"
+            if new.isascii():
+                line = f"{canonical}: {new}".encode("ascii")
+            else:
+                encoded = Header(new, "utf-8", header_name=canonical).encode(linesep=newline.decode())
+                line = f"{canonical}: {encoded}".encode("ascii")
+            return head[:start] + line + newline + head[end:] + body
+    return content
+
+
+def edit_raw(content: bytes, name: str, old: bytes, new: bytes) -> bytes:
+    """``content`` with the first ``old`` inside the first ``name`` field made ``new``."""
+    head, body = split(content)
+    for field_name, start, end in fields(head):
+        if field_name == name and old in head[start:end]:
+            return head[:start] + head[start:end].replace(old, new, 1) + head[end:] + body
+    return content
