@@ -37,15 +37,15 @@ CITRUS = ("This message may contain confidential or proprietary information and 
 _POLICY = compat32.clone(linesep="\r\n")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_SIGNED_TYPES = ("multipart/signed", "application/pkcs7-mime", "application/x-pkcs7-mime")
-_PGP_SIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+SIGNED_TYPES = ("multipart/signed", "application/pkcs7-mime", "application/x-pkcs7-mime")
+PGP_SIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
 _SPACES = re.compile(r"\s+")
 
 
 def append(content: bytes, statement: str) -> bytes:
     """The message with ``statement`` appended to each visible text body."""
     message = message_from_bytes(content, policy=_POLICY)
-    if message.get_content_type() in _SIGNED_TYPES or _PGP_SIGNED in content:
+    if message.get_content_type() in SIGNED_TYPES or PGP_SIGNED in content:
         return wrap(content, statement)
     changed = False
     for part in message.walk():
@@ -87,12 +87,12 @@ def _append_to_part(part: Message, statement: str) -> bool:
     else:
         newline = "\r\n" if "\r\n" in text or not text else "\n"
         text = text.rstrip("\r\n") + newline * 2 + statement + newline
-    _set_encoded(part, text.encode(charset, "xmlcharrefreplace" if "html" in part.get_content_type()
-                                   else "replace"))
+    set_encoded(part, text.encode(charset, "xmlcharrefreplace" if "html" in part.get_content_type()
+                                  else "replace"))
     return True
 
 
-def _set_encoded(part: Message, data: bytes) -> None:
+def set_encoded(part: Message, data: bytes) -> None:
     """Store ``data`` in the part's own transfer encoding."""
     encoding = (part.get("Content-Transfer-Encoding") or "7bit").strip().lower()
     if encoding == "base64":

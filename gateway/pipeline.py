@@ -9,6 +9,7 @@ choose the action; the verdict carries every reason.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class Verdict:
     sensitive: tuple[str, ...] = ()       # entity types that counted as sensitive, sorted
     statement: str | None = None          # the text a disclaimer appends
     monitored: Action | None = None       # in monitor mode: what would have been done
+    redacted: bytes | None = field(default=None, repr=False)  # the message with values masked
 
     def counts(self) -> dict[str, int]:
         """Findings per entity, for logs and metrics."""
@@ -137,6 +139,23 @@ class Pipeline:
         limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
                         max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
         return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits), policy)
+
+    def redact(self, verdict: Verdict, content: bytes) -> Verdict:
+        """Carry out a redact verdict: the masked message, checked by a second scan.
+
+        What the redaction could not reach (attachments, signed parts, a value
+        split by HTML tags) turns the verdict into a quarantine of the original.
+        """
+        from gateway.redact import redact
+        if self.scanner is None:
+            return verdict
+        entities = frozenset(verdict.sensitive)
+        masked = redact(content, self.scanner.detector, entities)
+        left = sorted({f.entity for f in self.scanner.scan(masked).findings if f.entity in entities})
+        if left:
+            return dataclasses.replace(verdict, action=Action.QUARANTINE, reasons=verdict.reasons + (
+                f"redaction could not mask every {', '.join(left)} (attachment or signed part)",))
+        return dataclasses.replace(verdict, redacted=masked)
 
     def run(self, envelope: Envelope, content: bytes) -> Verdict:
         """Run every middle stage over one message."""

@@ -90,6 +90,13 @@ class GatewayState:
             return work(self.open_store())
         return await asyncio.to_thread(run)
 
+    async def redacted(self, verdict: pipeline.Verdict, content: bytes) -> pipeline.Verdict:
+        """Redact the values in the text bodies; what redaction cannot reach (an
+        attachment, a signed part) sends the original to quarantine instead."""
+        stages = self.stages
+        assert stages is not None
+        return await asyncio.to_thread(stages.redact, verdict, content)
+
     def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` after the reply (notices): kept referenced until done."""
         task = asyncio.ensure_future(coroutine)
@@ -283,6 +290,8 @@ class GatewayHandler:
         outcome = _Outcome(queue_id)
         try:
             outcome.verdict = verdict = await self.state.judge(envelope, content)
+            if verdict.action is Action.REDACT:
+                outcome.verdict = verdict = await self.state.redacted(verdict, content)
             if verdict.action is Action.BLOCK:
                 await self._block(server, envelope, content, verdict, outcome)
             elif verdict.action is Action.QUARANTINE:
@@ -340,6 +349,8 @@ class GatewayHandler:
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
         trace = actions.Trace(outcome.queue_id, self.state.hostname, _protocol(session, smtp_env))
+        if verdict.action is Action.REDACT and verdict.redacted is not None:
+            content = verdict.redacted
         message = actions.deliverable(content, verdict, ref if verdict.exception else None)
         outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)

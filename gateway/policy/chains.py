@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from gateway.policy.rules import Facts, Hit, Rule
 
-DELIVER, DISCLAIMER, QUARANTINE, BLOCK = "deliver", "disclaimer", "quarantine", "block"
+DELIVER, DISCLAIMER, QUARANTINE, BLOCK, REDACT = "deliver", "disclaimer", "quarantine", "block", "redact"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ RULES = {"internal-only": rules.all_internal, "unscannable": rules.unreadable_pa
          "business-purpose": rules.sensitive_with_purpose, "card-data": rules.has_card,
          "sensitive-data": rules.has_sensitive, "always": rules.always}
 RuleName = Literal["internal-only", "unscannable", "business-purpose", "card-data", "sensitive-data", "always"]
-ActionName = Literal["deliver", "disclaimer", "quarantine", "block"]
+ActionName = Literal["deliver", "disclaimer", "quarantine", "block", "redact"]
 Code = Literal["legal-compliance", "customer-service", "collections", "credit-reporting",
                "dispute-resolution", "program-communication", "imminent-threat"]
 

@@ -36,8 +36,10 @@ def released_by_header(by: str, note: str | None, id: str) -> bytes:
     text = f"{_UNSAFE.sub(' ', by)}; quarantine={id}"
     if note:
         text += f"; note={_UNSAFE.sub(' ', note)}"
-    encoded = Header(text, "utf-8", header_name="X-DLP-Released-By").encode(linesep="\r\n")
-    return f"X-DLP-Released-By: {encoded}\r\n".encode("ascii")
+    text = text[:900]
+    if not text.isascii():
+        text = Header(text, "utf-8", header_name="X-DLP-Released-By").encode(linesep="\r\n")
+    return f"X-DLP-Released-By: {text}\r\n".encode("ascii")
 
 
 def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note: str | None = None,
