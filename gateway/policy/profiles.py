@@ -10,11 +10,11 @@ and a monitor mode that decides and records but delivers.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, model_validator
 
 from gateway.config import ConfigError, _Section, describe, read_yaml
 from gateway.policy import rules
@@ -29,6 +29,27 @@ RuleName = Literal["internal-only", "unscannable", "business-purpose", "card-dat
 ActionName = Literal["deliver", "disclaimer", "quarantine", "block", "redact"]
 Code = Literal["legal-compliance", "customer-service", "collections", "credit-reporting",
                "dispute-resolution", "program-communication", "imminent-threat"]
+
+
+def _read_sender_file(value: object, info: ValidationInfo) -> tuple[str, ...]:
+    """A group list: one address or domain per line, ``#`` comments; the path
+    is relative to the policies file."""
+    if not isinstance(value, str):
+        raise ValueError("give a file path")
+    base = (info.context or {}).get("base", Path("."))
+    path = Path(value) if Path(value).is_absolute() else base / value
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"cannot read sender list {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    entries = tuple(line.split("#", 1)[0].strip().lower() for line in lines)
+    bad = [n for n, e in enumerate(entries, 1) if e and (" " in e or e.count("@") > 1)]
+    if bad:
+        raise ValueError(f"{path}:{bad[0]}: not an address or domain")
+    return tuple(e for e in entries if e)
+
+
+SenderFile = Annotated[tuple[str, ...], BeforeValidator(_read_sender_file)]
 
 
 class EntityRule(_Section):
@@ -46,6 +67,7 @@ _SENSITIVE = {entity: EntityRule() for entity in sorted(rules.SENSITIVE)}
 
 class ProfileSettings(_Section):
     senders: tuple[str, ...] = ()
+    sender_files: tuple[SenderFile, ...] = ()   # after loading: the entries of each file
     internal_domains: tuple[str, ...] = ()
     partner_domains: tuple[str, ...] = ()
     entities: dict[str, EntityRule] = Field(default_factory=lambda: dict(_SENSITIVE))
@@ -84,15 +106,27 @@ class Profiles:
     """The loaded profiles: who falls under which, and each one's chain."""
 
     settings: PoliciesSettings
+    _senders: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # An address or domain named by two profiles belongs to the first.
+        for name, profile in self.settings.profiles.items():
+            for entry in (*profile.senders, *(e for group in profile.sender_files for e in group)):
+                self._senders.setdefault(entry.lower(), name)
 
     def profile_for(self, sender: str) -> str:
+        """The profile of ``sender``: its address, else its domain or the nearest
+        parent domain that a profile names, else ``default``."""
         address = sender.lower()
+        found = self._senders.get(address)
+        if found is not None:
+            return found
         domain = address.rpartition("@")[2]
-        for name, profile in self.settings.profiles.items():
-            for entry in profile.senders:
-                entry = entry.lower()
-                if address == entry or domain == entry or domain.endswith("." + entry):
-                    return name
+        while domain:
+            found = self._senders.get(domain)
+            if found is not None:
+                return found
+            domain = domain.partition(".")[2]
         return "default"
 
     def chain(self, name: str) -> Chain:
@@ -120,6 +154,6 @@ def defaults() -> Profiles:
 def _load(path: Path) -> Profiles:
     raw, document = read_yaml(path)
     try:
-        return Profiles(PoliciesSettings.model_validate(raw))
+        return Profiles(PoliciesSettings.model_validate(raw, context={"base": path.parent}))
     except ValidationError as exc:
         raise ConfigError(describe(exc, path, document)) from None

@@ -83,3 +83,27 @@ def test_config_dir_copy_is_the_shipped_file() -> None:
 def test_no_config_dir_means_the_shipped_profiles(tmp_path: Path) -> None:
     assert load(None).settings == SHIPPED.settings
     assert load(tmp_path).settings == SHIPPED.settings  # a directory without policies.yaml
+
+
+def test_group_lists_from_files_and_the_most_specific_entry_wins(tmp_path: Path) -> None:
+    (tmp_path / "groups").mkdir()
+    (tmp_path / "groups" / "finance.txt").write_text(
+        "# Cerritos finance, who send from the county domain too\nAP.Clerk@county.example\n\n"
+        "payroll.county.example  # a whole subdomain\n")
+    (tmp_path / "policies.yaml").write_text(
+        BASE + "      - {rule: always, action: deliver}\n"
+        "  cerritos:\n    sender_files: [groups/finance.txt]\n    chain: [{rule: always, action: quarantine}]\n"
+        "  county:\n    senders: [county.example]\n    chain: [{rule: always, action: deliver}]\n")
+    profiles = load(tmp_path)
+    assert profiles.profile_for("ap.clerk@county.example") == "cerritos"
+    assert profiles.profile_for("x@payroll.county.example") == "cerritos"
+    assert profiles.profile_for("x@a.payroll.county.example") == "cerritos"
+    assert profiles.profile_for("other@county.example") == "county"
+    assert profiles.profile_for("x@example.org") == "default"
+
+
+def test_a_missing_group_list_names_the_line_that_asks_for_it(tmp_path: Path) -> None:
+    text = (BASE + "      - {rule: always, action: deliver}\n"
+            "    sender_files: [groups/none.txt]\n")
+    message = problem(tmp_path, text)
+    assert "policies.yaml:6: profiles.default.sender_files.0" in message and "none.txt" in message
