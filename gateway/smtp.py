@@ -401,6 +401,7 @@ class GatewayHandler:
             "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3], "downstream": outcome.downstream}
         if verdict is not None:
             fields["rule"] = verdict.rule
+            fields["reasons"] = list(verdict.reasons)
             if verdict.purpose:
                 fields["purpose"] = verdict.purpose
             if verdict.monitored is not None:
