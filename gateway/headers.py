@@ -16,6 +16,7 @@ import re
 from email.header import Header, decode_header, make_header
 
 _END = re.compile(rb"\r?\n\r?\n")
+_FOLDED = re.compile(rb"\r?\n[ \t]")
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
 
 
@@ -43,17 +44,35 @@ def raw_value(content: bytes, name: str) -> bytes | None:
     head, _ = split(content)
     for field_name, start, end in fields(head):
         if field_name == name:
-            text = head[start:end].split(b":", 1)[1]
-            return re.sub(rb"\r?\n[ \t]", b" ", text).strip()
+            return _unfold(head[start:end].split(b":", 1)[1])
     return None
 
 
 def value(content: bytes, name: str) -> str | None:
     """The first ``name`` field, RFC 2047 words decoded, or None."""
-    raw = raw_value(content, name)
+    return _decoded(raw_value(content, name))
+
+
+def values(content: bytes, names: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The first field of each of ``names`` (lower-case), decoded, in one pass."""
+    head, _ = split(content)
+    found: dict[str, bytes] = {}
+    for field_name, start, end in fields(head):
+        if field_name in names and field_name not in found:
+            found[field_name] = _unfold(head[start:end].split(b":", 1)[1])
+    return tuple(_decoded(found.get(name)) for name in names)
+
+
+def _unfold(text: bytes) -> bytes:
+    return _FOLDED.sub(b" ", text).strip() if b"\n" in text.rstrip(b"\r\n") else text.strip()
+
+
+def _decoded(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     text = raw.decode("utf-8", "replace")
+    if "=?" not in text:
+        return text
     try:
         return str(make_header(decode_header(text)))
     except (ValueError, LookupError, UnicodeError):

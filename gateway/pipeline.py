@@ -95,13 +95,14 @@ def decide(envelope: Envelope, findings: tuple[Finding, ...], unscannable: tuple
     """Return what to do with the message under the sender's profile."""
     policy = policy or profiles.defaults()
     name = policy.profile_for(envelope.mail_from)
-    settings = policy.settings.profiles[name]
+    plan = policy.plan(name)
+    settings = plan.settings
     declared = purpose.declared(subject, purpose_header)
     valid = purpose.valid(declared, settings.purposes)
+    entities = sensitive_entities(findings, settings) if findings else ()
     facts = Facts(_domain(envelope.mail_from), tuple(_domain(r) for r in envelope.rcpt_tos),
-                  sensitive_entities(findings, settings), tuple(u.reason for u in unscannable), valid,
-                  internal=settings.internal_domains + settings.partner_domains)
-    decision = chains.decide(policy.chain(name), facts)
+                  entities, tuple(u.reason for u in unscannable), valid, plan.internal)
+    decision = chains.decide(plan.chain, facts)
     reasons = decision.reasons
     if declared is not None and valid is None:
         reasons += (f"declared purpose {declared!r} is not one this profile accepts",)
@@ -110,13 +111,10 @@ def decide(envelope: Envelope, findings: tuple[Finding, ...], unscannable: tuple
     if settings.monitor and action in (Action.BLOCK, Action.QUARANTINE):
         monitored, action = action, Action.DELIVER
         reasons += (f"monitor mode: would {monitored.value}",)
-    statement = None
-    if action is Action.DISCLAIMER and settings.statement is not None:
-        statement = policy.settings.statements[settings.statement]
-    uses_purpose = any(link.rule == EXCEPTION_RULE for link in settings.chain)
+    statement = plan.statement if action is Action.DISCLAIMER else None
     return Verdict(action, name, reasons, valid if decision.rule == EXCEPTION_RULE else None,
-                   findings, unscannable, decision.rule, declared, settings.purposes if uses_purpose else (),
-                   tuple(sorted(set(facts.entities))), statement, monitored)
+                   findings, unscannable, decision.rule, declared, plan.accepted,
+                   tuple(sorted(set(entities))), statement, monitored)
 
 
 class Pipeline:
@@ -159,8 +157,7 @@ class Pipeline:
 
     def run(self, envelope: Envelope, content: bytes) -> Verdict:
         """Run every middle stage over one message."""
-        subject = headers.value(content, "subject")
-        declared = headers.value(content, "x-dlp-purpose")
+        subject, declared = headers.values(content, ("subject", "x-dlp-purpose"))
         if self.scanner is None:
             return decide(envelope, (), (), self.policy, subject, declared)
         result = self.scanner.scan(content)

@@ -102,11 +102,23 @@ class PoliciesSettings(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """One profile, ready to decide with."""
+
+    settings: ProfileSettings
+    chain: Chain
+    internal: tuple[str, ...]       # internal and partner domains
+    accepted: tuple[str, ...]       # purpose codes, when the chain has a business-purpose link
+    statement: str | None           # the statement's text
+
+
+@dataclass(frozen=True, slots=True)
 class Profiles:
     """The loaded profiles: who falls under which, and each one's chain."""
 
     settings: PoliciesSettings
     _senders: dict[str, str] = field(default_factory=dict, repr=False)
+    _plans: dict[str, "Plan"] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # An address or domain named by two profiles belongs to the first.
@@ -130,8 +142,20 @@ class Profiles:
         return "default"
 
     def chain(self, name: str) -> Chain:
-        profile = self.settings.profiles[name]
-        return Chain(name, tuple(Link(RULES[link.rule], link.action) for link in profile.chain))
+        return self.plan(name).chain
+
+    def plan(self, name: str) -> Plan:
+        """What deciding under profile ``name`` needs, computed once per profile."""
+        plan = self._plans.get(name)
+        if plan is None:
+            profile = self.settings.profiles[name]
+            chain = Chain(name, tuple(Link(RULES[link.rule], link.action) for link in profile.chain))
+            uses_purpose = any(link.rule == "business-purpose" for link in profile.chain)
+            statement = self.settings.statements[profile.statement] if profile.statement else None
+            plan = self._plans[name] = Plan(
+                profile, chain, profile.internal_domains + profile.partner_domains,
+                profile.purposes if uses_purpose else (), statement)
+        return plan
 
 
 SHIPPED = Path(__file__).with_name(POLICIES_FILE)   # the defaults; config/policies.yaml is a copy
