@@ -1,0 +1,43 @@
+"""Raw header reading and editing: only the named field changes, every other byte stays."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default
+
+from gateway import actions, headers
+
+RAW = (b"Received: from a\r\n\tby b; Sat, 21 Nov 2026 07:00:00 GMT\r\n"
+       b"Subject: =?utf-8?q?Caf=C3=A9?=\r\n [purpose:Collections]\r\n"
+       b"X-DLP-Purpose: customer-service\r\nX-Other: keep\r\n\r\nbody\r\n\r\nX-DLP-Purpose: in the body\r\n")
+
+
+def test_values_are_unfolded_and_decoded_in_one_pass() -> None:
+    assert headers.values(RAW, ("subject", "x-dlp-purpose", "x-missing")) == (
+        "Café [purpose:Collections]", "customer-service", None)
+    assert headers.value(b"Subject: plain\n\nbody", "subject") == "plain"   # LF only
+    assert headers.value(b"no header block at all", "subject") is None
+
+
+def test_remove_takes_every_occurrence_in_the_header_only() -> None:
+    out = headers.remove(RAW + b"", "x-dlp-purpose")
+    assert b"X-DLP-Purpose: customer-service" not in out
+    assert out.endswith(b"\r\n\r\nbody\r\n\r\nX-DLP-Purpose: in the body\r\n")
+    assert headers.remove(RAW, "x-absent") is RAW
+
+
+def test_replace_encodes_non_ascii() -> None:
+    out = headers.replace(RAW, "subject", "Crème brûlée", "Subject")
+    assert message_from_bytes(out, policy=default)["Subject"] == "Crème brûlée"
+    assert out.startswith(RAW[:RAW.index(b"Subject")]) and b"X-Other: keep\r\n" in out
+
+
+def test_purpose_is_removed_from_a_folded_encoded_subject_and_the_header() -> None:
+    out = actions.without_purpose(RAW)
+    parsed = message_from_bytes(out, policy=default)
+    assert parsed["Subject"] == "Café" and "X-DLP-Purpose" not in parsed and parsed["X-Other"] == "keep"
+
+
+def test_plain_subject_tag_is_cut_without_touching_the_rest() -> None:
+    raw = b"Subject: RE: refund [purpose:collections] for March\r\nX-DLP-Exception: forged\r\n\r\nx\r\n"
+    assert actions.without_purpose(raw) == b"Subject: RE: refund for March\r\n\r\nx\r\n"
