@@ -128,6 +128,28 @@ class ListenSettings(_Section):
     listen: Address
 
 
+class ReviewSettings(_Section):
+    """The quarantine review web app (gateway.review)."""
+
+    listen: Address = HostPort("127.0.0.1", 8025)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    secret_file: Path | None = None
+    login_attempts: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    purge_interval_minutes: int = Field(60, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ReviewSettings":
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both tls_cert_file and tls_key_file, or neither")
+        for path in (self.tls_cert_file, self.tls_key_file):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file {str(path)!r} does not exist")
+        return self
+
+
 class AccountFormatSettings(_Section):
     """One utility's account number format (see detectors.utility_account)."""
 
@@ -183,7 +205,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     relay: RelaySettings = RelaySettings()
     metrics: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 9465))
-    review: ListenSettings = ListenSettings(listen=HostPort("127.0.0.1", 8025))
+    review: ReviewSettings = ReviewSettings()
     detection: DetectionSettings = DetectionSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     notify: NotifySettings = NotifySettings()
@@ -198,6 +220,10 @@ class Settings(_Section):
     def key_file(self) -> Path:
         """The quarantine encryption key (created 0600 on first start)."""
         return self.quarantine.key_file or self.data_dir / "quarantine.key"
+
+    def review_secret_file(self) -> Path:
+        """The review app's cookie-signing secret (created 0600 on first start)."""
+        return self.review.secret_file or self.data_dir / "review.secret"
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,17 @@ def listening_socket(address: config.HostPort, reuse_port: bool) -> socket.socke
 
 def run(launch: Launch, settings: config.Settings) -> int:
     """Serve until told to stop; return the exit status."""
+    # The review app: once per gateway, in this process (a thread of its own).
+    from gateway.review import serve as review
+    app = review.start(settings, launch.config_dir)
+    try:
+        return _run(launch, settings)
+    finally:
+        if app is not None:
+            app.stop()
+
+
+def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
         from gateway import metrics_http

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the end-to-end tests need from the system: Debian's
 # postfix (for the real-Postfix test and the relay benchmark's smtp-source and
-# smtp-sink) and the local PostgreSQL server. Without root (or apt), it says
+# smtp-sink), Debian's chromium (the review app's browser tests drive it with
+# Playwright; Playwright's own browser download does not work here) and the
+# local PostgreSQL server. Without root (or apt), it says
 # what is missing and the tests that need it skip (they fail under CI=true).
 set -u
 
@@ -15,6 +17,16 @@ if ! command -v /usr/sbin/postfix >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
   else
     echo "system-deps: postfix is not installed and cannot be (needs root and apt-get); its tests will skip"
+  fi
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  if have_root_apt; then
+    echo "system-deps: installing chromium"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "system-deps: chromium is not installed and cannot be (needs root and apt-get); the browser tests will skip"
   fi
 fi
 

@@ -84,6 +84,19 @@ POSTGRES: list[list[str]] = [
 
 POSTGRES.append([step.format(ts="TIMESTAMPTZ") for step in _CLAIM])
 
+# v4: accounts of the review app, and indexes for its queue filters and for
+# counting recent failed logins.
+_REVIEW = [
+    "CREATE TABLE review_users (name TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL CHECK (role IN ('reviewer', 'admin')),"
+    " profiles TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    " disabled INTEGER NOT NULL DEFAULT 0, created_at {ts} NOT NULL)",
+    "CREATE INDEX held_messages_profile ON held_messages (profile, status, received_at)",
+    "CREATE INDEX audit_log_event ON audit_log (event, at)",
+]
+SQLITE.append([step.format(ts="TEXT") for step in _REVIEW])
+POSTGRES.append([step.format(ts="TIMESTAMPTZ") for step in _REVIEW])
+
 MIGRATIONS: dict[str, list[list[str]]] = {"sqlite": SQLITE, "postgres": POSTGRES}
 
 

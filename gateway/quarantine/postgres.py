@@ -108,6 +108,9 @@ class PostgresStore(SqlStore):
             raise QuarantineError("timestamp column is not a timestamp")
         return value.astimezone(UTC)
 
+    def _day(self, column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -102,6 +102,9 @@ class SqliteStore(SqlStore):
     def _time_out(self, value: object) -> datetime:
         return datetime.fromisoformat(str(value)).astimezone(UTC)
 
+    def _day(self, column: str) -> str:
+        return f"substr({column}, 1, 10)"
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

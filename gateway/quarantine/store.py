@@ -15,7 +15,7 @@ import secrets
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -35,6 +35,7 @@ _COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, profile, action, reasons, "
     "findings, size, status, decided_by, decided_at, note, last_error"
 )
+_USER_COLUMNS = "name, role, profiles, password_hash, disabled, created_at"
 # A release claim older than this is taken to belong to a process that died.
 CLAIM_STALE = timedelta(minutes=15)
 
@@ -90,6 +91,50 @@ class HeldMessage:
     last_error: str | None = None   # why the last release attempt failed
 
 
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Filters over held messages for the review app; None means any.
+
+    ``allowed`` limits the profiles at all (a reviewer's own); ``text``
+    searches sender and subject; ``received_from`` is inclusive and
+    ``received_until`` exclusive.
+    """
+
+    status: str | None = None
+    allowed: tuple[str, ...] | None = None
+    profile: str | None = None
+    entity: str | None = None
+    sender: str | None = None
+    recipient_domain: str | None = None
+    received_from: datetime | None = None
+    received_until: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters over the audit log; None means any."""
+
+    event: str | None = None
+    actor: str | None = None
+    message_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    profiles: tuple[str, ...] | None = None   # records naming one of these profiles
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewUser:
+    """An account of the review app; ``profiles`` empty means every profile."""
+
+    name: str
+    role: str                      # "reviewer" or "admin"
+    profiles: tuple[str, ...]
+    password_hash: str = field(repr=False)
+    disabled: bool = False
+    created_at: datetime | None = None
+
+
 class QuarantineStore(Protocol):
     """Durable, encrypted storage for held messages plus an audit log."""
 
@@ -110,6 +155,26 @@ class QuarantineStore(Protocol):
     ) -> int: ...
     def audit_since(self, since: datetime) -> builtins.list[dict[str, object]]: ...
     def close(self) -> None: ...
+
+
+class ReviewStore(QuarantineStore, Protocol):
+    """What the review app needs beyond the gateway's own use of the store."""
+
+    def search(self, query: MessageQuery, limit: int = 50, offset: int = 0) -> builtins.list[HeldMessage]: ...
+    def search_count(self, query: MessageQuery) -> int: ...
+    def summary(self, allowed: tuple[str, ...] | None = None) -> builtins.list[tuple[str, str, int]]: ...
+    def audit_page(self, query: AuditQuery, limit: int = 100,
+                   offset: int = 0) -> builtins.list[dict[str, object]]: ...
+    def audit_count(self, query: AuditQuery) -> int: ...
+    def audit_daily(self, since: datetime, events: Sequence[str],
+                    profiles: tuple[str, ...] | None = None) -> dict[tuple[str, str], int]: ...
+    def count_audit(self, event: str, since: datetime, *, actor: str | None = None,
+                    detail: tuple[str, str] | None = None) -> int: ...
+    def add_user(self, user: ReviewUser, audit: AuditEntry | None = None) -> bool: ...
+    def get_user(self, name: str) -> ReviewUser | None: ...
+    def users(self) -> builtins.list[ReviewUser]: ...
+    def disable_user(self, name: str, audit: AuditEntry | None = None) -> bool: ...
+    def set_password_hash(self, name: str, password_hash: str) -> None: ...
 
 
 def new_id() -> str:
@@ -326,6 +391,172 @@ class SqlStore(ABC):
             for seq, at, event, actor, mid, details in rows
         ]
 
+    # -- review app: search, summaries, audit browsing, accounts --------------
+
+    def search(self, query: MessageQuery, limit: int = 50, offset: int = 0) -> builtins.list[HeldMessage]:
+        """Return messages matching ``query``, newest first."""
+        where, params = self._query(query)
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM held_messages{where} "
+            "ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, max(0, limit), max(0, offset)],
+        )
+        return [self._message(row) for row in rows]
+
+    def search_count(self, query: MessageQuery) -> int:
+        """Return how many messages match ``query``."""
+        where, params = self._query(query)
+        return int(str(self._read(f"SELECT COUNT(*) FROM held_messages{where}", params)[0][0]))
+
+    def summary(self, allowed: tuple[str, ...] | None = None) -> builtins.list[tuple[str, str, int]]:
+        """Return (profile, status, count) for every pair that has messages."""
+        where, params = self._query(MessageQuery(allowed=allowed))
+        rows = self._read(f"SELECT profile, status, COUNT(*) FROM held_messages{where} "
+                          "GROUP BY profile, status ORDER BY profile, status", params)
+        return [(str(p), str(s), int(str(n))) for p, s, n in rows]
+
+    def audit_page(self, query: AuditQuery, limit: int = 100,
+                   offset: int = 0) -> builtins.list[dict[str, object]]:
+        """Return audit records matching ``query``, newest first."""
+        where, params = self._audit_query(query)
+        rows = self._read(
+            f"SELECT seq, at, event, actor, message_id, details FROM audit_log{where} "
+            "ORDER BY seq DESC LIMIT ? OFFSET ?", [*params, max(0, limit), max(0, offset)])
+        return [self._audit_record(row) for row in rows]
+
+    def audit_count(self, query: AuditQuery) -> int:
+        """Return how many audit records match ``query``."""
+        where, params = self._audit_query(query)
+        return int(str(self._read(f"SELECT COUNT(*) FROM audit_log{where}", params)[0][0]))
+
+    def audit_daily(self, since: datetime, events: Sequence[str],
+                    profiles: tuple[str, ...] | None = None) -> dict[tuple[str, str], int]:
+        """Return {(UTC day "YYYY-MM-DD", event): count} of ``events`` since ``since``."""
+        if not events:
+            return {}
+        where, params = self._audit_query(AuditQuery(since=since, profiles=profiles))
+        marks = ", ".join("?" for _ in events)
+        day = self._day("at")
+        rows = self._read(
+            f"SELECT {day}, event, COUNT(*) FROM audit_log{where} AND event IN ({marks}) "
+            f"GROUP BY {day}, event", [*params, *events])
+        return {(str(d), str(e)): int(str(n)) for d, e, n in rows}
+
+    def count_audit(self, event: str, since: datetime, *, actor: str | None = None,
+                    detail: tuple[str, str] | None = None) -> int:
+        """Return how many ``event`` records since ``since`` have ``actor`` and
+        the string ``detail`` (key, value) in their details."""
+        where, params = self._audit_query(AuditQuery(event=event, actor=actor, since=since))
+        if detail is not None:
+            where += " AND details LIKE ? ESCAPE '!'"
+            params.append("%" + _like(json.dumps({detail[0]: detail[1]})[1:-1]) + "%")
+        return int(str(self._read(f"SELECT COUNT(*) FROM audit_log{where}", params)[0][0]))
+
+    def add_user(self, user: ReviewUser, audit: AuditEntry | None = None) -> bool:
+        """Create ``user``; False when the name is taken."""
+        if self.get_user(user.name) is not None:
+            return False
+        insert = ("INSERT INTO review_users (name, role, profiles, password_hash, disabled, created_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)")
+        params = [user.name, user.role, json.dumps(list(user.profiles)), user.password_hash,
+                  int(user.disabled), self._time_in(utc_now())]
+
+        def work(run: Execute) -> bool:
+            run(insert, params)
+            if audit is not None:
+                self._append(run, audit, None)
+            return True
+
+        return self._transaction(work)
+
+    def get_user(self, name: str) -> ReviewUser | None:
+        """Return the account called ``name``, or None."""
+        rows = self._read(f"SELECT {_USER_COLUMNS} FROM review_users WHERE name = ?", [name])
+        return self._user(rows[0]) if rows else None
+
+    def users(self) -> builtins.list[ReviewUser]:
+        """Return every account, by name."""
+        return [self._user(row) for row in
+                self._read(f"SELECT {_USER_COLUMNS} FROM review_users ORDER BY name", [])]
+
+    def disable_user(self, name: str, audit: AuditEntry | None = None) -> bool:
+        """Disable ``name``; False when there is no such enabled account."""
+        def work(run: Execute) -> bool:
+            changed = run("UPDATE review_users SET disabled = 1 WHERE name = ? AND disabled = 0",
+                          [name])[0] == 1
+            if changed and audit is not None:
+                self._append(run, audit, None)
+            return changed
+
+        return self._transaction(work)
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        """Replace the stored hash (a rehash with newer parameters)."""
+        self._write("UPDATE review_users SET password_hash = ? WHERE name = ?", [password_hash, name])
+
+    @abstractmethod
+    def _day(self, column: str) -> str:
+        """Return SQL for the UTC calendar day of timestamp ``column`` as YYYY-MM-DD."""
+
+    def _query(self, query: MessageQuery) -> tuple[str, builtins.list[object]]:
+        """Return a WHERE clause and parameters for ``query``."""
+        clauses: builtins.list[str] = []
+        params: builtins.list[object] = []
+        for column, value in (("status", query.status), ("profile", query.profile)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.allowed is not None:
+            clauses.append(_in("profile", query.allowed))
+            params.extend(query.allowed)
+        likes = (("findings", query.entity and json.dumps({"entity": query.entity})[1:-1]),
+                 ("mail_from", query.sender),
+                 ("rcpt_tos", query.recipient_domain and f'@{query.recipient_domain}"'))
+        for column, fragment in likes:
+            if fragment:
+                clauses.append(f"LOWER({column}) LIKE ? ESCAPE '!'")
+                params.append("%" + _like(fragment.lower()) + "%")
+        if query.text:
+            clauses.append("(LOWER(mail_from) LIKE ? ESCAPE '!' OR LOWER(subject) LIKE ? ESCAPE '!')")
+            params.extend(["%" + _like(query.text.lower()) + "%"] * 2)
+        for op, moment in ((">=", query.received_from), ("<", query.received_until)):
+            if moment is not None:
+                clauses.append(f"received_at {op} ?")
+                params.append(self._time_in(require_aware(moment, "received")))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _audit_query(self, query: AuditQuery) -> tuple[str, builtins.list[object]]:
+        """Return a WHERE clause (never empty) and parameters for ``query``."""
+        clauses = ["1 = 1"]
+        params: builtins.list[object] = []
+        for column, value in (("event", query.event), ("actor", query.actor),
+                              ("message_id", query.message_id)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        for op, moment in ((">=", query.since), ("<", query.until)):
+            if moment is not None:
+                clauses.append(f"at {op} ?")
+                params.append(self._time_in(require_aware(moment, "audit time")))
+        if query.profiles is not None:
+            ors = ["details LIKE ? ESCAPE '!'" for _ in query.profiles] or ["1 = 0"]
+            clauses.append("(" + " OR ".join(ors) + ")")
+            params.extend("%" + _like(json.dumps({"profile": p})[1:-1]) + "%" for p in query.profiles)
+        return " WHERE " + " AND ".join(clauses), params
+
+    def _audit_record(self, row: Row) -> dict[str, object]:
+        """Build an audit record dict from a row."""
+        seq, at, event, actor, mid, details = row
+        return {"seq": int(str(seq)), "at": self._time_out(at), "event": event,
+                "actor": actor, "message_id": mid, "details": json.loads(str(details))}
+
+    def _user(self, row: Row) -> ReviewUser:
+        """Build a ReviewUser from a row in ``_USER_COLUMNS`` order."""
+        name, role, profiles, password_hash, disabled, created = row
+        return ReviewUser(str(name), str(role), tuple(str(p) for p in _json_tuple(profiles)),
+                          str(password_hash), bool(int(str(disabled))),
+                          None if created is None else self._time_out(created))
+
     # -- helpers -------------------------------------------------------------
 
     @staticmethod
@@ -361,3 +592,13 @@ def _as_bytes(value: object) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise QuarantineError("content column is not binary")
+
+
+def _like(text: str) -> str:
+    """Escape LIKE wildcards in ``text`` (the escape character is ``!``)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    """Return ``column IN (?, ...)``, or a false condition for no values."""
+    return f"{column} IN ({', '.join('?' for _ in values)})" if values else "1 = 0"

@@ -478,3 +478,84 @@ def test_sqlite_put_survives_sigkill_right_after_return(tmp_path: Path) -> None:
         assert store.count() == 1
     finally:
         store.close()
+
+
+# -- review app queries ------------------------------------------------------------
+
+def test_search_filters_like_the_review_queue(store: SqlStore) -> None:
+    from gateway.quarantine.store import MessageQuery
+
+    a = held(T0, profile="cerritos", mail_from="Clerk@Cerritos.example", subject="Payroll 100%_done",
+             rcpt_tos=("x@partner.example",))
+    b = held(T0 + timedelta(days=1), profile="citrus-water", mail_from="billing@citrus.example",
+             subject="Water bill", findings=({"entity": "CREDIT_CARD", "segment": "body", "start": 0,
+                                              "end": 19, "score": 1.0, "masked": "**** 1111"},))
+    c = held(T0 + timedelta(days=2), profile="cerritos", subject="Pension", rcpt_tos=("y@example.com",))
+    for m in (a, b, c):
+        store.put(m, CONTENT)
+    store.decide(c.id, "deleted", "alice")
+
+    def ids(**kw: object) -> list[str]:
+        query = MessageQuery(**kw)  # type: ignore[arg-type]
+        found = [m.id for m in store.search(query)]
+        assert store.search_count(query) == len(found)
+        return found
+
+    assert ids() == [c.id, b.id, a.id]
+    assert ids(status="held") == [b.id, a.id]
+    assert ids(allowed=("cerritos",)) == [c.id, a.id] and ids(allowed=()) == []
+    assert ids(allowed=("cerritos",), profile="citrus-water") == []
+    assert ids(entity="CREDIT_CARD") == [b.id] and ids(entity="US_SSN") == [c.id, a.id]
+    assert ids(sender="clerk@cerritos") == [a.id]          # case-insensitive substring
+    assert ids(recipient_domain="partner.example") == [a.id]
+    assert ids(recipient_domain="example") == []           # the whole domain, not a piece
+    assert ids(text="BILL") == [b.id] and ids(text="billing@") == [b.id]
+    assert ids(text="100%_") == [a.id] and ids(text="%") == [a.id] and ids(text="_") == [a.id]
+    assert ids(received_from=T0 + timedelta(days=1)) == [c.id, b.id]
+    assert ids(received_until=T0 + timedelta(days=1)) == [a.id]
+    assert [m.id for m in store.search(MessageQuery(), limit=1, offset=1)] == [b.id]
+    assert store.summary() == [("cerritos", "deleted", 1), ("cerritos", "held", 1), ("citrus-water", "held", 1)]
+    assert store.summary(("citrus-water",)) == [("citrus-water", "held", 1)]
+
+
+def test_audit_pages_days_and_counts(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery
+
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    store.audit("quarantine", "gateway", "Q1", {"profile": "cerritos"})
+    store.audit("release", "alice", "Q1", {"profile": "cerritos", "note": "ok"})
+    store.audit("block", "gateway", None, {"profile": "citrus-water"})
+    store.audit("login-failed", "mallory", None, {"ip": "10.0.0.9", "reason": "bad-credentials"})
+    store.audit("login-failed", "mallory", None, {"ip": "10.0.0.99", "reason": "bad-credentials"})
+    assert [r["event"] for r in store.audit_page(AuditQuery())][:3] == ["login-failed", "login-failed", "block"]
+    assert store.audit_count(AuditQuery(actor="alice")) == 1
+    assert [r["event"] for r in store.audit_page(AuditQuery(message_id="Q1"))] == ["release", "quarantine"]
+    assert [r["event"] for r in store.audit_page(AuditQuery(profiles=("cerritos",)))] == ["release", "quarantine"]
+    assert store.audit_count(AuditQuery(profiles=())) == 0
+    assert store.audit_page(AuditQuery(), limit=2, offset=4)[0]["event"] == "quarantine"
+    today = datetime.now(UTC).date().isoformat()
+    assert store.audit_daily(since, ("block", "quarantine", "release")) == {
+        (today, "block"): 1, (today, "quarantine"): 1, (today, "release"): 1}
+    assert store.audit_daily(since, ("block", "release"), ("cerritos",)) == {(today, "release"): 1}
+    assert store.count_audit("login-failed", since, actor="mallory") == 2
+    assert store.count_audit("login-failed", since, detail=("ip", "10.0.0.9")) == 1   # not 10.0.0.99
+    assert store.count_audit("login-failed", datetime.now(UTC) + timedelta(seconds=5), actor="mallory") == 0
+
+
+def test_review_users_are_stored_and_disabled_with_audit(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery, ReviewUser
+
+    user = ReviewUser("ortiz", "reviewer", ("cerritos",), "$argon2id$fake")
+    assert store.add_user(user, AuditEntry("user-add", "admin", {"user": "ortiz"}))
+    assert not store.add_user(user)
+    got = store.get_user("ortiz")
+    assert got is not None and (got.role, got.profiles, got.disabled) == ("reviewer", ("cerritos",), False)
+    assert got.created_at is not None and "fake" not in repr(got)
+    with pytest.raises(DatabaseError):
+        store.add_user(ReviewUser("x", "superuser", (), "h"))
+    assert store.disable_user("ortiz", AuditEntry("user-disable", "admin", {"user": "ortiz"}))
+    assert not store.disable_user("ortiz", AuditEntry("user-disable", "admin", {"user": "ortiz"}))
+    store.set_password_hash("ortiz", "$argon2id$new")
+    assert [u.name for u in store.users()] == ["ortiz"]
+    assert store.get_user("ortiz") == replace(got, disabled=True, password_hash="$argon2id$new")
+    assert [r["event"] for r in store.audit_page(AuditQuery(actor="admin"))] == ["user-disable", "user-add"]

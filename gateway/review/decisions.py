@@ -1,0 +1,138 @@
+"""Release and delete, one message or a selection, and the sender's notice.
+
+The work is gateway.quarantine.release's: a release claims the message
+first, so two reviewers (or two gateway instances) never both relay it, and a
+refusal by the downstream leaves it held with the error shown. Every page
+checks the message is one this person may see, and answers "not found" when
+it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from starlette.responses import Response
+
+from gateway.config import Settings
+from gateway.quarantine import release as releasing
+from gateway.quarantine.store import HeldMessage
+from gateway.relay import RelayError, RelayPool, Transaction
+from gateway.review.app import Rq
+from gateway.review.pages import visible
+
+log = logging.getLogger("dlp.review")
+_NOTE_MAX = 500
+
+
+def release_one(rq: Rq) -> Response:
+    """Release to every recipient, or to the ticked subset, with the note as the authorization."""
+    held = visible(rq, rq.param("id"))
+    if held is None:
+        return rq.not_found()
+    chosen = rq.fields("recipients")
+    subset = chosen if chosen and set(chosen) != set(held.rcpt_tos) else None
+    outcome = releasing.release(rq.review.store, rq.review.settings.relay, held.id, rq.access.name,
+                                rq.field("note")[:_NOTE_MAX] or None, subset)
+    if outcome.done:
+        count = len(subset) if subset else len(held.rcpt_tos)
+        return rq.redirect(f"/messages/{held.id}", f"Released {held.id} to {count} recipient(s).")
+    return rq.redirect(f"/messages/{held.id}", f"Not released: {outcome.error}")
+
+
+def delete_one(rq: Rq) -> Response:
+    """Delete with a reason, optionally telling the sender."""
+    held = visible(rq, rq.param("id"))
+    if held is None:
+        return rq.not_found()
+    reason = rq.field("reason")[:_NOTE_MAX]
+    if not reason:
+        return rq.redirect(f"/messages/{held.id}", "Not deleted: give a reason.")
+    text = _delete(rq, held, reason, rq.field("notify") == "on")
+    return rq.redirect(f"/messages/{held.id}", text)
+
+
+def bulk(rq: Rq) -> Response:
+    """Release or delete every selected message; a summary says what happened to each."""
+    back = rq.field("back", "/queue")
+    action, ids = rq.field("action"), list(dict.fromkeys(rq.fields("ids")))
+    text = rq.field("text")[:_NOTE_MAX]
+    if not ids or action not in ("release", "delete"):
+        return rq.redirect(back, "Select messages and an action.")
+    if action == "delete" and not text:
+        return rq.redirect(back, "Not deleted: give a reason.")
+    done, failed = 0, []
+    for id in ids:
+        held = visible(rq, id)
+        if held is None:
+            failed.append(f"{id[:20]}: not found")
+            continue
+        if action == "release":
+            outcome = releasing.release(rq.review.store, rq.review.settings.relay, held.id,
+                                        rq.access.name, text or None)
+            ok, error = outcome.done, outcome.error
+        else:
+            ok = releasing.delete(rq.review.store, held.id, rq.access.name, text).done
+            error = f"already {held.status}" if not ok else None
+            if ok and rq.field("notify") == "on":
+                _notify(rq, held, text)
+        if ok:
+            done += 1
+        else:
+            failed.append(f"{held.id}: {error}")
+    verb = "Released" if action == "release" else "Deleted"
+    summary = f"{verb} {done} of {len(ids)}." + (" Not done: " + "; ".join(failed) if failed else "")
+    return rq.redirect(back, summary)
+
+
+def _delete(rq: Rq, held: HeldMessage, reason: str, notify: bool) -> str:
+    outcome = releasing.delete(rq.review.store, held.id, rq.access.name, reason)
+    if not outcome.done:
+        return f"Not deleted: {outcome.error}"
+    if notify:
+        return f"Deleted {held.id}. " + _notify(rq, held, reason)
+    return f"Deleted {held.id}."
+
+
+def _notify(rq: Rq, held: HeldMessage, reason: str) -> str:
+    """Tell the sender their message was deleted (no content, no values); audited as "notify-sender"."""
+    if not held.mail_from:
+        return "The message had no sender address to notify."
+    notice = sender_notice(rq.review.settings, held, reason)
+    try:
+        asyncio.run(_send(rq.review.settings, held.mail_from, notice))
+        sent, text = True, "The sender was notified."
+    except RelayError as exc:
+        sent, text = False, f"The sender could not be notified: {exc.reply}"
+    rq.review.store.audit("notify-sender", rq.access.name, held.id, {"profile": held.profile, "sent": sent})
+    return text
+
+
+def sender_notice(settings: Settings, held: HeldMessage, reason: str) -> bytes:
+    """The notice to the sender: which message (by date and id), that it was deleted, and why."""
+    notice = EmailMessage()
+    notice["From"] = settings.notify.sender
+    notice["To"] = held.mail_from
+    notice["Subject"] = f"Your message was not delivered ({held.id})"
+    notice["Date"] = format_datetime(held.received_at.now(held.received_at.tzinfo))
+    notice["Message-ID"] = make_msgid(domain=settings.notify.sender.rpartition("@")[2])
+    notice["Auto-Submitted"] = "auto-generated"
+    notice.set_content(
+        f"Your message sent {held.received_at:%Y-%m-%d %H:%M} UTC to {len(held.rcpt_tos)} recipient(s) "
+        f"was held by the data-loss-prevention gateway (policy {held.profile}) and deleted by "
+        f"security review.\n\nReason: {reason}\nQuarantine id: {held.id}\n")
+    return notice.as_bytes(policy=notice.policy.clone(linesep="\r\n"))
+
+
+async def _send(settings: Settings, recipient: str, message: bytes) -> None:
+    pool = RelayPool(settings.relay)
+    transaction = Transaction(pool)
+    try:
+        await transaction.mail(settings.notify.sender, [])
+        await transaction.rcpt(recipient)
+        await transaction.data(message)
+    finally:
+        await transaction.reset()
+        await pool.close()

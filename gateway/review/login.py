@@ -1,0 +1,55 @@
+"""Logging in and out: throttled, audited, with a fresh session on success."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import Response
+
+from gateway.review import auth, users
+from gateway.review.app import Rq, local
+from gateway.review.auth import Session
+
+log = logging.getLogger("dlp.review")
+_NAME_MAX = 64
+
+
+def form(rq: Rq, error: str | None = None, status: int = 200) -> Response:
+    """The login page (logged-in visitors go on to the queue)."""
+    if rq.user is not None and error is None:
+        return rq.redirect(local(rq.query("next", "/queue")))
+    return rq.page("login.html", status, title="Log in", error=error,
+                   next=local(rq.query("next", "/queue")), name="")
+
+
+def submit(rq: Rq) -> Response:
+    """Check the password; audit "login" or "login-failed"."""
+    store, name = rq.review.store, rq.field("name")[:_NAME_MAX]
+    password = rq.form.get("password", [""])[0]
+    target = local(rq.field("next", "/queue"))
+    if auth.throttled(store, rq.review.settings, name, rq.ip):
+        store.audit("login-failed", name or "-", None, {"ip": rq.ip, "reason": "throttled"})
+        log.warning("login throttled", extra={"fields": {"ip": rq.ip}})
+        return _again(rq, "Too many failed logins. Wait a few minutes and try again.", 429, target)
+    user = users.authenticate(store, name, password) if name and password else None
+    if user is None:
+        store.audit("login-failed", name or "-", None, {"ip": rq.ip, "reason": "bad-credentials"})
+        log.info("login failed", extra={"fields": {"ip": rq.ip}})
+        return _again(rq, "Wrong name or password.", 401, target)
+    store.audit("login", user.name, None, {"ip": rq.ip})
+    rq.session = rq.session.login(user.name)
+    return rq.redirect(target)
+
+
+def logout(rq: Rq) -> Response:
+    """End the session."""
+    if rq.session.user is not None:
+        rq.review.store.audit("logout", rq.session.user, None, {"ip": rq.ip})
+    rq.session = Session()
+    return rq.redirect("/login")
+
+
+def _again(rq: Rq, error: str, status: int, target: str) -> Response:
+    rq.user = None
+    return rq.page("login.html", status, title="Log in", error=error, next=target,
+                   name=rq.field("name")[:_NAME_MAX])

@@ -1,0 +1,162 @@
+"""The queue and the message page, and an admin's reveal of one value."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from starlette.responses import Response
+
+from detectors.segments import Limits
+from gateway.quarantine.crypto import ContentDecryptError
+from gateway.quarantine.store import HeldMessage, MessageQuery, utc_now
+from gateway.review import render
+from gateway.review.app import Rq
+
+log = logging.getLogger("dlp.review")
+PAGE_SIZE = 50
+ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING", "PHONE_NUMBER")
+STATUSES = ("held", "released", "deleted")
+FILTERS = ("status", "profile", "entity", "sender", "domain", "from", "to", "q")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the queue."""
+
+    id: str
+    received: str
+    age: str
+    sender: str
+    recipients: str
+    subject: str
+    profile: str
+    entities: str
+    status: str
+    error: str | None
+
+
+def queue(rq: Rq) -> Response:
+    """Held messages, newest first, filtered and paged."""
+    query, values, problems = parse_filters(rq)
+    page = max(1, _int(rq.query("page"), 1))
+    store = rq.review.store
+    total = store.search_count(query)
+    found = store.search(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    now = utc_now()
+    kept = {k: v for k, v in values.items() if v}
+
+    def link(n: int) -> str:
+        return "/queue?" + urlencode({**kept, "page": n})
+
+    return rq.page("queue.html", title="Quarantine", rows=[row(m, now) for m in found], total=total,
+                   values=values, problems=problems, profiles=visible_profiles(rq), entities=ENTITIES,
+                   statuses=STATUSES, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                   prev_url=link(page - 1) if page > 1 else None,
+                   next_url=link(page + 1) if page * PAGE_SIZE < total else None,
+                   back="/queue?" + urlencode({**kept, "page": page}))
+
+
+def parse_filters(rq: Rq) -> tuple[MessageQuery, dict[str, str], list[str]]:
+    """The queue's filters from the query string: the store query, the form values, problems."""
+    values = {name: rq.query(name) for name in FILTERS}
+    if "status" not in rq.request.query_params:
+        values["status"] = "held"
+    problems: list[str] = []
+    days = {}
+    for name in ("from", "to"):
+        if values[name]:
+            try:
+                days[name] = datetime.strptime(values[name], "%Y-%m-%d").replace(tzinfo=UTC)
+            except ValueError:
+                problems.append(f"'{name}' must be a date like 2026-03-01")
+                values[name] = ""
+    until = days["to"] + timedelta(days=1) if "to" in days else None
+    status = values["status"] if values["status"] in STATUSES else None
+    query = MessageQuery(status=status, allowed=rq.access.allowed, profile=values["profile"] or None,
+                         entity=values["entity"] or None, sender=values["sender"] or None,
+                         recipient_domain=values["domain"].lstrip("@") or None,
+                         received_from=days.get("from"), received_until=until, text=values["q"] or None)
+    return query, values, problems
+
+
+def visible_profiles(rq: Rq) -> tuple[str, ...]:
+    allowed = rq.access.allowed
+    return allowed if allowed is not None else rq.review.profile_names
+
+
+def row(m: HeldMessage, now: datetime) -> Row:
+    counts = Counter(str(f.get("entity")) for f in m.findings)
+    rcpts = ", ".join(m.rcpt_tos[:2]) + (f" +{len(m.rcpt_tos) - 2}" if len(m.rcpt_tos) > 2 else "")
+    return Row(m.id, m.received_at.strftime("%Y-%m-%d %H:%M UTC"), age(now - m.received_at), m.mail_from,
+               rcpts, render.subject_masked(m.subject, m.findings) or "(no subject)", m.profile,
+               ", ".join(f"{e} ×{n}" for e, n in sorted(counts.items())), m.status, m.last_error)
+
+
+def age(delta: timedelta) -> str:
+    """A short age: "4 min", "3 h", "12 d".
+
+    >>> age(timedelta(seconds=30)), age(timedelta(hours=5)), age(timedelta(days=3, hours=1))
+    ('0 min', '5 h', '3 d')
+    """
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(0, minutes)} min"
+    return f"{minutes // 60} h" if minutes < 24 * 60 else f"{minutes // (24 * 60)} d"
+
+
+def visible(rq: Rq, id: str) -> HeldMessage | None:
+    """The message ``id`` if this person may see it; None otherwise (the caller says 404)."""
+    held = rq.review.store.get(id)
+    return held if held is not None and rq.access.may_see(held.profile) else None
+
+
+def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
+    """One message: envelope, reasons, masked findings in context, bodies, attachments, actions."""
+    held = visible(rq, rq.param("id"))
+    if held is None:
+        return rq.not_found()
+    d = rq.review.settings.detection
+    limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
+                    max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
+    try:
+        view = render.build(held, rq.review.store.content(held.id), limits)
+        unreadable = None
+    except ContentDecryptError as exc:   # a lost old key: the envelope still shows, and the actions
+        view = render.MessageView((), (), (), render.findings_only(held))
+        unreadable = str(exc)
+    return rq.page("message.html", title=f"Message {held.id}", m=held, view=view, unreadable=unreadable,
+                   row=row(held, utc_now()), revealed=revealed or {})
+
+
+def reveal(rq: Rq) -> Response:
+    """Show one finding's value to an admin, rescanning the original; audited as "reveal"."""
+    held = visible(rq, rq.param("id"))
+    index = _int(rq.field("finding"), -1)
+    if held is None or not 0 <= index < len(held.findings):
+        return rq.not_found()
+    wanted = held.findings[index]
+    scanner = rq.review.scanner()
+    value = None
+    if scanner is not None:
+        for f in scanner.scan(rq.review.store.content(held.id)).findings:
+            if (f.entity, f.segment, f.start, f.end) == (wanted.get("entity"), wanted.get("segment"),
+                                                         wanted.get("start"), wanted.get("end")):
+                value = f.value
+                break
+    rq.review.store.audit("reveal", rq.access.name, held.id,
+                          {"profile": held.profile, "finding": index, "entity": wanted.get("entity"),
+                           "segment": wanted.get("segment"), "found": value is not None})
+    log.info("value revealed", extra={"fields": {"id": held.id, "finding": index, "actor": rq.access.name}})
+    shown = value if value is not None else "(not found again: the detectors have changed since)"
+    return message(rq, {index: shown})
+
+
+def _int(text: str, default: int) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return default

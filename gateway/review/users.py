@@ -1,0 +1,93 @@
+"""Accounts of the review app: roles, profile limits and Argon2 password hashes.
+
+Accounts live in the quarantine database (table ``review_users``), so every
+gateway sharing one PostgreSQL store knows the same people. A reviewer may be
+limited to some profiles; an admin sees every profile and manages accounts.
+Hashes use argon2-cffi's defaults (Argon2id, RFC 9106 low-memory profile).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from gateway.quarantine.store import AuditEntry, ReviewStore, ReviewUser
+
+ROLES = ("reviewer", "admin")
+MIN_PASSWORD = 12
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_hasher = PasswordHasher()
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class UserError(Exception):
+    """An account cannot be created or changed; the text says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who is acting and what they may see."""
+
+    name: str
+    role: str
+    profiles: tuple[str, ...]
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def allowed(self) -> tuple[str, ...] | None:
+        """The profiles this person may see; None for all of them."""
+        return None if self.admin or not self.profiles else self.profiles
+
+    def may_see(self, profile: str) -> bool:
+        allowed = self.allowed
+        return allowed is None or profile in allowed
+
+    @classmethod
+    def of(cls, user: ReviewUser) -> Access:
+        return cls(user.name, user.role, user.profiles)
+
+
+def add(store: ReviewStore, name: str, role: str, profiles: tuple[str, ...], password: str,
+        known_profiles: set[str], actor: str) -> ReviewUser:
+    """Create an account (audited as "user-add"); UserError says what is wrong."""
+    if not _NAME.match(name):
+        raise UserError("names are 1-64 letters, digits and . _ @ -, starting with a letter or digit")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    unknown = sorted(set(profiles) - known_profiles)
+    if unknown:
+        raise UserError(f"unknown profile(s): {', '.join(unknown)} (known: {', '.join(sorted(known_profiles))})")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    user = ReviewUser(name, role, tuple(sorted(set(profiles))), _hasher.hash(password))
+    entry = AuditEntry("user-add", actor, {"user": name, "role": role, "profiles": list(user.profiles)})
+    if not store.add_user(user, entry):
+        raise UserError(f"an account named {name!r} already exists")
+    return user
+
+
+def disable(store: ReviewStore, name: str, actor: str) -> None:
+    """Disable an account (audited as "user-disable"); UserError when there is none to disable."""
+    if not store.disable_user(name, AuditEntry("user-disable", actor, {"user": name})):
+        raise UserError(f"no enabled account named {name!r}")
+
+
+def authenticate(store: ReviewStore, name: str, password: str) -> ReviewUser | None:
+    """Return the enabled account whose password this is, or None."""
+    user = store.get_user(name)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        store.set_password_hash(user.name, _hasher.hash(password))
+    return user
