@@ -75,18 +75,17 @@ def outgoing(content: bytes, envelope: Envelope, verdict: Verdict, trace: Trace)
 def without_purpose(content: bytes) -> bytes:
     """The message without the declared purpose: no X-DLP-Purpose header, no
     subject tag, and no X-DLP-Exception a sender wrote (only ours may say so)."""
-    content = headers.remove(headers.remove(content, "x-dlp-purpose"), "x-dlp-exception")
-    raw = headers.raw_value(content, "subject")
-    if raw is None:
-        return content
-    match = _RAW_TAG.search(raw) if b"=?" not in raw else None
-    if match is not None:  # the usual case: change only the tag's bytes
-        return headers.edit_raw(content, "subject", match.group(0), b"")
-    decoded = headers.value(content, "subject") or ""
-    stripped = purpose.strip_tag(decoded)
-    if stripped == decoded.strip():
-        return content
-    return headers.replace(content, "subject", stripped, "Subject")  # the tag was RFC 2047 encoded
+    content = headers.remove(content, "x-dlp-purpose")
+    raw = headers.raw_value(content, "subject")   # unfolded
+    if raw is not None and b"=?" not in raw:
+        if _RAW_TAG.search(raw):  # the usual case: the subject's own bytes (8-bit too), less the tag
+            content = headers.replace_raw(content, "subject", b"Subject: " + _RAW_TAG.sub(b"", raw, 1).strip())
+    elif raw is not None:       # encoded words: decode, strip, encode again
+        decoded = headers.value(content, "subject") or ""
+        stripped = purpose.strip_tag(decoded)
+        if stripped != decoded.strip():
+            content = headers.replace(content, "subject", stripped, "Subject")
+    return headers.remove(content, "x-dlp-exception")
 
 
 def exception_header(verdict: Verdict, ref: int) -> bytes:
@@ -95,7 +94,7 @@ def exception_header(verdict: Verdict, ref: int) -> bytes:
 
 def deliverable(content: bytes, verdict: Verdict, exception_ref: int | None = None) -> bytes:
     """The message as it is delivered (before our trace headers)."""
-    if verdict.declared is not None or b"x-dlp-" in content[:65536].lower():
+    if verdict.declared is not None or b"x-dlp-" in headers.split(content)[0].lower():
         content = without_purpose(content)
     if verdict.action is Action.DISCLAIMER and verdict.statement:
         content = disclaimer.append(content, verdict.statement)

@@ -5,13 +5,13 @@ text/plain parts get the statement after their text, text/html parts inside
 transfer encoding; both alternatives of multipart/alternative are done.
 A part that already carries the statement (a reply chain) is left alone.
 
-A signed message (S/MIME multipart/signed or application/pkcs7-mime, or an
-inline PGP signature) is never modified, since that would break the
-signature: it is wrapped instead, byte for byte, as the second part of a
+A signed message (S/MIME multipart/signed or application/pkcs7-mime, at any
+depth, or an inline PGP signature) is never modified, since that would break
+the signature: it is wrapped instead, byte for byte, as the second part of a
 multipart/mixed whose first part is the statement. The recipient sees the
-statement and can still verify the signature.
-
-Not yet called by ``serve`` (issue 4).
+statement and can still verify the signature. A message with no text body
+at all (only a PDF, say) is wrapped the same way, so the statement is never
+missing. Attached messages (message/rfc822) are passed on untouched.
 
 >>> out = append(b"Subject: hi\\r\\n\\r\\nHello\\r\\n", "Keep this private.")
 >>> out.decode().endswith("Hello\\r\\n\\r\\nKeep this private.\\r\\n")
@@ -29,6 +29,7 @@ from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
+from collections.abc import Iterator
 from io import BytesIO
 
 CITRUS = ("This message may contain confidential or proprietary information and is intended for the "
@@ -45,17 +46,36 @@ _SPACES = re.compile(r"\s+")
 def append(content: bytes, statement: str) -> bytes:
     """The message with ``statement`` appended to each visible text body."""
     message = message_from_bytes(content, policy=_POLICY)
-    if message.get_content_type() in SIGNED_TYPES or PGP_SIGNED in content:
+    parts = list(_visible(message))
+    if PGP_SIGNED in content or any(p.get_content_type() in SIGNED_TYPES for p in parts):
+        return wrap(content, statement)
+    bodies = [p for p in parts if _is_body(p)]
+    if not bodies:  # nothing a reader sees as text (only a PDF, say): the statement comes first
         return wrap(content, statement)
     changed = False
-    for part in message.walk():
-        if _is_body(part):
-            changed |= _append_to_part(part, statement)
+    for part in bodies:
+        changed |= _append_to_part(part, statement)
     if not changed:
         return content
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(message)
     return out.getvalue()
+
+
+def _visible(part: Message) -> Iterator[Message]:
+    """The leaf parts and signed entities of the message itself, not of attached
+    messages (a forwarded message is passed on as it is)."""
+    kind = part.get_content_type()
+    if kind in SIGNED_TYPES:
+        yield part
+    elif part.get_content_maintype() == "message":
+        return
+    elif part.is_multipart():
+        for sub in part.get_payload():
+            if isinstance(sub, Message):
+                yield from _visible(sub)
+    else:
+        yield part
 
 
 def _is_body(part: Message) -> bool:

@@ -16,6 +16,9 @@ import re
 from email.header import Header, decode_header, make_header
 
 _END = re.compile(rb"\r?\n\r?\n")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_BREAKS = re.compile(rb"[\r\n]+")
+_MAX_LINE = 998
 _FOLDED = re.compile(rb"\r?\n[ \t]")
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
 
@@ -90,18 +93,39 @@ def remove(content: bytes, name: str) -> bytes:
 
 
 def replace(content: bytes, name: str, new: str, canonical: str) -> bytes:
-    """``content`` with the first ``name`` field set to ``new`` (encoded when not ASCII)."""
+    """``content`` with the first ``name`` field set to ``new``: control characters
+    become spaces (no header can be smuggled in), non-ASCII is RFC 2047 encoded."""
+    new = _CONTROL.sub(" ", new).strip()
+    if new.isascii():
+        return replace_raw(content, name, f"{canonical}: {new}".encode("ascii"))
+    encoded = Header(new, "utf-8", header_name=canonical).encode(linesep="\r\n")
+    return replace_raw(content, name, f"{canonical}: {encoded}".encode("ascii"))
+
+
+def replace_raw(content: bytes, name: str, line: bytes) -> bytes:
+    """``content`` with the first ``name`` field made ``line`` (no line end; folded
+    at spaces if longer than RFC 5322's 998 octets)."""
+    line = _BREAKS.sub(b" ", line) if b"\r\n " not in line else line
+    if len(line) > _MAX_LINE:
+        line = _fold(line)
     head, body = split(content)
     for field_name, start, end in fields(head):
         if field_name == name:
             newline = b"\r\n" if head[start:end].endswith(b"\r\n") else b"\n"
-            if new.isascii():
-                line = f"{canonical}: {new}".encode("ascii")
-            else:
-                encoded = Header(new, "utf-8", header_name=canonical).encode(linesep=newline.decode())
-                line = f"{canonical}: {encoded}".encode("ascii")
-            return head[:start] + line + newline + head[end:] + body
+            return head[:start] + line.replace(b"\r\n", newline) + newline + head[end:] + body
     return content
+
+
+def _fold(line: bytes) -> bytes:
+    out, current = [], b""
+    for word in line.split(b" "):
+        if current and len(current) + 1 + len(word) > 78:
+            out.append(current)
+            current = word
+        else:
+            current = current + b" " + word if current else word
+    out.append(current)
+    return b"\r\n ".join(out)
 
 
 def edit_raw(content: bytes, name: str, old: bytes, new: bytes) -> bytes:

@@ -98,13 +98,17 @@ def decide(envelope: Envelope, findings: tuple[Finding, ...], unscannable: tuple
     plan = policy.plan(name)
     settings = plan.settings
     declared = purpose.declared(subject, purpose_header)
+    if declared is not None and declared not in purpose.CODES:
+        declared = purpose.UNKNOWN   # sender-written text is never echoed (it could hold a number)
     valid = purpose.valid(declared, settings.purposes)
     entities = sensitive_entities(findings, settings) if findings else ()
     facts = Facts(_domain(envelope.mail_from), tuple(_domain(r) for r in envelope.rcpt_tos),
                   entities, tuple(u.reason for u in unscannable), valid, plan.internal)
     decision = chains.decide(plan.chain, facts)
     reasons = decision.reasons
-    if declared is not None and valid is None:
+    if declared == purpose.UNKNOWN:
+        reasons += ("the declared purpose code is not a known one",)
+    elif declared is not None and valid is None:
         reasons += (f"declared purpose {declared!r} is not one this profile accepts",)
     action = Action(decision.action)
     monitored = None

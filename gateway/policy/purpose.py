@@ -16,6 +16,7 @@ import re
 
 CODES = ("legal-compliance", "customer-service", "collections", "credit-reporting",
          "dispute-resolution", "program-communication", "imminent-threat")
+UNKNOWN = "unknown"   # what is recorded of a code that is not one of CODES
 _UNSAFE = re.compile(r"[^a-z0-9-]")   # a header is free text: keep replies and logs clean
 _TAG = re.compile(r"\s*\[purpose:\s*([a-z0-9-]+)\s*\]", re.IGNORECASE)
 

@@ -139,6 +139,7 @@ class Gateway:
             "relay": {"address": f"127.0.0.1:{relay_port}", "starttls": "off",
                       "connect_timeout": 2, "timeout": 5},
             "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+            "review": {"listen": f"127.0.0.1:{free_port()}"},
             "data_dir": str(workdir / "var"),
             "workers": workers,
             "shutdown_grace": 10,

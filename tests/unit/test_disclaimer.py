@@ -98,3 +98,31 @@ def test_a_signed_message_is_wrapped_not_broken() -> None:
     assert second.get_content_type() == "multipart/signed"
     assert body.rstrip(b"\r\n") in out  # the signed entity byte for byte
     assert message["Subject"] == "refund" and message["From"] == "clerk@citrus.example"
+
+
+def test_a_signed_part_inside_a_multipart_is_wrapped_too() -> None:
+    signed = (b'--s\r\nContent-Type: text/plain\r\n\r\nSigned text\r\n--s\r\n'
+              b"Content-Type: application/pkcs7-signature\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n--s--\r\n")
+    content = (HEAD + b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\n'
+               b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="s"\r\n\r\n'
+               + signed + b"--m--\r\n")
+    out = append(content, CITRUS)
+    assert signed.rstrip(b"\r\n") in out and b"Signed text\r\n--s" in out
+    assert message_from_bytes(out, policy=compat32).get_content_type() == "multipart/mixed"
+    assert once(bodies(out)[0][1])
+
+
+def test_an_attached_message_is_passed_on_untouched() -> None:
+    inner = b"From: x@example.com\r\nSubject: fwd\r\n\r\nInner text\r\n"
+    content = (HEAD + b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n'
+               b"--m\r\nContent-Type: text/plain\r\n\r\nSee below\r\n"
+               b"--m\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"--m--\r\n")
+    found = bodies(append(content, CITRUS))
+    assert once(found[0][1]) and found[1][1].strip() == "Inner text"
+
+
+def test_a_message_without_a_text_body_gets_the_statement_as_its_first_part() -> None:
+    content = HEAD + b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+    out = append(content, CITRUS)
+    assert [kind for kind, _ in bodies(out)] == ["text/plain"] and once(bodies(out)[0][1])
+    assert b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=" in out

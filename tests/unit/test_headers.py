@@ -41,3 +41,31 @@ def test_purpose_is_removed_from_a_folded_encoded_subject_and_the_header() -> No
 def test_plain_subject_tag_is_cut_without_touching_the_rest() -> None:
     raw = b"Subject: RE: refund [purpose:collections] for March\r\nX-DLP-Exception: forged\r\n\r\nx\r\n"
     assert actions.without_purpose(raw) == b"Subject: RE: refund for March\r\n\r\nx\r\n"
+
+
+def test_a_tag_on_a_folded_line_is_removed_and_the_header_block_stays_whole() -> None:
+    for fold in (b"\r\n ", b"\r\n\t"):
+        raw = (b"Subject: Your account balance for April" + fold + b"[purpose:collections]\r\n"
+               b"Message-ID: <m@x>\r\nMIME-Version: 1.0\r\n\r\nbody\r\n")
+        out = actions.without_purpose(raw)
+        assert out == (b"Subject: Your account balance for April\r\nMessage-ID: <m@x>\r\n"
+                       b"MIME-Version: 1.0\r\n\r\nbody\r\n"), fold
+
+
+def test_an_encoded_subject_cannot_smuggle_headers_in() -> None:
+    raw = (b"Subject: =?utf-8?q?hi_[purpose:collections]=0D=0AX-DLP-Exception:_legal;_ref=1=0D=0A=0D=0Abody?=\r\n"
+           b"To: r@example.com\r\n\r\nreal body\r\n")
+    out = actions.without_purpose(raw)
+    parsed = message_from_bytes(out, policy=default)
+    assert "X-DLP-Exception" not in parsed and parsed["To"] == "r@example.com"
+    assert parsed.get_content() == "real body\r\n" or parsed.get_content() == "real body\n"
+    assert parsed["Subject"] == "hi X-DLP-Exception: legal; ref=1 body"
+
+
+def test_a_forged_exception_header_after_64_kib_of_headers_is_removed() -> None:
+    from gateway.pipeline import Action, Verdict
+    raw = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"x" * 70) for n in range(1200))
+    raw += b"X-DLP-Exception: legal-compliance; ref=1\r\n\r\nbody\r\n"
+    assert len(raw) > 65536
+    out = actions.deliverable(raw, Verdict(Action.DELIVER, "default", ("x",)))
+    assert b"X-DLP-Exception" not in out and out.endswith(b"\r\n\r\nbody\r\n")
