@@ -71,13 +71,18 @@ def _message(sender: str, to: str, subject: str, lines: list[str]) -> bytes:
 async def send(pool: RelayPool, sender: str, recipients: Sequence[str], message: bytes) -> bool:
     """Relay one notice downstream; False (and a log line) when it could not go."""
     transaction = Transaction(pool)
+    options = [] if (sender + "".join(recipients)).isascii() else ["SMTPUTF8"]
     try:
-        await transaction.mail(sender, [])
+        await transaction.mail(sender, options)
         for recipient in recipients:
             await transaction.rcpt(recipient)
         await transaction.data(message)
         return True
     except RelayError as exc:
         log.warning("notice not sent", extra={"fields": {"reason": exc.reason, "reply": exc.reply}})
-        await transaction.reset()
         return False
+    except Exception as exc:  # an address the downstream client cannot encode, say
+        log.warning("notice not sent", extra={"fields": {"reason": type(exc).__name__}})
+        return False
+    finally:
+        await transaction.reset()

@@ -249,7 +249,7 @@ class GatewayHandler:
         if server.transaction.active:  # left over from a refused DATA or a new EHLO
             await server.transaction.reset()
         try:
-            await server.transaction.mail(address, mail_options)
+            await server.transaction.mail(_path(address), mail_options)
         except RelayError as exc:
             self._relay_failed(exc, "MAIL")
             return exc.reply
@@ -285,7 +285,7 @@ class GatewayHandler:
         started = time.perf_counter()
         queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
         content: bytes = smtp_env.original_content or b""
-        envelope = pipeline.Envelope(smtp_env.mail_from or "", tuple(smtp_env.rcpt_tos),
+        envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id)
         try:
@@ -324,7 +324,7 @@ class GatewayHandler:
         outcome.failure = replies.R451_STORE.format()
         held = HeldMessage(
             id=new_id(), received_at=_now(), mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
-            subject=(headers.value(content, "subject") or "")[:998], profile=verdict.profile,
+            subject=_masked_subject(content, verdict), profile=verdict.profile,
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
@@ -351,12 +351,25 @@ class GatewayHandler:
         trace = actions.Trace(outcome.queue_id, self.state.hostname, _protocol(session, smtp_env))
         if verdict.action is Action.REDACT and verdict.redacted is not None:
             content = verdict.redacted
-        message = actions.deliverable(content, verdict, ref if verdict.exception else None)
+        exception_ref = ref if verdict.exception else None
+        if len(content) > self.state.settings.detection.thread_above:  # re-encoding a large body
+            message = await asyncio.to_thread(actions.deliverable, content, verdict, exception_ref)
+        else:
+            message = actions.deliverable(content, verdict, exception_ref)
         outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
 
     def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
                 held_as: str | None) -> None:
+        """Queue the notices; a failure here never changes the reply already decided."""
+        try:
+            self._queue_notices(envelope, content, verdict, held_as)
+        except Exception as exc:
+            log.error("notices not queued", extra={"fields": {"problem": _problem(exc)}})
+            self.state.metrics.notices.labels("failed").inc()
+
+    def _queue_notices(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
+                       held_as: str | None) -> None:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
@@ -365,7 +378,7 @@ class GatewayHandler:
                 verdict, envelope, held_as, actions.message_id(content), settings.sender, settings.security)))
         if profile is not None and profile.notify_sender and envelope.mail_from:
             notices.append((envelope.mail_from, notify.sender_notice(
-                verdict, envelope, held_as, headers.value(content, "subject"), settings.sender)))
+                verdict, envelope, held_as, _masked_subject(content, verdict), settings.sender)))
         for to, message in notices:
             self.state.later(self._send_notice(to, message))
 
@@ -436,12 +449,26 @@ class _Outcome:
     audit_ref: int | None = None
 
 
+def _path(address: str) -> str:
+    """The reverse-path as an address: the null sender ``<>`` (bounces, receipts) is ""."""
+    return "" if address == "<>" else address
+
+
 def _why(verdict: pipeline.Verdict) -> str:
     """The reasons, and the purpose codes the profile accepts (never a value)."""
     why = "; ".join(verdict.reasons)
     if verdict.accepted:
         why += f"; accepted purposes: {', '.join(verdict.accepted)} (tag the subject [purpose:CODE])"
     return why
+
+
+def _masked_subject(content: bytes, verdict: pipeline.Verdict) -> str:
+    """The decoded subject with every value found in it masked (it is kept in clear)."""
+    subject = (headers.value(content, "subject") or "")[:998]
+    for finding in verdict.findings:
+        if finding.segment == "subject":
+            subject = subject.replace(finding.value, finding.masked)
+    return subject
 
 
 def _masked(finding: Any) -> dict[str, object]:

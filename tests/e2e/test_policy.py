@@ -228,6 +228,8 @@ def test_cerritos_blocks_any_card(purpose: str | None, gateway: Gateway, sink: S
 
 def test_metrics_count_each_action_by_profile(gateway: Gateway, store: QuarantineStore) -> None:
     send(gateway, "clerk@lancaster.example", ["resident@example.com"])
+    send(gateway, "clerk@citrus.example", ["resident@example.com"])
+    send(gateway, "clerk@pomona.example", ["resident@example.com"], subject="[purpose:collections]")
     assert gateway.metric('dlp_messages_total{action="block",profile="lancaster-lce"}') >= 1
     assert gateway.metric('dlp_messages_total{action="quarantine",profile="citrus-water"}') >= 1
     assert gateway.metric('dlp_messages_total{action="disclaimer",profile="pomona-pce"}') >= 1
@@ -290,3 +292,29 @@ def test_an_exception_with_attachments_keeps_them(gateway: Gateway, sink: Sink, 
     body, attachment = [p for p in parsed.walk() if not p.is_multipart()]
     assert body.get_content().count(CITRUS) == 1
     assert attachment.get_content() == "a,b\n1,2\n"  # the attachment is passed on untouched
+
+
+def test_values_written_where_the_sender_controls_text_never_come_back(
+        gateway: Gateway, sink: Sink, store: QuarantineStore) -> None:
+    sent = send(gateway, "clerk@citrus.example", ["resident@example.com"], subject=f"SSN {SSN} for Bob",
+                extra=f"X-DLP-Purpose: {SSN}\r\n")
+    assert sent.code == 250 and SSN not in sent.text and "not a known one" in sent.text
+    held = store.get(sent.text.split(" as ", 1)[1].split()[0])
+    assert held is not None and held.subject == "SSN ***-**-6789 for Bob"
+    record = audit_for(store, sent.marker, "quarantine")
+    assert SSN not in str(record) and record["details"]["declared"] == "unknown"  # type: ignore[index]
+    blocked = send(gateway, "clerk@lancaster.example", ["resident@example.com"], subject=f"[purpose:{SSN}]")
+    assert blocked.code == 550 and SSN not in blocked.text
+    assert SSN not in gateway.log_text()
+
+
+def test_the_null_sender_is_relayed(gateway: Gateway, sink: Sink) -> None:
+    marker = uuid.uuid4().hex
+    with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
+        client.ehlo("mta.test.invalid")
+        assert client.mail("<>")[0] == 250
+        assert client.rcpt("resident@example.com")[0] == 250
+        code, _ = client.data(f"Subject: Delivery report\r\nMessage-ID: <{marker}@t>\r\n\r\nok\r\n".encode())
+    assert code == 250
+    received = delivered(sink, marker)
+    assert received is not None and received.mail_from == "<>"
