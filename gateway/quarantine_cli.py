@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import IO, Any
 
 from gateway.config import Settings
+from gateway.policy import profiles
 from gateway.quarantine import HeldMessage, QuarantineError, open_from_settings
 from gateway.quarantine.crypto import KeyFileError
 from gateway.quarantine.release import Outcome, delete, release
@@ -37,6 +38,8 @@ def add_commands(commands: Any, config_flag: Any) -> None:
     rel.add_argument("--note", metavar="TEXT", help="the authorization, recorded in the audit log")
     rel.add_argument("--recipient", action="append", metavar="ADDR",
                      help="release to this recipient only (repeatable); default: all")
+    rel.add_argument("--force", action="store_true",
+                     help="take over a release that died midway (after checking it did not go out)")
     drop = actions.add_parser("delete", help="delete a held message (recorded)")
     drop.add_argument("id")
     drop.add_argument("--reason", metavar="TEXT")
@@ -105,7 +108,8 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
             return 0
         by = args.by or _user()
         if verb == "release":
-            outcome = release(store, settings.relay, args.id, by, args.note, args.recipient)
+            outcome = release(store, settings.relay, args.id, by, args.note, args.recipient,
+                              policy=profiles.load(args.config), force=args.force)
         else:
             outcome = delete(store, args.id, by, args.reason)
         return _report(verb, outcome, args.json, out, err)

@@ -14,10 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
 
+import logging
+
+from gateway import actions, disclaimer
 from gateway.config import RelaySettings
+from gateway.policy.profiles import Profiles, defaults
 from gateway.quarantine.store import AuditEntry, QuarantineStore
 from gateway.relay import RelayError, RelayPool, Transaction
 
+log = logging.getLogger("dlp.quarantine")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -42,9 +47,27 @@ def released_by_header(by: str, note: str | None, id: str) -> bytes:
     return f"X-DLP-Released-By: {text}\r\n".encode("ascii")
 
 
+def released_copy(content: bytes, profile: str, policy: Profiles | None) -> bytes:
+    """What goes out: the original without the declared purpose (tag, header, a
+    forged X-DLP-Exception), with the statement of a profile that puts it on
+    everything it delivers (palos-verdes)."""
+    content = actions.without_purpose(content)
+    policy = policy or defaults()
+    if profile in policy.settings.profiles:
+        plan = policy.plan(profile)
+        if plan.statement and plan.chain.links[-1].action == "disclaimer":
+            content = disclaimer.append(content, plan.statement)
+    return content
+
+
 def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note: str | None = None,
-            recipients: Sequence[str] | None = None) -> Outcome:
-    """Relay held ``id`` to its recipients (or the ``recipients`` subset of them) and mark it released."""
+            recipients: Sequence[str] | None = None, policy: Profiles | None = None,
+            force: bool = False) -> Outcome:
+    """Relay held ``id`` to its recipients (or the ``recipients`` subset of them) and mark it released.
+
+    ``force`` takes over the claim of a release that died midway (see
+    QuarantineStore.claim): only when a person has checked it did not go out.
+    """
     held = store.get(id)
     if held is None:
         return Outcome(id, False, "no such message")
@@ -54,21 +77,25 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
     unknown = sorted(set(targets) - set(held.rcpt_tos))
     if unknown or not targets:
         return Outcome(id, False, "recipients must be a non-empty subset of the message's recipients")
-    if not store.claim(id, by):
-        return Outcome(id, False, "being released by someone else, or no longer held")
+    if not store.claim(id, by, force):
+        return Outcome(id, False, "being released by someone else (or a release died midway: "
+                                  "check the downstream, then release with force)")
     try:
-        content = store.content(id)
+        content = released_copy(store.content(id), held.profile, policy)
         message = released_by_header(by, note, id) + content
         reply = asyncio.run(_relay(relay, held.mail_from, targets, message))
     except RelayError as exc:
-        store.unclaim(id, exc.reply)
+        store.unclaim(id, by, exc.reply)
         return Outcome(id, False, f"downstream refused: {exc.reply}")
     except BaseException:
-        store.unclaim(id, "release failed (internal error)")
+        store.unclaim(id, by, "release failed (internal error)")
         raise
     details: dict[str, object] = {"profile": held.profile, "recipients": len(targets),
                                   "of": len(held.rcpt_tos), "note": note, "downstream": reply}
-    store.decide(id, "released", by, note, audit=AuditEntry("release", by, details))
+    if not store.decide(id, "released", by, note, audit=AuditEntry("release", by, details)):
+        # Sent, but someone forced the claim meanwhile: say so rather than pretend.
+        log.error("released message not recorded", extra={"fields": {"id": id}})
+        return Outcome(id, True, "relayed, but the release could not be recorded (claim taken over)", reply)
     return Outcome(id, True, None, reply)
 
 

@@ -148,8 +148,8 @@ class QuarantineStore(Protocol):
     def count(self, status: str | None = HELD) -> int: ...
     def decide(self, id: str, status: str, by: str, note: str | None = None,
                audit: AuditEntry | None = None) -> bool: ...
-    def claim(self, id: str, by: str) -> bool: ...
-    def unclaim(self, id: str, error: str | None) -> None: ...
+    def claim(self, id: str, by: str, force: bool = False) -> bool: ...
+    def unclaim(self, id: str, by: str, error: str | None) -> None: ...
     def audit(
         self, event: str, actor: str, message_id: str | None, details: dict[str, object]
     ) -> int: ...
@@ -325,10 +325,11 @@ class SqlStore(ABC):
         """
         if status not in DECISIONS:
             raise ValueError(f"decision must be one of {sorted(DECISIONS)}")
+        # A message being released may be released only by its claimant, and deleted by no one.
         update = ("UPDATE held_messages SET status = ?, decided_by = ?, decided_at = ?, note = ?, "
                   "claimed_by = NULL, claimed_at = NULL, last_error = NULL WHERE id = ? AND status = ? "
-                  "AND (claimed_by IS NULL OR claimed_by = ?)")
-        params = [status, by, self._time_in(utc_now()), note, id, HELD, by]
+                  "AND (claimed_by IS NULL OR (claimed_by = ? AND ? = 'released'))")
+        params = [status, by, self._time_in(utc_now()), note, id, HELD, by, status]
 
         def work(run: Execute) -> bool:
             changed = run(update, params)[0] == 1
@@ -338,25 +339,28 @@ class SqlStore(ABC):
 
         return self._transaction(work)
 
-    def claim(self, id: str, by: str) -> bool:
-        """Claim held ``id`` for a release in progress; False if held by no one free.
+    def claim(self, id: str, by: str, force: bool = False) -> bool:
+        """Claim held ``id`` for a release in progress; False if someone holds it.
 
-        Only one claimant wins, across connections and gateway instances; a
-        claim older than CLAIM_STALE (its process died) may be taken over.
+        Only one claimant wins, across connections and gateway instances. A
+        claim left by a release that died midway (the message may or may not
+        have gone out) is taken over only with ``force``, and only once it is
+        older than CLAIM_STALE: a person decides that it did not go out.
         """
         now = utc_now()
+        stale = self._time_in(now - CLAIM_STALE) if force else None
         return self._write(
             "UPDATE held_messages SET claimed_by = ?, claimed_at = ? WHERE id = ? AND status = ? "
             "AND (claimed_at IS NULL OR claimed_at < ?)",
-            [by, self._time_in(now), id, HELD, self._time_in(now - CLAIM_STALE)],
+            [by, self._time_in(now), id, HELD, stale],
         ) == 1
 
-    def unclaim(self, id: str, error: str | None) -> None:
-        """Give up a claim: the message stays held, with ``error`` shown."""
+    def unclaim(self, id: str, by: str, error: str | None) -> None:
+        """Give up ``by``'s claim: the message stays held, with ``error`` shown."""
         self._write(
             "UPDATE held_messages SET claimed_by = NULL, claimed_at = NULL, last_error = ? "
-            "WHERE id = ? AND status = ?",
-            [error, id, HELD],
+            "WHERE id = ? AND status = ? AND claimed_by = ?",
+            [error, id, HELD, by],
         )
 
     def audit(

@@ -35,7 +35,7 @@ def release_one(rq: Rq) -> Response:
     chosen = rq.fields("recipients")
     subset = chosen if chosen and set(chosen) != set(held.rcpt_tos) else None
     outcome = releasing.release(rq.review.store, rq.review.settings.relay, held.id, rq.access.name,
-                                rq.field("note")[:_NOTE_MAX] or None, subset)
+                                rq.field("note")[:_NOTE_MAX] or None, subset, policy=rq.review.profiles)
     if outcome.done:
         count = len(subset) if subset else len(held.rcpt_tos)
         return rq.redirect(f"/messages/{held.id}", f"Released {held.id} to {count} recipient(s).")
@@ -71,7 +71,7 @@ def bulk(rq: Rq) -> Response:
             continue
         if action == "release":
             outcome = releasing.release(rq.review.store, rq.review.settings.relay, held.id,
-                                        rq.access.name, text or None)
+                                        rq.access.name, text or None, policy=rq.review.profiles)
             ok, error = outcome.done, outcome.error
         else:
             ok = releasing.delete(rq.review.store, held.id, rq.access.name, text).done

@@ -45,14 +45,15 @@ def purge(store: ReviewStore, profiles: Any, relay: RelaySettings, now: datetime
     for name in held_profiles:
         settings = configured.get(name) or configured["default"]
         cutoff = now - timedelta(days=settings.retention_days)
-        _expire(store, relay, name, cutoff, settings.on_expiry, settings.retention_days, report)
-    store.audit("purge", ACTOR, None, report.details())
+        _expire(store, relay, name, cutoff, settings.on_expiry, settings.retention_days, report, profiles)
+    if report.deleted or report.released or report.failed:  # a run that expired nothing is no event
+        store.audit("purge", ACTOR, None, report.details())
     log.info("retention purge", extra={"fields": report.details()})
     return report
 
 
 def _expire(store: ReviewStore, relay: RelaySettings, profile: str, cutoff: datetime, on_expiry: str,
-            days: int, report: PurgeReport) -> None:
+            days: int, report: PurgeReport, profiles: Any = None) -> None:
     """Delete or release every held message of ``profile`` received before ``cutoff``."""
     query = MessageQuery(status=HELD, profile=profile, received_until=cutoff)
     skipped = 0   # failed releases stay held: page past them
@@ -60,7 +61,7 @@ def _expire(store: ReviewStore, relay: RelaySettings, profile: str, cutoff: date
         for held in batch:
             if on_expiry == "release":
                 done = releasing.release(store, relay, held.id, ACTOR,
-                                         f"retention: held longer than {days} days").done
+                                         f"retention: held longer than {days} days", policy=profiles).done
                 report.released += done
             else:
                 done = releasing.delete(store, held.id, ACTOR, f"retention: held longer than {days} days").done

@@ -266,3 +266,19 @@ def test_redact_masks_the_bodies_and_quarantines_what_it_cannot_reach(sink: Sink
         assert len(sink.messages) == 1
     finally:
         gateway.stop()
+
+
+def test_a_released_copy_loses_the_purpose_and_gets_the_profile_statement(
+        sink: Sink, start_gateway: StartGateway) -> None:
+    from gateway.policy.profiles import defaults
+    gateway = start_gateway(sink.port)
+    content = (b"From: clerk@pvestates.example\r\nTo: resident@example.com\r\nSubject: Permit [purpose:bogus]\r\n"
+               b"X-DLP-Exception: legal-compliance; ref=1\r\n\r\nSSN 219-45-6789 for the permit.\r\n")
+    code, text = data(gateway, content, sender="clerk@pvestates.example")
+    assert code == 250 and " as Q" in text
+    held_id = text.split(" as ", 1)[1].split()[0]
+    assert cli(gateway, "quarantine", "release", held_id, "--by", "city-manager").returncode == 0
+    [message] = sink.wait_for(1)
+    assert b"Subject: Permit\r\n" in message.content and b"X-DLP-Exception" not in message.content
+    statement = " ".join(defaults().settings.statements["palos-verdes"].split())
+    assert statement.encode() in b" ".join(message.content.split())

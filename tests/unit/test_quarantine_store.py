@@ -559,3 +559,30 @@ def test_review_users_are_stored_and_disabled_with_audit(store: SqlStore) -> Non
     assert [u.name for u in store.users()] == ["ortiz"]
     assert store.get_user("ortiz") == replace(got, disabled=True, password_hash="$argon2id$new")
     assert [r["event"] for r in store.audit_page(AuditQuery(actor="admin"))] == ["user-disable", "user-add"]
+
+
+def test_a_claimed_message_is_released_only_by_its_claimant_and_deleted_by_no_one(store: SqlStore) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    assert store.claim(message.id, "alice")
+    assert not store.claim(message.id, "bob")
+    assert not store.claim(message.id, "bob", force=True)        # fresh: no takeover even with force
+    assert not store.decide(message.id, "deleted", "alice")      # not while a release is under way
+    assert not store.decide(message.id, "released", "bob")
+    store.unclaim(message.id, "bob", "bob cannot give up alice's claim")
+    assert not store.claim(message.id, "carol")
+    store.unclaim(message.id, "alice", "550 refused")
+    got = store.get(message.id)
+    assert got is not None and got.last_error == "550 refused" and got.status == "held"
+    assert store.claim(message.id, "bob") and store.decide(message.id, "released", "bob")
+
+
+def test_a_stale_claim_is_taken_over_only_with_force(store: SqlStore, backend: Backend) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    assert store.claim(message.id, "alice")
+    old = datetime.now(UTC) - timedelta(hours=1)
+    stamp = old.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if backend.kind == "sqlite" else old.isoformat()
+    backend.raw_execute(f"UPDATE held_messages SET claimed_at = '{stamp}'")
+    assert not store.claim(message.id, "bob")
+    assert store.claim(message.id, "bob", force=True)
