@@ -45,6 +45,7 @@ class PostgresStore(SqlStore):
         super().__init__(key, old_keys)
         conninfo, url_schema = split_schema(url)
         self.schema = schema or url_schema
+        self._conninfo = conninfo
         self._conn = psycopg.connect(conninfo, autocommit=False)
         try:
             self._set_search_path()
@@ -87,14 +88,25 @@ class PostgresStore(SqlStore):
 
         with self._lock:
             try:
+                self._reconnect_if_lost()
                 with self._conn.transaction():
                     return work(run)
             except psycopg.Error as exc:
                 raise DatabaseError.from_driver(exc, exc.sqlstate) from None
 
+    def _reconnect_if_lost(self) -> None:
+        """A connection the server dropped (restart, failover, idle kill) is
+        replaced at the next call; the call that found it lost has failed (451)."""
+        if not (self._conn.closed or self._conn.broken):
+            return
+        self._conn.close()
+        self._conn = psycopg.connect(self._conninfo, autocommit=False)
+        self._set_search_path()
+
     def _read(self, query: str, params: Sequence[object]) -> list[Row]:
         with self._lock:
             try:
+                self._reconnect_if_lost()
                 with self._conn.transaction():
                     return list(self._conn.execute(_pg(query), tuple(params)).fetchall())
             except psycopg.Error as exc:

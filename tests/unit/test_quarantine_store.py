@@ -586,3 +586,23 @@ def test_a_stale_claim_is_taken_over_only_with_force(store: SqlStore, backend: B
     backend.raw_execute(f"UPDATE held_messages SET claimed_at = '{stamp}'")
     assert not store.claim(message.id, "bob")
     assert store.claim(message.id, "bob", force=True)
+
+
+def test_a_postgresql_connection_the_server_drops_is_replaced(key: Key) -> None:
+    url = os.environ.get("DLP_TEST_POSTGRES_URL")
+    if not url:
+        require_system("DLP_TEST_POSTGRES_URL is not set")
+        return
+    from gateway.quarantine.postgres import PostgresStore
+    for backend in _postgres_backend(url):
+        store = backend.open(key)
+        assert isinstance(store, PostgresStore)
+        try:
+            store.put(held(), CONTENT)
+            backend.raw_execute(f"SELECT pg_terminate_backend({store._conn.info.backend_pid})")
+            with pytest.raises(DatabaseError):   # the call that finds it lost fails: the client retries
+                store.put(held(), CONTENT)
+            store.put(held(), CONTENT)           # the next one reconnects
+            assert store.count() == 2
+        finally:
+            store.close()
