@@ -102,7 +102,8 @@ def decide(envelope: Envelope, findings: tuple[Finding, ...], unscannable: tuple
         declared = purpose.UNKNOWN   # sender-written text is never echoed (it could hold a number)
     valid = purpose.valid(declared, settings.purposes)
     entities = sensitive_entities(findings, settings) if findings else ()
-    facts = Facts(_domain(envelope.mail_from), tuple(_domain(r) for r in envelope.rcpt_tos),
+    own = _domain(envelope.mail_from) if settings.sender_domain_internal else ""
+    facts = Facts(own, tuple(_domain(r) for r in envelope.rcpt_tos),
                   entities, tuple(u.reason for u in unscannable), valid, plan.internal)
     decision = chains.decide(plan.chain, facts)
     reasons = decision.reasons

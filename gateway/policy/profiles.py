@@ -75,6 +75,7 @@ class ProfileSettings(_Section):
     chain: tuple[LinkSettings, ...] = Field(min_length=1)
     statement: str | None = None
     monitor: bool = False
+    sender_domain_internal: bool = True
     notify_sender: bool = False
     retention_days: int = Field(30, ge=1)
     on_expiry: Literal["delete", "release"] = "delete"
@@ -83,6 +84,8 @@ class ProfileSettings(_Section):
     def _ends_with_always(self) -> "ProfileSettings":
         if self.chain[-1].rule != "always":
             raise ValueError("the chain must end with rule 'always', so every message gets an action")
+        if self.statement is None and any(link.action == "disclaimer" for link in self.chain):
+            raise ValueError("the chain has a disclaimer action but the profile names no statement")
         return self
 
 
@@ -94,10 +97,16 @@ class PoliciesSettings(_Section):
     def _consistent(self) -> "PoliciesSettings":
         if "default" not in self.profiles:
             raise ValueError("a profile named 'default' is required (senders no other profile covers)")
+        owner: dict[str, str] = {}
         for name, profile in self.profiles.items():
             if profile.statement is not None and profile.statement not in self.statements:
                 raise ValueError(f"profile {name!r} names statement {profile.statement!r}, "
                                  f"which is not under statements")
+            for entry in (*profile.senders, *(e for group in profile.sender_files for e in group)):
+                other = owner.setdefault(entry.lower(), name)
+                if other != name:
+                    raise ValueError(f"sender {entry!r} is listed by profiles {other!r} and {name!r}; "
+                                     f"a sender belongs to one profile")
         return self
 
 

@@ -82,3 +82,15 @@ def test_monitor_mode_delivers_and_says_what_it_would_have_done(tmp_path: Path) 
     verdict = decide(Envelope("a@trial.example", ("r@example.com",)), (finding("US_SSN"),), policy=policy(tmp_path))
     assert (verdict.action, verdict.monitored) == (Action.DELIVER, Action.BLOCK)
     assert verdict.reasons == ("found US_SSN", "monitor mode: would block")
+
+
+def test_the_sender_domain_need_not_count_as_internal(tmp_path: Path) -> None:
+    (tmp_path / "policies.yaml").write_text(
+        "statements: {}\nprofiles:\n  default:\n    sender_domain_internal: false\n"
+        "    internal_domains: [county.example]\n    chain:\n"
+        "      - {rule: internal-only, action: deliver}\n      - {rule: sensitive-data, action: quarantine}\n"
+        "      - {rule: always, action: deliver}\n")
+    p = load(tmp_path)
+    ssn = (finding("US_SSN"),)
+    assert decide(Envelope("x@gmail.example", ("y@gmail.example",)), ssn, policy=p).action is Action.QUARANTINE
+    assert decide(Envelope("x@county.example", ("y@county.example",)), ssn, policy=p).action is Action.DELIVER

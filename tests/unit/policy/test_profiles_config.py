@@ -107,3 +107,13 @@ def test_a_missing_group_list_names_the_line_that_asks_for_it(tmp_path: Path) ->
             "    sender_files: [groups/none.txt]\n")
     message = problem(tmp_path, text)
     assert "policies.yaml:6: profiles.default.sender_files.0" in message and "none.txt" in message
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (BASE + "      - {rule: always, action: disclaimer}\n", "disclaimer action but the profile names no statement"),
+    (BASE + "      - {rule: always, action: deliver}\n    senders: [a.example]\n"
+     "  other:\n    senders: [A.example]\n    chain: [{rule: always, action: deliver}]\n",
+     "sender 'A.example' is listed by profiles 'default' and 'other'"),
+])
+def test_contradictions_between_keys_are_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in problem(tmp_path, text)
