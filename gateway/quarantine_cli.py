@@ -19,7 +19,7 @@ from typing import IO, Any
 from gateway.config import Settings
 from gateway.policy import profiles
 from gateway.quarantine import HeldMessage, QuarantineError, open_from_settings
-from gateway.quarantine.crypto import KeyFileError
+from gateway.quarantine.crypto import ContentDecryptError, KeyFileError
 from gateway.quarantine.release import Outcome, delete, release
 
 
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
         err: IO[str] = sys.stderr) -> int:
     """Run one quarantine or audit command."""
     try:
-        store = open_from_settings(settings)
+        store = open_from_settings(settings, create=False)
     except (QuarantineError, KeyFileError, OSError) as exc:
         print(f"dlp-gateway {args.command}: cannot open the quarantine store: {exc}", file=err)
         return 2
@@ -97,7 +97,8 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
                 for m in messages:
                     entities = ",".join(sorted({str(f["entity"]) for f in m.findings})) or "-"
                     out.write(f"{m.id}  {m.received_at:%Y-%m-%d %H:%M}  {m.status:<8}  {m.profile:<14}  "
-                              f"{m.mail_from}  -> {len(m.rcpt_tos)}  {entities}  {m.subject[:60]}\n")
+                              f"{_printable(m.mail_from)}  -> {len(m.rcpt_tos)}  {entities}  "
+                              f"{_printable(m.subject[:60])}\n")
             return 0
         if verb == "show":
             held = store.get(args.id)
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
         else:
             outcome = delete(store, args.id, by, args.reason)
         return _report(verb, outcome, args.json, out, err)
-    except QuarantineError as exc:
+    except (QuarantineError, ContentDecryptError) as exc:
         print(f"dlp-gateway {args.command}: {exc}", file=err)
         return 1
     finally:
@@ -145,6 +146,11 @@ def _json(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
+
+
+def _printable(text: str) -> str:
+    """Sender-written text for a terminal: control characters (escapes) shown as ?."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _user() -> str:

@@ -46,10 +46,19 @@ def open_store(
     raise QuarantineError("quarantine URL must start with sqlite:/// or postgresql://")
 
 
-def open_from_settings(settings: Settings) -> QuarantineStore:
+def open_from_settings(settings: Settings, create: bool = True) -> QuarantineStore:
     """Open the store ``serve``, the CLI and the review app share: the configured
-    URL, else SQLite under data_dir; the key file is created on first use."""
-    key = Key.load_or_create(settings.key_file())
+    URL, else SQLite under data_dir; the key file is created on first use.
+
+    With ``create=False`` (the CLI) a missing key or SQLite file is an error
+    rather than a new, empty quarantine in the wrong place.
+    """
+    if not create:
+        if settings.quarantine.url is None and not (settings.data_dir / DEFAULT_SQLITE_NAME).exists():
+            raise QuarantineError(f"no quarantine in {settings.data_dir} (wrong --data-dir or --config?)")
+        key = Key.load_existing(settings.key_file())
+    else:
+        key = Key.load_or_create(settings.key_file())
     old = [Key.load_existing(path) for path in settings.quarantine.old_key_files]
     return open_store(settings.quarantine.url, settings.data_dir, key, old)
 

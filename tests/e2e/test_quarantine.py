@@ -282,3 +282,11 @@ def test_a_released_copy_loses_the_purpose_and_gets_the_profile_statement(
     assert b"Subject: Permit\r\n" in message.content and b"X-DLP-Exception" not in message.content
     statement = " ".join(defaults().settings.statements["palos-verdes"].split())
     assert statement.encode() in b" ".join(message.content.split())
+
+
+def test_the_cli_pointed_at_the_wrong_place_creates_nothing(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "quarantine", "list", "--data-dir",
+                             str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "no quarantine in" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
