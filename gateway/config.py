@@ -194,6 +194,7 @@ class QuarantineSettings(_Section):
     url: Annotated[str, Field(pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$")] | None = None
     key_file: Path | None = None
     old_key_files: tuple[Path, ...] = ()
+    recount_seconds: float = Field(15.0, gt=0, le=3600)
 
 
 class NotifySettings(_Section):

@@ -119,8 +119,10 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
                                             "relay": str(settings.relay.address), "pid": os.getpid()}})
     reaper = asyncio.create_task(_reap(pool))
+    counter = asyncio.create_task(state.keep_count(settings.quarantine.recount_seconds))
     await stop.wait()
     reaper.cancel()
+    counter.cancel()
     await _drain(server, state)
     await pool.close()
     log.info("stopped", extra={"fields": {"pid": os.getpid()}})

@@ -33,6 +33,7 @@ from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id,
 from gateway.relay import RelayError, RelayPool, Transaction
 
 _T = TypeVar("_T")
+HELD_COUNT_INTERVAL = 15.0   # seconds between recounts of dlp_quarantine_messages
 log = logging.getLogger("dlp.smtp")
 message_log = logging.getLogger("dlp.message")
 
@@ -96,6 +97,20 @@ class GatewayState:
         stages = self.stages
         assert stages is not None
         return await asyncio.to_thread(stages.redact, verdict, content)
+
+    async def count_held(self) -> None:
+        """Set dlp_quarantine_messages from the store (others release and delete too)."""
+        try:
+            self.metrics.quarantine.set(await self.stored(lambda s: s.count()))
+        except Exception as exc:
+            log.warning("cannot count held messages", extra={"fields": {"problem": _problem(exc)}})
+
+    async def keep_count(self, every: float = HELD_COUNT_INTERVAL) -> None:
+        """Recount held messages now and then: the review app, the CLI, retention
+        and other gateways change the number too."""
+        while True:
+            await asyncio.sleep(every)
+            await self.count_held()
 
     def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` after the reply (notices): kept referenced until done."""
@@ -387,10 +402,7 @@ class GatewayHandler:
         self.state.metrics.notices.labels("sent" if sent else "failed").inc()
 
     async def _count_held(self) -> None:
-        try:
-            self.state.metrics.quarantine.set(await self.state.stored(lambda s: s.count()))
-        except Exception as exc:
-            log.warning("cannot count held messages", extra={"fields": {"problem": _problem(exc)}})
+        await self.state.count_held()
 
     def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
                 started: float) -> None:

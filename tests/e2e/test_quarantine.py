@@ -117,7 +117,7 @@ def test_store_unavailable_answers_451_and_keeps_nothing(tmp_path: Path, sink: S
 
 
 def test_cli_lists_shows_releases_and_deletes(sink: Sink, start_gateway: StartGateway) -> None:
-    gateway = start_gateway(sink.port)
+    gateway = start_gateway(sink.port, {"quarantine": {"recount_seconds": 0.2}})
     ids = []
     for _ in range(3):
         code, text = data(gateway, held_message(uuid.uuid4().hex))
@@ -143,6 +143,11 @@ def test_cli_lists_shows_releases_and_deletes(sink: Sink, start_gateway: StartGa
     assert json.loads(deleted.stdout) == {"id": ids[1], "done": True, "error": None, "downstream": None}
     assert cli(gateway, "quarantine", "show", "Q0000000000000000").returncode == 1
     assert [m["id"] for m in json.loads(cli(gateway, "quarantine", "list", "--json").stdout)] == [ids[2]]
+    import time
+    deadline = time.monotonic() + 10   # the gauge follows what the CLI did
+    while gateway.metric("dlp_quarantine_messages") != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gateway.metric("dlp_quarantine_messages") == 1
 
     exported = [json.loads(line) for line in cli(gateway, "audit", "export", "--since", "2026-01-01").stdout.splitlines()]
     exported = [r for r in exported if r["event"] in MESSAGE_EVENTS]
