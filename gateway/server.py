@@ -45,8 +45,10 @@ class Launch:
         return config.load(self.config_dir, self.overrides)
 
 
-def listening_socket(address: config.HostPort, reuse_port: bool) -> socket.socket:
-    """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT."""
+def listening_socket(address: config.HostPort, reuse_port: bool, name: str = "SMTP",
+                     backlog: int = 1024) -> socket.socket:
+    """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT.
+    An OSError names the address and what it is for."""
     infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
                                flags=socket.AI_PASSIVE)
     family, kind, proto, _, sockaddr = infos[0]
@@ -58,8 +60,8 @@ def listening_socket(address: config.HostPort, reuse_port: bool) -> socket.socke
         sock.bind(sockaddr)
     except OSError as exc:
         sock.close()
-        raise OSError(exc.errno, f"SMTP listen address {address}: {exc.strerror}") from None
-    sock.listen(1024)
+        raise OSError(exc.errno, f"{name} listen address {address}: {exc.strerror}") from None
+    sock.listen(backlog)
     sock.setblocking(False)
     return sock
 

@@ -77,17 +77,8 @@ def _config(app: Starlette, settings: Settings) -> uvicorn.Config:
 
 def bind(address: HostPort) -> socket.socket:
     """The app's listening socket; OSError names the address."""
-    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(sockaddr)
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"review listen address {address}: {exc.strerror}") from None
-    sock.listen(128)
-    return sock
+    from gateway.server import listening_socket
+    return listening_socket(address, reuse_port=False, name="review", backlog=128)
 
 
 class Background:
