@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from gateway import failpoints
-from gateway.quarantine.crypto import Key, seal, unseal
+from gateway.quarantine.crypto import ContentDecryptError, Key, seal, unseal
 
 _T = TypeVar("_T")
 
@@ -42,6 +42,10 @@ CLAIM_STALE = timedelta(minutes=15)
 
 class QuarantineError(Exception):
     """Base class for quarantine store failures."""
+
+
+class ContentErasedError(ContentDecryptError):
+    """The message was deleted: its content is gone, its record stays."""
 
 
 class UnknownMessageError(QuarantineError, KeyError):
@@ -294,7 +298,10 @@ class SqlStore(ABC):
         if not rows:
             raise UnknownMessageError(id)
         key_id, blob = rows[0]
-        return unseal(self._keys, str(key_id), id, _as_bytes(blob))
+        data = _as_bytes(blob)
+        if not data:
+            raise ContentErasedError(f"the content of {id} was erased when it was deleted")
+        return unseal(self._keys, str(key_id), id, data)
 
     def list(
         self, *, status: str | None = None, profile: str | None = None,
@@ -326,10 +333,12 @@ class SqlStore(ABC):
         if status not in DECISIONS:
             raise ValueError(f"decision must be one of {sorted(DECISIONS)}")
         # A message being released may be released only by its claimant, and deleted by no one.
+        # Deleting erases the content (the envelope, reasons and masked findings stay, for the record).
+        erase = ", content = ?" if status == "deleted" else ""
         update = ("UPDATE held_messages SET status = ?, decided_by = ?, decided_at = ?, note = ?, "
-                  "claimed_by = NULL, claimed_at = NULL, last_error = NULL WHERE id = ? AND status = ? "
+                  f"claimed_by = NULL, claimed_at = NULL, last_error = NULL{erase} WHERE id = ? AND status = ? "
                   "AND (claimed_by IS NULL OR (claimed_by = ? AND ? = 'released'))")
-        params = [status, by, self._time_in(utc_now()), note, id, HELD, by, status]
+        params = [status, by, self._time_in(utc_now()), note, *([b""] if erase else []), id, HELD, by, status]
 
         def work(run: Execute) -> bool:
             changed = run(update, params)[0] == 1

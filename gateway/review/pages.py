@@ -141,8 +141,12 @@ def reveal(rq: Rq) -> Response:
     wanted = held.findings[index]
     scanner = rq.review.scanner()
     value = None
+    try:
+        content = rq.review.store.content(held.id)
+    except ContentDecryptError:   # deleted (erased) or a lost old key: nothing to reveal
+        scanner, content = None, b""
     if scanner is not None:
-        for f in scanner.scan(rq.review.store.content(held.id)).findings:
+        for f in scanner.scan(content).findings:
             if (f.entity, f.segment, f.start, f.end) == (wanted.get("entity"), wanted.get("segment"),
                                                          wanted.get("start"), wanted.get("end")):
                 value = f.value

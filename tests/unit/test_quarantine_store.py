@@ -606,3 +606,16 @@ def test_a_postgresql_connection_the_server_drops_is_replaced(key: Key) -> None:
             assert store.count() == 2
         finally:
             store.close()
+
+
+def test_deleting_erases_the_content_and_keeps_the_record(store: SqlStore, backend: Backend) -> None:
+    from gateway.quarantine.store import ContentErasedError
+    message = held(subject="payroll")
+    store.put(message, CONTENT)
+    assert store.decide(message.id, "deleted", "alice", "sent by mistake")
+    with pytest.raises(ContentErasedError):
+        store.content(message.id)
+    kept = store.get(message.id)
+    assert kept is not None and (kept.subject, kept.findings) == ("payroll", message.findings)
+    [(blob,)] = backend.raw_rows("SELECT content FROM held_messages")
+    assert bytes(blob) == b""  # type: ignore[arg-type]
