@@ -43,40 +43,21 @@ DOCKER_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 LOOPBACK_RANGES = ("127.0.0.0/8", "::1/128")
 DOCKERIGNORE_REQUIRED = (".venv", "var", ".git", "tests", "benchmarks", "__pycache__")
 
-GATEWAY_YAML_KEYS: dict[str, frozenset[str] | None] = {
-    "smtp": frozenset(
-        {
-            "listen",
-            "hostname",
-            "trusted_networks",
-            "max_message_size",
-            "max_recipients",
-            "max_sessions",
-            "command_timeout",
-            "data_timeout",
-            "max_line_length",
-        }
-    ),
-    "relay": frozenset(
-        {
-            "address",
-            "pool_size",
-            "connect_timeout",
-            "timeout",
-            "starttls",
-            "tls_verify",
-            "ca_file",
-            "helo_name",
-            "max_idle",
-        }
-    ),
-    "metrics": frozenset({"listen"}),
-    "review": frozenset({"listen"}),
-    "data_dir": None,
-    "workers": None,
-    "shutdown_grace": None,
-    "log_level": None,
-}
+def _sections() -> dict[str, frozenset[str] | None]:
+    """Every key gateway.yaml accepts, from the settings model itself: a section's
+    keys, or None for a plain value."""
+    from pydantic import BaseModel
+
+    from gateway.config import Settings
+    keys: dict[str, frozenset[str] | None] = {}
+    for name, info in Settings.model_fields.items():
+        kind = info.annotation
+        is_section = isinstance(kind, type) and issubclass(kind, BaseModel)
+        keys[name] = frozenset(kind.model_fields) if is_section else None  # type: ignore[union-attr]
+    return keys
+
+
+GATEWAY_YAML_KEYS = _sections()
 SECTIONS = tuple(name for name, keys in GATEWAY_YAML_KEYS.items() if keys is not None)
 
 
@@ -761,3 +742,11 @@ def test_copy_sources_are_not_dockerignored() -> None:
         if fnmatch.fnmatch(source.rstrip("/"), pattern)
     ]
     assert not ignored, f"COPY sources excluded by .dockerignore (source, pattern): {ignored}"
+
+
+def test_the_compose_configuration_loads_and_uses_the_compose_postgres() -> None:
+    """The whole file passes the gateway's own validation, and the quarantine lives in
+    the compose network's PostgreSQL, so replicas and the review app share it."""
+    from gateway import config
+    settings = config.load(REPO / "config" / "docker")
+    assert settings.quarantine.url is not None and "@postgres:5432/" in settings.quarantine.url
