@@ -26,6 +26,10 @@ log = logging.getLogger("dlp.quarantine")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
+class _Uncertain(Exception):
+    """DATA was sent but no answer came back: the message may have been delivered."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a release or delete did; ``error`` says why it did not happen."""
@@ -84,8 +88,16 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
         content = released_copy(store.content(id), held.profile, policy)
         message = released_by_header(by, note, id) + content
         reply = asyncio.run(_relay(relay, held.mail_from, targets, message))
-    except RelayError as exc:
+    except _Uncertain as exc:
+        # The message may have gone out: never offer it again by itself.
+        error = f"outcome unknown, check the downstream before releasing again with force: {exc}"
+        store.keep_claim(id, by, error)
+        store.audit("release-uncertain", by, id, {"profile": held.profile, "error": str(exc)})
+        log.error("release outcome unknown", extra={"fields": {"id": id}})
+        return Outcome(id, False, error)
+    except RelayError as exc:   # answered with a refusal (or never reached DATA): nothing went out
         store.unclaim(id, by, exc.reply)
+        store.audit("release-refused", by, id, {"profile": held.profile, "downstream": exc.reply})
         return Outcome(id, False, f"downstream refused: {exc.reply}")
     except BaseException:
         store.unclaim(id, by, "release failed (internal error)")
@@ -121,7 +133,14 @@ async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str]
         await transaction.mail(sender, options)
         for recipient in recipients:
             await transaction.rcpt(recipient)
-        return await transaction.data(message)
+        try:
+            return await transaction.data(message)
+        except RelayError as exc:
+            if exc.reason in ("refused", "deferred"):
+                raise
+            raise _Uncertain(exc.reply) from None
+        except Exception as exc:
+            raise _Uncertain(type(exc).__name__) from None
     finally:
         await transaction.reset()
         await pool.close()

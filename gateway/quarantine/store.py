@@ -153,6 +153,7 @@ class QuarantineStore(Protocol):
     def decide(self, id: str, status: str, by: str, note: str | None = None,
                audit: AuditEntry | None = None) -> bool: ...
     def claim(self, id: str, by: str, force: bool = False) -> bool: ...
+    def keep_claim(self, id: str, by: str, error: str) -> None: ...
     def unclaim(self, id: str, by: str, error: str | None) -> None: ...
     def audit(
         self, event: str, actor: str, message_id: str | None, details: dict[str, object]
@@ -363,6 +364,16 @@ class SqlStore(ABC):
             "AND (claimed_at IS NULL OR claimed_at < ?)",
             [by, self._time_in(now), id, HELD, stale],
         ) == 1
+
+    def keep_claim(self, id: str, by: str, error: str) -> None:
+        """A release whose outcome is unknown (the link dropped after the message
+        was sent): the claim stays, so nobody re-sends it by accident, but it is
+        dated back so that a person who checked the downstream may force it at once."""
+        self._write(
+            "UPDATE held_messages SET claimed_at = ?, last_error = ? "
+            "WHERE id = ? AND status = ? AND claimed_by = ?",
+            [self._time_in(datetime(2000, 1, 1, tzinfo=UTC)), error, id, HELD, by],
+        )
 
     def unclaim(self, id: str, by: str, error: str | None) -> None:
         """Give up ``by``'s claim: the message stays held, with ``error`` shown."""

@@ -56,6 +56,7 @@ class SinkHandler:
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply
     data_reply: str | None = None
     data_delay: float = 0.0
+    reply_delay: float = 0.0   # keep the message, then answer late (a reply lost in the network)
     close_after_data: bool = False
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
@@ -81,6 +82,8 @@ class SinkHandler:
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                       list(envelope.mail_options), envelope.original_content,
                                       session.ssl is not None))
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         if self.close_after_data:
             asyncio.get_running_loop().call_later(0.01, server.transport.close)
         return "250 2.0.0 Ok: queued by sink"

@@ -295,3 +295,31 @@ def test_the_cli_pointed_at_the_wrong_place_creates_nothing(tmp_path: Path) -> N
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2 and "no quarantine in" in result.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_release_whose_outcome_is_unknown_is_not_sent_again_by_itself(
+        sink: Sink, start_gateway: StartGateway) -> None:
+    gateway = start_gateway(sink.port, {"relay": {"timeout": 1}})
+    code, text = data(gateway, held_message(uuid.uuid4().hex))
+    held_id = text.split(" as ", 1)[1].split()[0]
+    sink.handler.reply_delay = 2.5   # the sink keeps the message but answers after our timeout
+    first = cli(gateway, "quarantine", "release", held_id, "--by", "alice")
+    assert first.returncode == 1 and "outcome unknown" in first.stderr
+    assert len(sink.wait_for(1, timeout=5)) == 1   # it did arrive
+    sink.handler.reply_delay = 0
+    again = cli(gateway, "quarantine", "release", held_id, "--by", "bob")
+    assert again.returncode == 1 and "force" in again.stderr
+    assert cli(gateway, "quarantine", "delete", held_id, "--by", "bob").returncode == 1
+    shown = json.loads(cli(gateway, "quarantine", "show", held_id, "--json").stdout)
+    assert shown["status"] == "held" and "outcome unknown" in shown["last_error"]
+    assert len(sink.messages) == 1
+    # A person checked the downstream and decides it must go again:
+    assert cli(gateway, "quarantine", "release", held_id, "--by", "bob", "--force").returncode == 0
+    assert len(sink.wait_for(2)) == 2
+    store = store_of(gateway)
+    try:
+        events = [(r["event"], r["actor"]) for r in store.audit_since(datetime(2026, 1, 1, tzinfo=UTC))
+                  if r["message_id"] == held_id]
+    finally:
+        store.close()
+    assert events == [("quarantine", "gateway"), ("release-uncertain", "alice"), ("release", "bob")]
