@@ -112,6 +112,12 @@ class GatewayState:
             await asyncio.sleep(every)
             await self.count_held()
 
+    def message_id(self, content: bytes) -> str | None:
+        """The Message-ID for logs and records, any value in it masked."""
+        stages = self.stages
+        found = actions.message_id(content)
+        return stages.masked(found) if stages is not None else found
+
     def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` after the reply (notices): kept referenced until done."""
         task = asyncio.ensure_future(coroutine)
@@ -328,7 +334,7 @@ class GatewayHandler:
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", envelope, content, verdict, outcome.queue_id)
+        entry = _audit_entry("block", envelope, self.state.message_id(content), verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
         self._notify(envelope, content, verdict, None)
@@ -343,7 +349,7 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", envelope, content, verdict, outcome.queue_id)
+        entry = _audit_entry("quarantine", envelope, self.state.message_id(content), verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
         failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
@@ -358,8 +364,8 @@ class GatewayHandler:
         if verdict.exception or verdict.monitored is not None:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
-            entry = _audit_entry("exception" if verdict.exception else "monitor", envelope, content,
-                                 verdict, outcome.queue_id)
+            entry = _audit_entry("exception" if verdict.exception else "monitor", envelope,
+                                 self.state.message_id(content), verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
@@ -390,7 +396,7 @@ class GatewayHandler:
         notices: list[tuple[str, bytes]] = []
         if settings.security:
             notices.append((settings.security, notify.security_notice(
-                verdict, envelope, held_as, actions.message_id(content), settings.sender, settings.security)))
+                verdict, envelope, held_as, self.state.message_id(content), settings.sender, settings.security)))
         if profile is not None and profile.notify_sender and envelope.mail_from:
             notices.append((envelope.mail_from, notify.sender_notice(
                 verdict, envelope, held_as, _masked_subject(content, verdict), settings.sender)))
@@ -419,7 +425,7 @@ class GatewayHandler:
         for entity, count in counts.items():
             metrics.findings.labels(entity).inc(count)
         fields: dict[str, Any] = {
-            "queue_id": outcome.queue_id, "message_id": actions.message_id(content),
+            "queue_id": outcome.queue_id, "message_id": self.state.message_id(content),
             "pid": self.state.pid, "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos),
             "size": len(content), "action": action, "profile": profile, "findings": counts,
             "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
@@ -488,11 +494,11 @@ def _masked(finding: Any) -> dict[str, object]:
             "end": finding.end, "score": round(finding.score, 2), "masked": finding.masked}
 
 
-def _audit_entry(event: str, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
+def _audit_entry(event: str, envelope: pipeline.Envelope, message_id: str | None, verdict: pipeline.Verdict,
                  queue_id: str) -> AuditEntry:
     """The audit record of a decision: who, to which domains, why, what was found (counts only)."""
     return AuditEntry(event, "gateway", {
-        "queue_id": queue_id, "message_id": actions.message_id(content), "sender": envelope.mail_from,
+        "queue_id": queue_id, "message_id": message_id, "sender": envelope.mail_from,
         "recipient_domains": sorted({r.rpartition("@")[2].lower() for r in envelope.rcpt_tos}),
         "profile": verdict.profile, "action": verdict.action.value, "rule": verdict.rule,
         "reasons": list(verdict.reasons), "purpose": verdict.purpose, "declared": verdict.declared,

@@ -303,6 +303,13 @@ def test_values_written_where_the_sender_controls_text_never_come_back(
     assert held is not None and held.subject == "SSN ***-**-6789 for Bob"
     record = audit_for(store, sent.marker, "quarantine")
     assert SSN not in str(record) and record["details"]["declared"] == "unknown"  # type: ignore[index]
+    marker = uuid.uuid4().hex
+    raw = message("clerk@citrus.example", ["resident@example.com"], "hi", f"SSN {SSN}", marker)
+    raw = raw.replace(f"<{marker}@test.invalid>".encode(), f"<{marker}.{SSN}@test.invalid>".encode())
+    with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
+        client.sendmail("clerk@citrus.example", ["resident@example.com"], raw)   # a value in the Message-ID
+    record = audit_for(store, marker, "quarantine")
+    assert SSN not in str(record) and "***-**-6789@test.invalid" in str(record["details"])
     blocked = send(gateway, "clerk@lancaster.example", ["resident@example.com"], subject=f"[purpose:{SSN}]")
     assert blocked.code == 550 and SSN not in blocked.text
     assert SSN not in gateway.log_text()
