@@ -354,7 +354,7 @@ class GatewayHandler:
         failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
         outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
-        self.state.later(self._count_held())
+        self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
         self._notify(envelope, content, verdict, held.id)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
@@ -406,9 +406,6 @@ class GatewayHandler:
     async def _send_notice(self, to: str, message: bytes) -> None:
         sent = await notify.send(self.state.pool, self.state.settings.notify.sender, [to], message)
         self.state.metrics.notices.labels("sent" if sent else "failed").inc()
-
-    async def _count_held(self) -> None:
-        await self.state.count_held()
 
     def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
                 started: float) -> None:

@@ -305,7 +305,7 @@ def test_values_written_where_the_sender_controls_text_never_come_back(
     assert SSN not in str(record) and record["details"]["declared"] == "unknown"  # type: ignore[index]
     marker = uuid.uuid4().hex
     raw = message("clerk@citrus.example", ["resident@example.com"], "hi", f"SSN {SSN}", marker)
-    raw = raw.replace(f"<{marker}@test.invalid>".encode(), f"<{marker}.{SSN}@test.invalid>".encode())
+    raw = raw.replace(f"<{marker}@test.invalid>".encode(), f"<{marker}.x.{SSN}@test.invalid>".encode())
     with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
         client.sendmail("clerk@citrus.example", ["resident@example.com"], raw)   # a value in the Message-ID
     record = audit_for(store, marker, "quarantine")
