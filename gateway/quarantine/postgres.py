@@ -16,8 +16,9 @@ import psycopg
 from psycopg import sql
 
 from gateway.quarantine import migrations
+from gateway.quarantine.batch import GroupCommit, Pending
 from gateway.quarantine.crypto import Key
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
 
@@ -46,6 +47,7 @@ class PostgresStore(SqlStore):
         conninfo, url_schema = split_schema(url)
         self.schema = schema or url_schema
         self._conninfo = conninfo
+        self._group = GroupCommit()
         self._conn = psycopg.connect(conninfo, autocommit=False)
         try:
             self._set_search_path()
@@ -81,18 +83,28 @@ class PostgresStore(SqlStore):
         self._conn.execute(statement)
 
     def _transaction(self, work: Callable[[Execute], _T]) -> _T:
+        return self._group.submit(self._lock, work, self._run_batch)
+
+    def _run_batch(self, batch: list[Pending[Any]]) -> None:
+        """Every queued write in one transaction, each in a savepoint; one commit."""
         def run(query: str, params: Sequence[object]) -> tuple[int, Row | None]:
             cursor = self._conn.execute(_pg(query), tuple(params))
             row = cursor.fetchone() if cursor.description else None
             return cursor.rowcount, row
 
-        with self._lock:
-            try:
-                self._reconnect_if_lost()
-                with self._conn.transaction():
-                    return work(run)
-            except psycopg.Error as exc:
-                raise DatabaseError.from_driver(exc, exc.sqlstate) from None
+        try:
+            self._reconnect_if_lost()
+            with self._conn.transaction():
+                for pending in batch:
+                    try:
+                        with self._conn.transaction():   # a savepoint
+                            pending.result = pending.work(run)
+                    except psycopg.Error as exc:
+                        pending.error = DatabaseError.from_driver(exc, exc.sqlstate)
+                    except Exception as exc:
+                        pending.error = exc
+        except psycopg.Error as exc:
+            raise DatabaseError.from_driver(exc, exc.sqlstate) from None
 
     def _reconnect_if_lost(self) -> None:
         """A connection the server dropped (restart, failover, idle kill) is
@@ -122,6 +134,12 @@ class PostgresStore(SqlStore):
 
     def _day(self, column: str) -> str:
         return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+    def _contains(self, column: str) -> str:
+        return f"strpos({column}, ?) > 0"
+
+    def _for_update(self) -> str:
+        return " FOR UPDATE"
 
     def close(self) -> None:
         with self._lock:

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.quarantine import migrations
+from gateway.quarantine.batch import GroupCommit, Pending
 from gateway.quarantine.crypto import Key
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
 
@@ -28,6 +29,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path, key: Key, old_keys: Sequence[Key] = ()) -> None:
         super().__init__(key, old_keys)
+        self._group = GroupCommit()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
@@ -70,23 +72,33 @@ class SqliteStore(SqlStore):
         self._conn.execute(sql)
 
     def _transaction(self, work: Callable[[Execute], _T]) -> _T:
+        return self._group.submit(self._lock, work, self._run_batch)
+
+    def _run_batch(self, batch: list[Pending[Any]]) -> None:
+        """Every queued write in one transaction, each in a savepoint; one fsync."""
         def run(sql: str, params: Sequence[object]) -> tuple[int, Row | None]:
             cursor = self._conn.execute(sql, tuple(params))
             row = cursor.fetchone() if cursor.description else None
             return cursor.rowcount, row
 
-        with self._lock:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(run)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise DatabaseError.from_driver(exc, _code(exc)) from None
-            return result
+                for pending in batch:
+                    self._conn.execute("SAVEPOINT write")
+                    try:
+                        pending.result = pending.work(run)
+                    except Exception as exc:
+                        self._conn.execute("ROLLBACK TO write")
+                        pending.error = (DatabaseError.from_driver(exc, _code(exc))
+                                         if isinstance(exc, sqlite3.Error) else exc)
+                    self._conn.execute("RELEASE write")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise DatabaseError.from_driver(exc, _code(exc)) from None
 
     def _read(self, sql: str, params: Sequence[object]) -> list[Row]:
         with self._lock:
@@ -104,6 +116,12 @@ class SqliteStore(SqlStore):
 
     def _day(self, column: str) -> str:
         return f"substr({column}, 1, 10)"
+
+    def _contains(self, column: str) -> str:
+        return f"instr({column}, ?) > 0"   # unlike LIKE, case-sensitive
+
+    def _for_update(self) -> str:
+        return ""   # BEGIN IMMEDIATE already serialises writers
 
     def close(self) -> None:
         with self._lock:
