@@ -135,6 +135,7 @@ class ReviewSettings(_Section):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(12, ge=1, le=7 * 24)
     secret_file: Path | None = None
     login_attempts: int = Field(5, ge=1)
     login_window_minutes: int = Field(15, ge=1)

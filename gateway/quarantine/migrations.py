@@ -97,6 +97,12 @@ _REVIEW = [
 SQLITE.append([step.format(ts="TEXT") for step in _REVIEW])
 POSTGRES.append([step.format(ts="TIMESTAMPTZ") for step in _REVIEW])
 
+# v5: a per-account session epoch, carried in the review app's session cookie;
+# logging out or disabling the account bumps it, which ends every session.
+_SESSIONS = ["ALTER TABLE review_users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"]
+SQLITE.append(list(_SESSIONS))
+POSTGRES.append(list(_SESSIONS))
+
 MIGRATIONS: dict[str, list[list[str]]] = {"sqlite": SQLITE, "postgres": POSTGRES}
 
 

@@ -35,7 +35,7 @@ _COLUMNS = (
     "id, received_at, mail_from, rcpt_tos, subject, profile, action, reasons, "
     "findings, size, status, decided_by, decided_at, note, last_error"
 )
-_USER_COLUMNS = "name, role, profiles, password_hash, disabled, created_at"
+_USER_COLUMNS = "name, role, profiles, password_hash, disabled, created_at, session_epoch"
 # A release claim older than this is taken to belong to a process that died.
 CLAIM_STALE = timedelta(minutes=15)
 
@@ -50,6 +50,10 @@ class ContentErasedError(ContentDecryptError):
 
 class UnknownMessageError(QuarantineError, KeyError):
     """No held message has the requested id."""
+
+
+class LastAdminError(QuarantineError):
+    """Disabling this account would leave no enabled admin."""
 
 
 class DatabaseError(QuarantineError):
@@ -137,6 +141,9 @@ class ReviewUser:
     password_hash: str = field(repr=False)
     disabled: bool = False
     created_at: datetime | None = None
+    # Bumped by logout and disable; a session cookie carrying an older one is refused.
+    # Session bookkeeping, not part of the account, so it takes no part in equality.
+    session_epoch: int = field(default=0, compare=False)
 
 
 class QuarantineStore(Protocol):
@@ -168,8 +175,8 @@ class ReviewStore(QuarantineStore, Protocol):
     def search(self, query: MessageQuery, limit: int = 50, offset: int = 0) -> builtins.list[HeldMessage]: ...
     def search_count(self, query: MessageQuery) -> int: ...
     def summary(self, allowed: tuple[str, ...] | None = None) -> builtins.list[tuple[str, str, int]]: ...
-    def audit_page(self, query: AuditQuery, limit: int = 100,
-                   offset: int = 0) -> builtins.list[dict[str, object]]: ...
+    def audit_page(self, query: AuditQuery, limit: int = 100, offset: int = 0, *,
+                   before: int | None = None) -> builtins.list[dict[str, object]]: ...
     def audit_count(self, query: AuditQuery) -> int: ...
     def audit_daily(self, since: datetime, events: Sequence[str],
                     profiles: tuple[str, ...] | None = None) -> dict[tuple[str, str], int]: ...
@@ -179,6 +186,7 @@ class ReviewStore(QuarantineStore, Protocol):
     def get_user(self, name: str) -> ReviewUser | None: ...
     def users(self) -> builtins.list[ReviewUser]: ...
     def disable_user(self, name: str, audit: AuditEntry | None = None) -> bool: ...
+    def end_sessions(self, name: str, audit: AuditEntry | None = None) -> None: ...
     def set_password_hash(self, name: str, password_hash: str) -> None: ...
 
 
@@ -439,10 +447,15 @@ class SqlStore(ABC):
                           "GROUP BY profile, status ORDER BY profile, status", params)
         return [(str(p), str(s), int(str(n))) for p, s, n in rows]
 
-    def audit_page(self, query: AuditQuery, limit: int = 100,
-                   offset: int = 0) -> builtins.list[dict[str, object]]:
-        """Return audit records matching ``query``, newest first."""
+    def audit_page(self, query: AuditQuery, limit: int = 100, offset: int = 0, *,
+                   before: int | None = None) -> builtins.list[dict[str, object]]:
+        """Return audit records matching ``query``, newest first; with ``before``,
+        only those with a lower sequence number (keyset paging: records appended
+        meanwhile do not shift the pages)."""
         where, params = self._audit_query(query)
+        if before is not None:
+            where += " AND seq < ?"
+            params.append(before)
         rows = self._read(
             f"SELECT seq, at, event, actor, message_id, details FROM audit_log{where} "
             "ORDER BY seq DESC LIMIT ? OFFSET ?", [*params, max(0, limit), max(0, offset)])
@@ -472,8 +485,8 @@ class SqlStore(ABC):
         the string ``detail`` (key, value) in their details."""
         where, params = self._audit_query(AuditQuery(event=event, actor=actor, since=since))
         if detail is not None:
-            where += " AND details LIKE ? ESCAPE '!'"
-            params.append("%" + _like(json.dumps({detail[0]: detail[1]})[1:-1]) + "%")
+            where += f" AND {self._contains('details')}"
+            params.append(json.dumps({detail[0]: detail[1]})[1:-1])
         return int(str(self._read(f"SELECT COUNT(*) FROM audit_log{where}", params)[0][0]))
 
     def add_user(self, user: ReviewUser, audit: AuditEntry | None = None) -> bool:
@@ -504,15 +517,38 @@ class SqlStore(ABC):
                 self._read(f"SELECT {_USER_COLUMNS} FROM review_users ORDER BY name", [])]
 
     def disable_user(self, name: str, audit: AuditEntry | None = None) -> bool:
-        """Disable ``name``; False when there is no such enabled account."""
+        """Disable ``name`` and end its sessions; False when there is no such enabled account.
+
+        Raises LastAdminError instead of disabling the last enabled admin.
+        """
+        # The enabled admins are locked first (PostgreSQL; SQLite writers are serialised
+        # anyway), so two admins disabling each other at once cannot both succeed.
+        admins = ("SELECT COUNT(*) FROM (SELECT name FROM review_users WHERE role = 'admin' "
+                  f"AND disabled = 0{self._for_update()}) AS enabled_admins")
+
         def work(run: Execute) -> bool:
-            changed = run("UPDATE review_users SET disabled = 1 WHERE name = ? AND disabled = 0",
-                          [name])[0] == 1
-            if changed and audit is not None:
+            _, count = run(admins, [])
+            _, target = run("SELECT role FROM review_users WHERE name = ? AND disabled = 0", [name])
+            if target is None:
+                return False
+            if str(target[0]) == "admin" and count is not None and int(str(count[0])) <= 1:
+                raise LastAdminError(f"{name!r} is the last enabled admin")
+            run("UPDATE review_users SET disabled = 1, session_epoch = session_epoch + 1 WHERE name = ?",
+                [name])
+            if audit is not None:
                 self._append(run, audit, None)
-            return changed
+            return True
 
         return self._transaction(work)
+
+    def end_sessions(self, name: str, audit: AuditEntry | None = None) -> None:
+        """Bump ``name``'s session epoch, so every session issued to it so far is refused."""
+        def work(run: Execute) -> None:
+            run("UPDATE review_users SET session_epoch = session_epoch + 1 WHERE name = ?", [name])
+            if audit is not None:
+                self._append(run, audit, None)
+
+        self._transaction(work)
 
     def set_password_hash(self, name: str, password_hash: str) -> None:
         """Replace the stored hash (a rehash with newer parameters)."""
@@ -521,6 +557,14 @@ class SqlStore(ABC):
     @abstractmethod
     def _day(self, column: str) -> str:
         """Return SQL for the UTC calendar day of timestamp ``column`` as YYYY-MM-DD."""
+
+    @abstractmethod
+    def _contains(self, column: str) -> str:
+        """Return SQL true when text ``column`` contains the next parameter, exactly (case too)."""
+
+    @abstractmethod
+    def _for_update(self) -> str:
+        """Return the clause that locks the rows a SELECT reads until commit ("" when writers are serialised)."""
 
     def _query(self, query: MessageQuery) -> tuple[str, builtins.list[object]]:
         """Return a WHERE clause and parameters for ``query``."""
@@ -563,9 +607,9 @@ class SqlStore(ABC):
                 clauses.append(f"at {op} ?")
                 params.append(self._time_in(require_aware(moment, "audit time")))
         if query.profiles is not None:
-            ors = ["details LIKE ? ESCAPE '!'" for _ in query.profiles] or ["1 = 0"]
+            ors = [self._contains("details") for _ in query.profiles] or ["1 = 0"]
             clauses.append("(" + " OR ".join(ors) + ")")
-            params.extend("%" + _like(json.dumps({"profile": p})[1:-1]) + "%" for p in query.profiles)
+            params.extend(json.dumps({"profile": p})[1:-1] for p in query.profiles)
         return " WHERE " + " AND ".join(clauses), params
 
     def _audit_record(self, row: Row) -> dict[str, object]:
@@ -576,10 +620,10 @@ class SqlStore(ABC):
 
     def _user(self, row: Row) -> ReviewUser:
         """Build a ReviewUser from a row in ``_USER_COLUMNS`` order."""
-        name, role, profiles, password_hash, disabled, created = row
+        name, role, profiles, password_hash, disabled, created, epoch = row
         return ReviewUser(str(name), str(role), tuple(str(p) for p in _json_tuple(profiles)),
                           str(password_hash), bool(int(str(disabled))),
-                          None if created is None else self._time_out(created))
+                          None if created is None else self._time_out(created), int(str(epoch)))
 
     # -- helpers -------------------------------------------------------------
 

@@ -3,16 +3,22 @@
 Every page is a plain function ``(Rq) -> Response`` run in a worker thread
 (the store and the relay client block); ``_endpoint`` wraps it with the
 session, the CSRF check on every POST, the login requirement and the role
-check. ``_Headers`` puts the security headers on every response. A visitor
+check. ``_Guard`` wraps the whole application, its error handling included:
+it refuses request bodies over ``MAX_BODY`` before anything parses them, and
+puts the security headers on every response, error pages too. A visitor
 who is not logged in gets a redirect to the login page, whatever the path.
+Every string a template prints shows bidirectional-control characters as
+visible escapes (``render.visible``), so a subject cannot reorder itself.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,9 +32,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from detectors.engine import Detector, default_detector
 from gateway.config import Settings
 from gateway.quarantine.store import ReviewStore
-from gateway.review.auth import Session, Sessions
+from gateway.review.auth import LoginGate, Session, Sessions
+from gateway.review.render import visible
 from gateway.review.users import Access
 
 log = logging.getLogger("dlp.review")
@@ -45,6 +53,10 @@ _HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 ]
 _MAX_FIELDS = 2000   # a bulk selection of a few pages of ids
+MAX_BODY = 256 * 1024   # the largest request body: a bulk form of _MAX_FIELDS ids fits easily
+MAX_PAGE = 1_000_000
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")   # ASCII digits only (str.isdigit also takes "²")
+_NUL = "\x00"   # PostgreSQL refuses it in text; no name, id or filter needs it
 
 
 class Review:
@@ -55,9 +67,11 @@ class Review:
         self.store = store
         self.profiles = profiles   # gateway.policy.profiles.Profiles
         self.sessions = Sessions.from_settings(settings)
+        self.logins = LoginGate()
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True, default_for_string=True),
-                                     undefined=StrictUndefined)
+                                     undefined=StrictUndefined, finalize=_printed)
+        self.templates.filters["verbatim"] = Verbatim
         self._scanner: Any = None
 
     @property
@@ -70,6 +84,22 @@ class Review:
             from gateway.pipeline import Pipeline
             self._scanner = Pipeline.from_settings(self.settings).scanner
         return self._scanner
+
+    def detector(self) -> Detector:
+        """The gateway's detector (its account formats and list), to mask what the gateway does not scan."""
+        scanner = self.scanner()
+        return scanner.detector if scanner is not None else default_detector()
+
+
+class Verbatim(str):
+    """A string a template prints unchanged (a form value that must come back as it was)."""
+
+
+def _printed(value: object) -> object:
+    """What a template prints for ``value``: strings with bidi controls made visible."""
+    if isinstance(value, str) and not isinstance(value, Verbatim) and not hasattr(value, "__html__"):
+        return visible(value)
+    return value
 
 
 @dataclass
@@ -89,17 +119,18 @@ class Rq:
         return self.user
 
     def param(self, name: str) -> str:
-        return str(self.request.path_params.get(name, ""))
+        return str(self.request.path_params.get(name, "")).replace(_NUL, "")
 
     def query(self, name: str, default: str = "") -> str:
-        return self.request.query_params.get(name, default).strip()
+        return self.request.query_params.get(name, default).replace(_NUL, "").strip()
 
     def field(self, name: str, default: str = "") -> str:
         values = self.form.get(name)
-        return values[0].strip() if values else default
+        return values[0].replace(_NUL, "").strip() if values else default
 
     def fields(self, name: str) -> list[str]:
-        return [v.strip() for v in self.form.get(name, []) if v.strip()]
+        cleaned = (v.replace(_NUL, "").strip() for v in self.form.get(name, []))
+        return [v for v in cleaned if v]
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render ``template`` (consuming the flash message)."""
@@ -120,6 +151,33 @@ class Rq:
 
 
 Page = Callable[[Rq], Response]
+
+
+def number(text: str, default: int, low: int = 1, high: int = MAX_PAGE) -> int:
+    """``text`` as a whole number clamped to ``low..high``; ``default`` unless it is ASCII digits.
+
+    >>> number("3", 1), number("99999999999999999999", 1), number("0", 1), number("²", 1), number("-2", 1)
+    (3, 1000000, 1, 1, 1)
+    """
+    if not (text.isascii() and text.isdigit()):
+        return default
+    digits = text.lstrip("0") or "0"
+    return high if len(digits) > len(str(high)) else min(high, max(low, int(digits)))
+
+
+def day(text: str) -> datetime | None:
+    """The UTC midnight of ``text`` written YYYY-MM-DD (years 2000 to 9998); None otherwise.
+
+    >>> day("2026-03-01"), day("9999-12-31"), day("２０２６-03-01"), day("2026-02-30")
+    (datetime.datetime(2026, 3, 1, 0, 0, tzinfo=datetime.timezone.utc), None, None, None)
+    """
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment if 2000 <= moment.year <= 9998 else None   # so "to" + 1 day never overflows
 
 
 def local(url: str) -> str:
@@ -157,8 +215,8 @@ def _run(rq: Rq, page: Page, login: bool, admin: bool) -> Response:
     """Resolve the account, enforce login and role, then render."""
     if rq.session.user is not None:
         user = rq.review.store.get_user(rq.session.user)
-        if user is None or user.disabled:
-            rq.session = Session()
+        if user is None or user.disabled or user.session_epoch != rq.session.epoch:
+            rq.session = Session()   # disabled, logged out elsewhere, or a copy kept from before
         else:
             rq.user = Access.of(user)
     if login and rq.user is None:
@@ -181,11 +239,18 @@ def _forbidden(review: Review, rq: Rq) -> Response:
     return response
 
 
-class _Headers:
-    """ASGI middleware: security headers on every HTTP response; no caching of pages."""
+class _Guard:
+    """ASGI wrapper around the whole app, its error handling included.
 
-    def __init__(self, app: ASGIApp, tls: bool) -> None:
+    Request bodies over MAX_BODY are refused with 413 before anything parses
+    them (by Content-Length, or once the bytes received pass it); smaller ones
+    are read here and handed on. Every response gets the security headers,
+    and pages are never cached.
+    """
+
+    def __init__(self, app: ASGIApp, tls: bool, error_page: Callable[[int, str, str], HTMLResponse]) -> None:
         self.app = app
+        self.error_page = error_page
         self.extra = list(_HEADERS)
         if tls:
             self.extra.append((b"strict-transport-security", b"max-age=31536000"))
@@ -194,6 +259,25 @@ class _Headers:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = self._with_headers(scope, send)
+        body = await _body(scope, receive)
+        if body is None:
+            too_large = self.error_page(413, "Too large", "The request is larger than this app accepts.")
+            too_large.headers["connection"] = "close"
+            await too_large(scope, receive, send)
+            return
+        replayed = False
+
+        async def receive_once() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()   # after the body: wait for the client to go away
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, receive_once, send)
+
+    def _with_headers(self, scope: Scope, send: Send) -> Send:
         static = str(scope.get("path", "")).startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
@@ -204,10 +288,30 @@ class _Headers:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return send_with_headers
 
 
-def create(settings: Settings, store: ReviewStore, profiles: Any, lifespan: Any = None) -> Starlette:
+async def _body(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole request body; None when it is (or says it is) over MAX_BODY, or the client left."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = bytes(message.get("body", b""))
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def create(settings: Settings, store: ReviewStore, profiles: Any, lifespan: Any = None) -> ASGIApp:
     """Return the ASGI app over ``store``."""
     from gateway.review import decisions, login, overview, pages
     review = Review(settings, store, profiles)
@@ -236,7 +340,15 @@ def create(settings: Settings, store: ReviewStore, profiles: Any, lifespan: Any 
         # Anything else: the login page for strangers, "not found" for the logged in.
         route("/{rest:path}", lambda rq: rq.not_found(), ("GET", "POST")),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(_Headers, tls=review.sessions.tls)
+    def error_page(status: int, title: str, text: str) -> HTMLResponse:
+        body = review.templates.get_template("error.html").render(
+            user=None, csrf="", flash=None, path="", title=title, text=text)
+        return HTMLResponse(body, status_code=status)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(500, "Something went wrong", "The page could not be shown. Try again in a moment; "
+                          "if it keeps happening, the gateway's log says why.")
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: server_error})
     app.state.review = review
-    return app
+    return _Guard(app, review.sessions.tls, error_page)

@@ -28,11 +28,17 @@ _NOTE_MAX = 500
 
 
 def release_one(rq: Rq) -> Response:
-    """Release to every recipient, or to the ticked subset, with the note as the authorization."""
+    """Release to every recipient, or to the ticked subset, with the note as the authorization.
+
+    The page's form says it lists the recipients (field ``choosing``), so a form with
+    none ticked is refused rather than taken as "everyone"; without it (a script), all.
+    """
     held = visible(rq, rq.param("id"))
     if held is None:
         return rq.not_found()
     chosen = rq.fields("recipients")
+    if rq.field("choosing") == "1" and not chosen:   # the form listed them and none is ticked
+        return rq.redirect(f"/messages/{held.id}", "Choose at least one recipient.")
     subset = chosen if chosen and set(chosen) != set(held.rcpt_tos) else None
     outcome = releasing.release(rq.review.store, rq.review.settings.relay, held.id, rq.access.name,
                                 rq.field("note")[:_NOTE_MAX] or None, subset, policy=rq.review.profiles)

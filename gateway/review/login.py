@@ -6,6 +6,7 @@ import logging
 
 from starlette.responses import Response
 
+from gateway.quarantine.store import AuditEntry
 from gateway.review import auth, users
 from gateway.review.app import Rq, local
 from gateway.review.auth import Session
@@ -23,28 +24,30 @@ def form(rq: Rq, error: str | None = None, status: int = 200) -> Response:
 
 
 def submit(rq: Rq) -> Response:
-    """Check the password; audit "login" or "login-failed"."""
+    """Check the password; audit "login", "login-failed" or "login-throttled"."""
     store, name = rq.review.store, rq.field("name")[:_NAME_MAX]
     password = rq.form.get("password", [""])[0]
     target = local(rq.field("next", "/queue"))
-    if auth.throttled(store, rq.review.settings, name, rq.ip):
-        store.audit("login-failed", name or "-", None, {"ip": rq.ip, "reason": "throttled"})
-        log.warning("login throttled", extra={"fields": {"ip": rq.ip}})
-        return _again(rq, "Too many failed logins. Wait a few minutes and try again.", 429, target)
-    user = users.authenticate(store, name, password) if name and password else None
-    if user is None:
-        store.audit("login-failed", name or "-", None, {"ip": rq.ip, "reason": "bad-credentials"})
-        log.info("login failed", extra={"fields": {"ip": rq.ip}})
-        return _again(rq, "Wrong name or password.", 401, target)
+    # Count, check and record in one turn, so parallel attempts see each other's failures.
+    with rq.review.logins.turn(name, rq.ip) as turn:
+        if not turn or auth.throttled(store, rq.review.settings, name, rq.ip):
+            store.audit(auth.THROTTLED, name or "-", None, {"ip": rq.ip})
+            log.warning("login throttled", extra={"fields": {"ip": rq.ip}})
+            return _again(rq, "Too many failed logins. Wait a few minutes and try again.", 429, target)
+        user = users.authenticate(store, name, password) if name and password else None
+        if user is None:
+            store.audit(auth.FAILED, name or "-", None, {"ip": rq.ip, "reason": "bad-credentials"})
+            log.info("login failed", extra={"fields": {"ip": rq.ip}})
+            return _again(rq, "Wrong name or password.", 401, target)
     store.audit("login", user.name, None, {"ip": rq.ip})
-    rq.session = rq.session.login(user.name)
+    rq.session = rq.session.login(user.name, user.session_epoch)
     return rq.redirect(target)
 
 
 def logout(rq: Rq) -> Response:
-    """End the session."""
-    if rq.session.user is not None:
-        rq.review.store.audit("logout", rq.session.user, None, {"ip": rq.ip})
+    """End the session, and every other session of the account (a copied cookie too)."""
+    if rq.user is not None:
+        rq.review.store.end_sessions(rq.user.name, AuditEntry("logout", rq.user.name, {"ip": rq.ip}))
     rq.session = Session()
     return rq.redirect("/login")
 

@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from gateway.quarantine.store import AuditQuery, utc_now
+from gateway.quarantine.store import AuditQuery, ReviewStore, utc_now
 from gateway.review import chart, users as accounts
-from gateway.review.app import Rq
+from gateway.review.app import Rq, day, number
 from gateway.review.pages import STATUSES, visible_profiles
 
 AUDIT_PAGE = 100
@@ -44,10 +44,11 @@ def _audit_query(rq: Rq) -> tuple[AuditQuery, dict[str, str]]:
     values = {name: rq.query(name) for name in ("event", "actor", "message", "from", "to")}
     moments: dict[str, datetime] = {}
     for name in ("from", "to"):
-        try:
-            moments[name] = datetime.strptime(values[name], "%Y-%m-%d").replace(tzinfo=UTC)
-        except ValueError:
+        moment = day(values[name])
+        if moment is None:
             values[name] = ""
+        else:
+            moments[name] = moment
     until = moments["to"] + timedelta(days=1) if "to" in moments else None
     query = AuditQuery(event=values["event"] or None, actor=values["actor"] or None,
                        message_id=values["message"] or None, since=moments.get("from"), until=until,
@@ -58,7 +59,7 @@ def _audit_query(rq: Rq) -> tuple[AuditQuery, dict[str, str]]:
 def audit(rq: Rq) -> Response:
     """The audit log, newest first, filtered and paged (limited reviewers see their profiles' records)."""
     query, values = _audit_query(rq)
-    page = max(1, int(rq.query("page", "1")) if rq.query("page", "1").isdigit() else 1)
+    page = number(rq.query("page"), 1)
     store = rq.review.store
     total = store.audit_count(query)
     records = store.audit_page(query, AUDIT_PAGE, (page - 1) * AUDIT_PAGE)
@@ -82,32 +83,36 @@ def _shown(record: dict[str, object]) -> dict[str, str]:
 
 
 def audit_csv(rq: Rq) -> Response:
-    """The filtered audit log as CSV, oldest first within each batch order (newest first overall)."""
+    """The filtered audit log as CSV, newest first."""
     query, _ = _audit_query(rq)
     store = rq.review.store
-    rq.review.store.audit("audit-export", rq.access.name, None, {"filters": _filters(query)})
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["seq", "at", "event", "actor", "message_id", "details"])
-        offset = 0
-        while True:
-            batch = store.audit_page(query, CSV_BATCH, offset)
-            for record in batch:
-                shown = _shown(record)
-                writer.writerow([cell_safe(shown[k]) for k in ("seq", "at", "event", "actor", "message_id",
-                                                                "details")])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            if len(batch) < CSV_BATCH:
-                return
-            offset += CSV_BATCH
-
+    store.audit("audit-export", rq.access.name, None, {"filters": _filters(query)})
     stamp = utc_now().strftime("%Y%m%d-%H%M%S")
-    return StreamingResponse(_threaded(rows()), media_type="text/csv; charset=utf-8",
+    return StreamingResponse(_threaded(csv_chunks(store, query)), media_type="text/csv; charset=utf-8",
                              headers={"content-disposition": f'attachment; filename="audit-{stamp}.csv"'})
+
+
+def csv_chunks(store: ReviewStore, query: AuditQuery, batch: int = CSV_BATCH) -> Iterator[str]:
+    """The CSV text, one chunk per batch of records, newest first.
+
+    Batches follow the sequence number (each starts below the last one sent),
+    so records appended while the export runs neither repeat nor shift rows.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["seq", "at", "event", "actor", "message_id", "details"])
+    before: int | None = None
+    while True:
+        records = store.audit_page(query, batch, before=before)
+        for record in records:
+            shown = _shown(record)
+            writer.writerow([cell_safe(shown[k]) for k in ("seq", "at", "event", "actor", "message_id", "details")])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(records) < batch:
+            return
+        before = int(str(records[-1]["seq"]))
 
 
 async def _threaded(rows: Iterator[str]) -> AsyncIterator[str]:
@@ -146,7 +151,7 @@ def add_user(rq: Rq) -> Response:
 
 
 def disable_user(rq: Rq) -> Response:
-    """Disable an account; its sessions end with its next request."""
+    """Disable an account (not one's own, not the last enabled admin); its sessions end with its next request."""
     try:
         accounts.disable(rq.review.store, rq.param("name"), rq.access.name)
     except accounts.UserError as exc:

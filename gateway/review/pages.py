@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from starlette.responses import Response
@@ -14,7 +14,7 @@ from detectors.segments import Limits
 from gateway.quarantine.crypto import ContentDecryptError
 from gateway.quarantine.store import HeldMessage, MessageQuery, utc_now
 from gateway.review import render
-from gateway.review.app import Rq
+from gateway.review.app import Rq, day, number
 
 log = logging.getLogger("dlp.review")
 PAGE_SIZE = 50
@@ -42,7 +42,7 @@ class Row:
 def queue(rq: Rq) -> Response:
     """Held messages, newest first, filtered and paged."""
     query, values, problems = parse_filters(rq)
-    page = max(1, _int(rq.query("page"), 1))
+    page = number(rq.query("page"), 1)
     store = rq.review.store
     total = store.search_count(query)
     found = store.search(query, PAGE_SIZE, (page - 1) * PAGE_SIZE)
@@ -69,11 +69,12 @@ def parse_filters(rq: Rq) -> tuple[MessageQuery, dict[str, str], list[str]]:
     days = {}
     for name in ("from", "to"):
         if values[name]:
-            try:
-                days[name] = datetime.strptime(values[name], "%Y-%m-%d").replace(tzinfo=UTC)
-            except ValueError:
+            moment = day(values[name])
+            if moment is None:
                 problems.append(f"'{name}' must be a date like 2026-03-01")
                 values[name] = ""
+            else:
+                days[name] = moment
     until = days["to"] + timedelta(days=1) if "to" in days else None
     status = values["status"] if values["status"] in STATUSES else None
     query = MessageQuery(status=status, allowed=rq.access.allowed, profile=values["profile"] or None,
@@ -123,10 +124,10 @@ def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
     limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
                     max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
     try:
-        view = render.build(held, rq.review.store.content(held.id), limits)
+        view = render.build(held, rq.review.store.content(held.id), limits, rq.review.detector())
         unreadable = None
     except ContentDecryptError as exc:   # a lost old key: the envelope still shows, and the actions
-        view = render.MessageView((), (), (), render.findings_only(held))
+        view = render.MessageView((), (), (), render.findings_only(held, rq.review.detector()))
         unreadable = str(exc)
     return rq.page("message.html", title=f"Message {held.id}", m=held, view=view, unreadable=unreadable,
                    row=row(held, utc_now()), revealed=revealed or {})
@@ -135,7 +136,7 @@ def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
 def reveal(rq: Rq) -> Response:
     """Show one finding's value to an admin, rescanning the original; audited as "reveal"."""
     held = visible(rq, rq.param("id"))
-    index = _int(rq.field("finding"), -1)
+    index = number(rq.field("finding"), -1, low=0)
     if held is None or not 0 <= index < len(held.findings):
         return rq.not_found()
     wanted = held.findings[index]
@@ -151,16 +152,11 @@ def reveal(rq: Rq) -> Response:
                                                          wanted.get("start"), wanted.get("end")):
                 value = f.value
                 break
+    segment = render.masked_text(str(wanted.get("segment")), rq.review.detector())   # a file name can hold one
     rq.review.store.audit("reveal", rq.access.name, held.id,
                           {"profile": held.profile, "finding": index, "entity": wanted.get("entity"),
-                           "segment": wanted.get("segment"), "found": value is not None})
+                           "segment": segment, "found": value is not None})
     log.info("value revealed", extra={"fields": {"id": held.id, "finding": index, "actor": rq.access.name}})
     shown = value if value is not None else "(not found again: the detectors have changed since)"
     return message(rq, {index: shown})
 
-
-def _int(text: str, default: int) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return default

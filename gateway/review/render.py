@@ -2,33 +2,47 @@
 
 The message is hostile input. Nothing here produces markup: the template
 escapes every string (Jinja2 autoescape), so a ``<script>`` in a header, a
-body or a file name shows as text. Values are masked wherever a finding
-covers them: in the finding's context, in the bodies, in the subject.
+body or a file name shows as text, and bidirectional controls show as
+escapes (``visible``). Values are masked wherever a finding covers them: in
+the finding's context, in the bodies, in the subject. Header fields and file
+names are not scanned by the gateway, so the detector runs over each one as
+it is shown (``masked_text``). A header or a structure that Python's email
+package cannot parse is shown as sent, masked the same way.
 
 >>> subject_masked("SSN 219-09-9999 inside", ({"segment": "subject", "start": 4, "end": 15,
 ...                                            "masked": "***-**-9999"},))
 'SSN ***-**-9999 inside'
 >>> subject_masked("Account 1234567890", ({"segment": "subject", "start": 0, "end": 3, "masked": "x"},))
 'Account ******7890'
+>>> masked_text("ssn-219-45-6789.txt", default_detector())
+'ssn-***-**-6789.txt'
+>>> print(visible("abc" + chr(0x202E) + "txt.exe"))
+abc\\u202etxt.exe
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from detectors.engine import Detector, default_detector
 from detectors.findings import mask
 from detectors.segments import Limits, extract
 from gateway.quarantine.store import HeldMessage
 
+log = logging.getLogger("dlp.review")
 CONTEXT_CHARS = 40
 BODY_CHARS = 20_000
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d[\d\s./-]{2,}\d")
+# Unicode Bidi_Control: they reorder the text around them (a file name "abc<RLO>txt.exe" reads "abcexe.txt").
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ATTACHMENT = "attachment:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +71,52 @@ class MessageView:
     findings: tuple[FindingView, ...]
 
 
-def build(held: HeldMessage, content: bytes, limits: Limits) -> MessageView:
+def build(held: HeldMessage, content: bytes, limits: Limits, detector: Detector) -> MessageView:
     """Return the page's view of ``content``, the stored original of ``held``."""
-    texts = {segment.name: segment.text for segment in extract(content, limits).segments}
+    try:
+        texts = {segment.name: segment.text for segment in extract(content, limits).segments}
+    except Exception as exc:   # the gateway scanned it once, but a page never fails on a message
+        # The class only: a parser's text can quote the message.
+        log.error("held message could not be split into segments",
+                  extra={"fields": {"id": held.id, "problem": type(exc).__name__}})
+        texts = {}
     spans = _spans(held.findings)
-    findings = tuple(_finding(i, f, texts.get(str(f.get("segment")), ""), spans.get(str(f.get("segment")), []))
-                     for i, f in enumerate(held.findings))
-    bodies = tuple((name, _masked(text[:BODY_CHARS], spans.get(name, [])), len(text) > BODY_CHARS)
+    findings = tuple(_finding(i, f, texts.get(str(f.get("segment")), ""), spans.get(str(f.get("segment")), []),
+                              detector) for i, f in enumerate(held.findings))
+    bodies = tuple((masked_text(name, detector), _masked(text[:BODY_CHARS], spans.get(name, [])),
+                    len(text) > BODY_CHARS)
                    for name, text in texts.items() if name == "body" or name.endswith("/body"))
-    parsed = email.message_from_bytes(content, policy=email.policy.default)
-    return MessageView(_headers(parsed, held), bodies, _attachments(parsed), findings)
+    try:
+        parsed = email.message_from_bytes(content, policy=email.policy.default)
+        headers = _headers(parsed, held, detector)
+    except Exception:   # Python's parser raises on some malformed input: show what was sent
+        parsed, headers = None, _raw_headers(content, detector)
+    try:
+        attachments = _attachments(parsed, detector) if parsed is not None else None
+    except Exception:
+        attachments = None
+    if attachments is None:
+        attachments = tuple(Attachment(masked_text(name[len(_ATTACHMENT):], detector), "", 0)
+                            for name in texts if name.startswith(_ATTACHMENT) and "/" not in name)
+    return MessageView(headers, bodies, attachments, findings)
 
 
-def findings_only(held: HeldMessage) -> tuple[FindingView, ...]:
+def findings_only(held: HeldMessage, detector: Detector) -> tuple[FindingView, ...]:
     """The stored findings without context (when the content cannot be read)."""
-    return tuple(_finding(i, f, "", []) for i, f in enumerate(held.findings))
+    return tuple(_finding(i, f, "", [], detector) for i, f in enumerate(held.findings))
+
+
+def masked_text(text: str, detector: Detector, context: str = "") -> str:
+    """``text`` with every value the detector finds in it masked; ``context`` (a header's
+    name, say) is read before it, for the context words some numbers need."""
+    offset = len(context)
+    found = detector.find("header", context + text)
+    return _masked(text, [(f.start - offset, f.end - offset) for f in found if f.end > offset])
+
+
+def visible(text: str) -> str:
+    """``text`` with each bidirectional control written as an escape (``\\u202e``)."""
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def subject_masked(subject: str, findings: Sequence[dict[str, object]]) -> str:
@@ -117,7 +162,8 @@ def _masked(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int, int]]) -> FindingView:
+def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int, int]],
+             detector: Detector) -> FindingView:
     """One finding with a few words either side, other findings there masked too."""
     start, end = f.get("start"), f.get("end")
     before = after = ""
@@ -129,27 +175,41 @@ def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int,
         after = _SPACE.sub(" ", window[end - lo:])
         before, after = ("…" if lo > 0 else "") + before, after + ("…" if hi < len(text) else "")
     score = f.get("score")
-    return FindingView(index, str(f.get("entity", "")), str(f.get("segment", "")),
+    return FindingView(index, str(f.get("entity", "")), masked_text(str(f.get("segment", "")), detector),
                        float(score) if isinstance(score, (int, float)) else 0.0,
                        str(f.get("masked", "")), before, after)
 
 
-def _headers(parsed: EmailMessage, held: HeldMessage) -> tuple[tuple[str, str], ...]:
-    """Every header field, decoded; the subject masked like the queue shows it."""
+def _headers(parsed: EmailMessage, held: HeldMessage, detector: Detector) -> tuple[tuple[str, str], ...]:
+    """Every header field, decoded where it can be, each value masked; the subject as the queue shows it."""
     fields: list[tuple[str, str]] = []
-    for name, value in parsed.items():
+    for name, raw in parsed.raw_items():
         try:
-            text = str(value)
-        except Exception:  # a malformed field is shown raw rather than failing the page
-            text = str(parsed.get(name, failobj=""))
+            text = str(parsed.policy.header_fetch_parse(name, raw))
+        except Exception:  # e.g. IndexError for "Message-ID: <": shown as sent rather than failing the page
+            text = str(raw)
         if name.lower() == "subject":
             text = subject_masked(text, held.findings)
-        fields.append((name, _SPACE.sub(" ", text)))
+        fields.append(_field(name, text, detector))
     return tuple(fields)
 
 
-def _attachments(parsed: EmailMessage) -> tuple[Attachment, ...]:
-    """Each part with a file name or disposition attachment: name, type and decoded size."""
+def _raw_headers(content: bytes, detector: Detector) -> tuple[tuple[str, str], ...]:
+    """The header block as sent, unfolded, one (name, masked value) per field."""
+    block = re.split(rb"\r?\n\r?\n", content, maxsplit=1)[0].decode("utf-8", "replace")
+    fields = []
+    for line in re.sub(r"\r?\n[ \t]", " ", block).splitlines():
+        name, colon, value = line.partition(":")
+        fields.append(_field(name, value, detector) if colon else _field("", line, detector))
+    return tuple(fields)
+
+
+def _field(name: str, value: str, detector: Detector) -> tuple[str, str]:
+    return masked_text(name, detector), masked_text(_SPACE.sub(" ", value).strip(), detector, name + ": ")
+
+
+def _attachments(parsed: EmailMessage, detector: Detector) -> tuple[Attachment, ...]:
+    """Each part with a file name or disposition attachment: name (masked), type and decoded size."""
     found: list[Attachment] = []
     for part in parsed.walk():
         if part.is_multipart():
@@ -159,5 +219,5 @@ def _attachments(parsed: EmailMessage) -> tuple[Attachment, ...]:
             continue
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
-        found.append(Attachment(name or "(unnamed)", part.get_content_type(), size))
+        found.append(Attachment(masked_text(name, detector) if name else "(unnamed)", part.get_content_type(), size))
     return tuple(found)

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from gateway.config import HostPort, Settings
 from gateway.quarantine import open_from_settings
@@ -39,7 +40,7 @@ def load_profiles(config_dir: Path | None) -> Any:
     return profiles.load(Path(profiles.__file__).parent)
 
 
-def application(settings: Settings, config_dir: Path | None, purge: bool = True) -> tuple[Starlette, ReviewStore]:
+def application(settings: Settings, config_dir: Path | None, purge: bool = True) -> tuple[ASGIApp, ReviewStore]:
     """The app and the store it owns; with ``purge``, retention runs while it serves."""
     from gateway.review import app as review_app
     store = cast(ReviewStore, open_from_settings(settings))
@@ -67,7 +68,7 @@ async def _purge_loop(store: ReviewStore, profiles: Any, settings: Settings) -> 
         await asyncio.sleep(settings.review.purge_interval_minutes * 60)
 
 
-def _config(app: Starlette, settings: Settings) -> uvicorn.Config:
+def _config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     tls = settings.review
     return uvicorn.Config(app, log_config=None, access_log=False, server_header=False, lifespan="on",
                           loop="asyncio", proxy_headers=False,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gateway.quarantine.store import AuditEntry, ReviewStore, ReviewUser
+from gateway.quarantine.store import AuditEntry, LastAdminError, ReviewStore, ReviewUser
 
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD = 12
@@ -74,8 +74,15 @@ def add(store: ReviewStore, name: str, role: str, profiles: tuple[str, ...], pas
 
 
 def disable(store: ReviewStore, name: str, actor: str) -> None:
-    """Disable an account (audited as "user-disable"); UserError when there is none to disable."""
-    if not store.disable_user(name, AuditEntry("user-disable", actor, {"user": name})):
+    """Disable an account (audited as "user-disable"); UserError when there is none to disable, it
+    is the acting person's own, or it is the last enabled admin (nobody could manage accounts then)."""
+    if name == actor:
+        raise UserError("you cannot disable your own account")
+    try:
+        disabled = store.disable_user(name, AuditEntry("user-disable", actor, {"user": name}))
+    except LastAdminError:
+        raise UserError(f"{name!r} is the last enabled admin; add another admin first") from None
+    if not disabled:
         raise UserError(f"no enabled account named {name!r}")
 
 

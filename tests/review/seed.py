@@ -15,12 +15,15 @@ _PIPELINES: dict[Path, pipeline.Pipeline] = {}
 
 
 def compose(sender: str, recipients: list[str], subject: str, body: str,
-            html: str | None = None, attachment: tuple[str, bytes] | None = None) -> bytes:
+            html: str | None = None, attachment: tuple[str, bytes] | None = None,
+            headers: dict[str, str] | None = None) -> bytes:
     """A message as a mail client would send it."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")

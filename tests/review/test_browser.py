@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.review.conftest import PASSWORD, SSN, Stack, csrf_of, login
+from tests.review.seed import hold
+
 
 def row(page: Any, id: str) -> Any:
     return page.locator(f"tr[data-id={id}]")
@@ -277,3 +279,67 @@ def test_a_message_quarantined_over_smtp_is_reviewed_and_released(page: Any, sta
     assert page.locator("#status").inner_text() == "released"
     assert len(released_to(stack, id)) == 1
     assert PASSWORD not in stack.gateway.log_text() and SSN not in stack.gateway.log_text()
+
+
+def test_header_values_and_file_names_are_masked(page: Any, context: Any, stack: Stack) -> None:
+    held = stack.hold(headers={"Thread-Topic": f"Payroll SSN {SSN}"},
+                      attachment=(f"ssn-{SSN}.txt", f"SSN {SSN}\n".encode()))
+    login(page, "alice")
+    page.goto(f"/messages/{held.id}")
+    assert SSN not in page.content()
+    assert "Payroll SSN ***-**-6789" in page.locator("table.headers").inner_text()
+    assert "ssn-***-**-6789.txt" in page.locator("ul.attachments").inner_text()
+    assert "attachment:ssn-***-**-6789.txt" in page.locator("table.findings").inner_text()
+    index = next(i for i, f in enumerate(held.findings) if str(f["segment"]).startswith("attachment:"))
+    context.request.post(f"/messages/{held.id}/reveal", form={"csrf": csrf_of(page), "finding": str(index)})
+    store = stack.store()
+    try:
+        from gateway.quarantine.store import AuditQuery
+        [record] = store.audit_page(AuditQuery(event="reveal", message_id=held.id))
+        assert record["details"]["segment"] == "attachment:ssn-***-**-6789.txt"
+    finally:
+        store.close()
+
+
+def test_bidi_controls_show_as_escapes(page: Any, stack: Stack) -> None:
+    rlo, lri = "\u202e", "\u2066"
+    held = stack.hold(sender=f'"Payroll {rlo}" <evil@cerritos.example>', subject=f"Invoice {rlo}fdp.exe",
+                      headers={"Thread-Topic": f"topic {lri}x"}, attachment=(f"photo{rlo}gpj.exe", b"hello"))
+    login(page, "alice")
+    page.goto(f"/messages/{held.id}")
+    assert rlo not in page.content() and lri not in page.content()
+    assert page.locator("h1").inner_text() == "Invoice \\u202efdp.exe"
+    assert "photo\\u202egpj.exe" in page.locator("ul.attachments").inner_text()
+    assert "topic \\u2066x" in page.locator("table.headers").inner_text()
+    assert "Payroll \\u202e" in page.locator("dl.facts").inner_text()
+    page.goto("/queue?q=Invoice")
+    assert "Invoice \\u202efdp.exe" in row(page, held.id).inner_text() and rlo not in page.content()
+
+
+def test_unticking_every_recipient_releases_to_no_one(page: Any, stack: Stack) -> None:
+    held = stack.hold(recipients=("one@example.com", "two@example.org"))
+    login(page, "carol")
+    page.goto(f"/messages/{held.id}")
+    for box in page.locator("#release-form input[name=recipients]").all():
+        box.uncheck()
+    page.click("#release-form button[type=submit]")
+    assert page.locator("#flash").inner_text() == "Choose at least one recipient."
+    assert page.locator("#status").inner_text() == "held" and released_to(stack, held.id) == []
+
+
+def test_a_malformed_header_does_not_break_the_page(page: Any, stack: Stack) -> None:
+    raw = (b"From: a@cerritos.example\r\nTo: x@example.com\r\nSubject: broken id\r\nMessage-ID: <\r\n\r\n"
+           + f"SSN {SSN}\r\n".encode())
+    kept, gone = (hold(stack.settings, raw, "a@cerritos.example", ["x@example.com"], "cerritos", "broken id")
+                  for _ in range(2))
+    login(page, "alice")
+    assert page.goto(f"/messages/{kept.id}").status == 200
+    assert SSN not in page.content() and "Message-ID" in page.locator("table.headers").inner_text()
+    page.locator("table.findings button", has_text="Reveal").first.click()
+    assert page.locator("table.findings mark.revealed").inner_text() == SSN
+    page.click("#release-form button[type=submit]")
+    assert page.locator("#status").inner_text() == "released" and len(released_to(stack, kept.id)) == 1
+    page.goto(f"/messages/{gone.id}")
+    page.fill("#delete-form input[name=reason]", "malformed")
+    page.click("#delete-form button[type=submit]")
+    assert page.locator("#status").inner_text() == "deleted"

@@ -38,6 +38,8 @@ def test_add_list_disable(tmp_path: Path) -> None:
     assert users(data, "disable", "ortiz").returncode == 0
     again = users(data, "disable", "ortiz")
     assert again.returncode == 1 and "no enabled account named 'ortiz'" in again.stderr
+    last = users(data, "disable", "root")
+    assert last.returncode == 1 and "'root' is the last enabled admin" in last.stderr
     store = open_from_settings(config.Settings(data_dir=data))
     try:
         user = store.get_user("root")  # type: ignore[attr-defined]

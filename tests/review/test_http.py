@@ -1,30 +1,38 @@
 """The review app over real HTTP (uvicorn in a thread, as ``serve`` runs
-it): headers, sessions, CSRF, login throttling, TLS, accounts, CSV export,
-retention at start, and ``dlp-gateway review`` on its own."""
+it): headers (error pages too), sessions (logout, maximum age), CSRF, login
+throttling (per account and address, under parallel attempts), odd
+parameters, body limits, TLS, accounts, CSV export, retention at start, and
+``dlp-gateway review`` on its own."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import ipaddress
 import os
 import re
-import ipaddress
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from gateway import config
 from gateway.quarantine import open_from_settings
 from gateway.quarantine.store import AuditQuery
-from gateway.review import serve
+from gateway.review import auth, overview, serve
 from gateway.review.auth import Session, Sessions
 from gateway.review.users import add
 from tests.e2e.harness import ROOT, free_port, wait_for_port
@@ -113,8 +121,10 @@ def test_login_is_throttled_and_every_failure_audited(app: tuple[str, config.Set
     store: Any = open_from_settings(settings)
     try:
         records = store.audit_page(AuditQuery(event="login-failed", actor="tom"))
-        assert [r["details"]["reason"] for r in records] == ["throttled"] + ["bad-credentials"] * 3
+        assert [r["details"]["reason"] for r in records] == ["bad-credentials"] * 3
         assert all(r["details"]["ip"] == "127.0.0.1" for r in records)
+        [refusal] = store.audit_page(AuditQuery(event="login-throttled", actor="tom"))
+        assert refusal["details"] == {"ip": "127.0.0.1"}
     finally:
         store.close()
 
@@ -141,14 +151,22 @@ def test_next_after_login_stays_on_this_site(app: tuple[str, config.Settings, st
             assert reply.headers["location"] == "/queue"
 
 
+class _SignedAnHourAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 3600
+
+
 def test_a_forged_or_idle_session_is_no_session() -> None:
-    sessions = Sessions(b"k" * 32, timedelta(seconds=1), tls=False)
-    value = sessions.write(Session(user="alice"))
+    sessions = Sessions(b"k" * 32, timedelta(minutes=30), tls=False)
+    value = sessions.write(Session().login("alice", 0))
     assert sessions.read(value).user == "alice"
     assert sessions.read(value[:-2] + "xx").user is None
     assert Sessions(b"j" * 32, timedelta(minutes=5), tls=False).read(value).user is None
-    time.sleep(2.1)
-    assert sessions.read(value).user is None
+    # The same content, last signed an hour ago: idle for longer than 30 minutes.
+    payload = URLSafeTimedSerializer(b"k" * 32, salt=auth._SALT).loads(value)
+    idle = URLSafeTimedSerializer(b"k" * 32, salt=auth._SALT, signer=_SignedAnHourAgo).dumps(payload)
+    assert sessions.read(idle).user is None
+    assert Sessions(b"k" * 32, timedelta(minutes=90), tls=False).read(idle).user == "alice"
 
 
 def test_disabling_an_account_ends_its_sessions(app: tuple[str, config.Settings, str]) -> None:
@@ -276,3 +294,193 @@ def test_dlp_gateway_review_serves_alone_and_stops_on_sigterm(tmp_path: Path) ->
     assert process.returncode == 0, output
     assert '"msg": "review app listening"' in output
     assert (tmp_path / "var" / "review.secret").stat().st_mode & 0o777 == 0o600
+
+
+def from_address(base: str, address: str) -> httpx.Client:
+    """A client whose connections come from ``address`` (every 127.x.y.z is this machine)."""
+    return client(base, transport=httpx.HTTPTransport(local_address=address))
+
+
+def add_account(settings: config.Settings, name: str, role: str = "reviewer") -> None:
+    store: Any = open_from_settings(settings)
+    try:
+        add(store, name, role, (), PASSWORD, {"cerritos"}, "test")
+    finally:
+        store.close()
+
+
+def test_a_lockout_holds_one_address_and_refusals_do_not_prolong_it(
+        app: tuple[str, config.Settings, str]) -> None:
+    base, settings, _ = app
+    add_account(settings, "ivan")
+    with from_address(base, "127.0.0.2") as attacker:
+        for _ in range(3):
+            assert login(attacker, "ivan", "wrong password!").status_code == 401
+        time.sleep(0.2)
+        for _ in range(4):   # the right password too, while the lockout lasts
+            assert login(attacker, "ivan").status_code == 429
+    with from_address(base, "127.0.0.3") as own:   # the person, from their own address
+        assert login(own, "ivan").status_code == 303
+    store: Any = open_from_settings(settings)
+    try:
+        failed = store.audit_page(AuditQuery(event="login-failed", actor="ivan"))
+        refused = store.audit_page(AuditQuery(event="login-throttled", actor="ivan"))
+        assert len(failed) == 3 and len(refused) == 4
+        assert auth.throttled(store, settings, "ivan", "127.0.0.2")
+        # Once the window has passed over the failures, the refusals since do not keep it shut.
+        window = timedelta(minutes=settings.review.login_window_minutes)
+        later = failed[0]["at"] + window + timedelta(milliseconds=100)
+        assert all(r["at"] > later - window for r in refused)   # inside the window: they would count
+        assert not auth.throttled(store, settings, "ivan", "127.0.0.2", now=later)
+    finally:
+        store.close()
+
+
+def test_one_address_failing_across_accounts_is_refused_for_all(app: tuple[str, config.Settings, str]) -> None:
+    base, settings, _ = app
+    store: Any = open_from_settings(settings)
+    try:   # the records a password spray leaves (written as the login page writes them)
+        for n in range(3 * auth.ADDRESS_FACTOR - 1):
+            store.audit("login-failed", f"guess{n}", None, {"ip": "127.0.0.5", "reason": "bad-credentials"})
+    finally:
+        store.close()
+    with from_address(base, "127.0.0.5") as sprayer:
+        assert login(sprayer, "nobody", "Winter2026!").status_code == 401   # the last one allowed
+        assert login(sprayer, "carol").status_code == 429
+    with client(base) as http:
+        assert login(http, "carol").status_code == 303
+
+
+def test_parallel_wrong_passwords_are_checked_at_most_the_limit(app: tuple[str, config.Settings, str]) -> None:
+    base, settings, _ = app
+    add_account(settings, "judy")
+    barrier = threading.Barrier(12)
+    codes: list[int] = []
+
+    def attempt() -> None:
+        with from_address(base, "127.0.0.4") as http:
+            csrf = token(http.get("/login").text)
+            barrier.wait()
+            codes.append(http.post("/login", data={"csrf": csrf, "name": "judy",
+                                                   "password": "wrong password!"}).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(codes) == [401] * 3 + [429] * 9
+    store: Any = open_from_settings(settings)
+    try:
+        assert store.audit_count(AuditQuery(event="login-failed", actor="judy")) == 3
+        assert store.audit_count(AuditQuery(event="login-throttled", actor="judy")) == 9
+    finally:
+        store.close()
+
+
+def test_logging_out_ends_the_session_and_every_copy_of_it(app: tuple[str, config.Settings, str]) -> None:
+    base, settings, _ = app
+    add_account(settings, "lena")
+    with client(base) as http:
+        login(http, "lena")
+        csrf = token(http.get("/queue").text)
+        copy = http.cookies["dlp_review"]
+        assert http.post("/logout", data={"csrf": csrf}).status_code == 303
+    with client(base, cookies={"dlp_review": copy}) as thief:
+        reply = thief.get("/queue")
+        assert reply.status_code == 303 and reply.headers["location"].startswith("/login")
+    with client(base) as http:
+        assert login(http, "lena").status_code == 303 and http.get("/queue").status_code == 200
+
+
+def test_a_session_ends_at_its_maximum_age_however_busy() -> None:
+    sessions = Sessions(b"k" * 32, timedelta(minutes=30), tls=False, max_age=timedelta(hours=12))
+    fresh = Session().login("alice", 3)
+    assert sessions.read(sessions.write(fresh)) == fresh
+    for issued in (int(time.time()) - 12 * 3600 - 5, int(time.time()) + 3600, 0):
+        old = sessions.read(sessions.write(replace(fresh, issued=issued)))
+        assert old.user is None and old.csrf == fresh.csrf, issued
+
+
+def test_odd_parameters_never_fail(app: tuple[str, config.Settings, str]) -> None:
+    base, _, expired = app
+    huge = "99999999999999999999"
+    with client(base) as http:
+        login(http)
+        for path in (f"/queue?page={huge}", f"/audit?page={huge}", "/queue?to=9999-12-31", "/audit?to=9999-12-31",
+                     "/audit.csv?to=9999-12-31", "/queue?from=0001-01-01", "/audit?page=%C2%B2",
+                     "/queue?page=%C2%B2", "/queue?page=-3", "/queue?from=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-01-01",
+                     "/queue?q=%00", "/queue?sender=a%00b", "/audit?actor=%00", "/messages/%00"):
+            reply = http.get(path)
+            assert reply.status_code in (200, 404), (path, reply.status_code)
+        assert "Page 1000000 of" in http.get(f"/queue?page={huge}").text
+        assert "must be a date like" in http.get("/queue?to=9999-12-31").text
+        csrf = token(http.get("/queue").text)
+        for finding in ("²", huge, "-1"):
+            reveal = http.post(f"/messages/{expired}/reveal", data={"csrf": csrf, "finding": finding})
+            assert reveal.status_code == 404, finding
+
+
+def test_a_server_error_page_carries_the_security_headers(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "var")
+    add_account(settings, "alice", "admin")
+    running = serve.start(settings, None)
+    assert running is not None
+    try:
+        with client(f"http://{settings.review.listen}") as http:
+            login(http)
+            db = sqlite3.connect(settings.data_dir / "quarantine.sqlite")
+            try:   # the store fails under the app: its table is gone
+                db.execute("ALTER TABLE held_messages RENAME TO held_elsewhere")
+            finally:
+                db.close()
+            reply = http.get("/queue")
+        assert reply.status_code == 500 and "Something went wrong" in reply.text
+        for name, value in PAGE_HEADERS.items():
+            assert reply.headers.get(name) == value, name
+    finally:
+        running.stop()
+
+
+def test_large_request_bodies_are_refused_before_anything_reads_them(app: tuple[str, config.Settings, str]) -> None:
+    base, _, _ = app
+    with client(base) as http:
+        csrf = token(http.get("/login").text)
+        declared = http.post("/login", data={"csrf": csrf, "name": "alice", "password": PASSWORD,
+                                             "padding": "x" * 300_000})
+        assert declared.status_code == 413
+        assert declared.headers["content-security-policy"] == PAGE_HEADERS["content-security-policy"]
+        streamed = http.post("/queue/bulk", content=(b"x" * 65_536 for _ in range(5)),
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+        assert streamed.status_code == 413 and "content-length" not in streamed.request.headers   # chunked
+        assert login(http).status_code == 303   # an ordinary form still goes through
+
+
+def test_an_admin_cannot_disable_their_own_account(app: tuple[str, config.Settings, str]) -> None:
+    base, settings, _ = app
+    with client(base) as http:
+        login(http)
+        csrf = token(http.get("/users").text)
+        reply = http.post("/users/alice/disable", data={"csrf": csrf})
+        assert reply.status_code == 200 and "you cannot disable your own account" in reply.text
+        assert http.get("/users").status_code == 200
+    store: Any = open_from_settings(settings)
+    try:
+        assert not store.get_user("alice").disabled
+    finally:
+        store.close()
+
+
+def test_csv_export_pages_by_sequence_while_records_arrive(tmp_path: Path) -> None:
+    store: Any = open_from_settings(config.Settings(data_dir=tmp_path))
+    try:
+        for n in range(5):
+            store.audit("release", "alice", f"Q{n}", {"profile": "cerritos"})
+        chunks = overview.csv_chunks(store, AuditQuery(event="release"), batch=2)
+        first = next(chunks)
+        for n in range(3):   # newer records arrive while the export runs
+            store.audit("release", "alice", f"QNEW{n}", {"profile": "cerritos"})
+        rows = list(csv.reader(io.StringIO(first + "".join(chunks))))
+    finally:
+        store.close()
+    assert rows[0][0] == "seq" and [row[4] for row in rows[1:]] == ["Q4", "Q3", "Q2", "Q1", "Q0"]

@@ -619,3 +619,117 @@ def test_deleting_erases_the_content_and_keeps_the_record(store: SqlStore, backe
     assert kept is not None and (kept.subject, kept.findings) == ("payroll", message.findings)
     [(blob,)] = backend.raw_rows("SELECT content FROM held_messages")
     assert bytes(blob) == b""  # type: ignore[arg-type]
+
+
+def test_concurrent_writes_commit_together_and_fail_alone(store: SqlStore) -> None:
+    duplicate = held()
+    store.put(duplicate, CONTENT)
+    messages = [held() for _ in range(24)]
+    barrier = threading.Barrier(25)
+    errors: list[BaseException] = []
+
+    def put(message: HeldMessage) -> None:
+        barrier.wait()
+        try:
+            store.put(message, CONTENT, AuditEntry("quarantine", "gateway", {}))
+        except DatabaseError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(m,)) for m in [*messages, duplicate]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(errors) == 1            # the duplicate id, and only it
+    assert store.count(None) == 25     # every other write committed
+    assert len(store.audit_since(T0)) == 24
+    assert all(store.content(m.id) == CONTENT for m in messages)
+
+
+# -- review app: sessions, the last admin, exact audit filters, keyset paging ------
+
+def test_logout_and_disable_bump_the_session_epoch(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery, ReviewUser
+
+    def epoch() -> int:
+        user = store.get_user("ortiz")
+        assert user is not None
+        return user.session_epoch
+
+    store.add_user(ReviewUser("ortiz", "reviewer", (), "$argon2id$fake"))
+    assert epoch() == 0
+    store.end_sessions("ortiz", AuditEntry("logout", "ortiz", {"ip": "10.0.0.1"}))
+    assert epoch() == 1
+    assert store.disable_user("ortiz")
+    assert epoch() == 2
+    [record] = store.audit_page(AuditQuery(event="logout"))
+    assert record["actor"] == "ortiz" and record["details"] == {"ip": "10.0.0.1"}
+
+
+def test_the_last_enabled_admin_cannot_be_disabled(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery, LastAdminError, ReviewUser
+
+    for name, role in (("root", "admin"), ("ops", "admin"), ("ortiz", "reviewer")):
+        store.add_user(ReviewUser(name, role, (), "$argon2id$fake"))
+    assert store.disable_user("ops", AuditEntry("user-disable", "root", {"user": "ops"}))
+    with pytest.raises(LastAdminError):
+        store.disable_user("root", AuditEntry("user-disable", "cli", {"user": "root"}))
+    assert store.disable_user("ortiz")   # reviewers need no admin left behind
+    root = store.get_user("root")
+    assert root is not None and not root.disabled
+    assert [r["details"] for r in store.audit_page(AuditQuery(event="user-disable"))] == [{"user": "ops"}]
+
+
+def test_audit_detail_and_profile_filters_match_exactly(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery
+
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    store.audit("release", "alice", "Q1", {"profile": "cerritos"})
+    store.audit("release", "alice", "Q2", {"profile": "Cerritos"})
+    store.audit("release", "alice", "Q3", {"profile": "cerritos-north"})
+    store.audit("login-failed", "Mallory", None, {"ip": "fe80::a", "reason": "bad-credentials"})
+    store.audit("login-failed", "mallory", None, {"ip": "fe80::A", "reason": "bad-credentials"})
+    assert [r["message_id"] for r in store.audit_page(AuditQuery(profiles=("cerritos",)))] == ["Q1"]
+    assert store.count_audit("login-failed", since, detail=("ip", "fe80::a")) == 1
+    assert store.count_audit("login-failed", since, actor="mallory", detail=("ip", "fe80::A")) == 1
+    assert store.count_audit("login-failed", since, actor="mallory", detail=("ip", "fe80::a")) == 0
+
+
+def test_audit_pages_by_sequence(store: SqlStore) -> None:
+    from gateway.quarantine.store import AuditQuery
+
+    seqs = [store.audit("release", "alice", f"Q{n}", {}) for n in range(5)]
+    first = store.audit_page(AuditQuery(), limit=2)
+    assert [r["seq"] for r in first] == [seqs[4], seqs[3]]
+    store.audit("release", "alice", "QNEW", {})   # arrives between two pages
+    rest = store.audit_page(AuditQuery(), limit=10, before=int(str(first[-1]["seq"])))
+    assert [r["seq"] for r in rest] == seqs[2::-1]
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(backend: Backend, key: Key) -> None:
+    from gateway.quarantine.store import LastAdminError, ReviewUser
+
+    stores = [backend.open(key), backend.open(key)]
+    try:
+        for name in ("root", "ops"):
+            stores[0].add_user(ReviewUser(name, "admin", (), "$argon2id$fake"))
+        barrier = threading.Barrier(2)
+        outcomes: list[object] = []
+
+        def disable(store: SqlStore, name: str) -> None:
+            barrier.wait()
+            try:
+                outcomes.append(store.disable_user(name))
+            except LastAdminError as exc:
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=disable, args=pair) for pair in zip(stores, ("root", "ops"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(map(type, outcomes), key=str) == sorted([bool, LastAdminError], key=str)
+        assert [u.disabled for u in stores[0].users()].count(False) == 1
+    finally:
+        for store in stores:
+            store.close()
