@@ -30,6 +30,8 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
 from collections.abc import Iterator
+
+from gateway import headers
 from io import BytesIO
 
 CITRUS = ("This message may contain confidential or proprietary information and is intended for the "
@@ -45,6 +47,9 @@ _SPACES = re.compile(r"\s+")
 
 def append(content: bytes, statement: str) -> bytes:
     """The message with ``statement`` appended to each visible text body."""
+    fast = _plain(content, statement)
+    if fast is not None:
+        return fast
     message = message_from_bytes(content, policy=_POLICY)
     parts = list(_visible(message))
     if PGP_SIGNED in content or any(p.get_content_type() in SIGNED_TYPES for p in parts):
@@ -60,6 +65,37 @@ def append(content: bytes, statement: str) -> bytes:
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(message)
     return out.getvalue()
+
+
+def _plain(content: bytes, statement: str) -> bytes | None:
+    """The common case without parsing the message: one text/plain body in 7bit
+    or 8bit, the statement added after it and every other byte unchanged.
+    None when the message is anything else."""
+    if PGP_SIGNED in content:
+        return None
+    transfer, kind = headers.values(content, ("content-transfer-encoding", "content-type"))
+    encoding = (transfer or "7bit").strip().lower()
+    if encoding not in ("7bit", "8bit"):
+        return None
+    probe = Message()
+    probe["Content-Type"] = kind or "text/plain"
+    if probe.get_content_type() != "text/plain":
+        return None
+    charset = probe.get_content_charset() or "us-ascii"
+    head, body = headers.split(content)
+    if not body.startswith((b"\r\n", b"\n")):
+        return None   # no blank line after the header block: leave it to the parser
+    try:
+        text = body.decode(charset)
+        added = statement.encode(charset)
+    except (LookupError, UnicodeError):
+        return None
+    if encoding == "7bit" and not added.isascii():
+        return None
+    if _present(text, statement):
+        return content
+    newline = b"\r\n" if b"\r\n" in content[:len(head) + 2] else b"\n"
+    return head + body.rstrip(b"\r\n") + newline * 2 + added + newline
 
 
 def _visible(part: Message) -> Iterator[Message]:
@@ -85,6 +121,9 @@ def _is_body(part: Message) -> bool:
 
 
 def _present(text: str, statement: str) -> bool:
+    last = statement.split()[-1] if statement.split() else ""
+    if last not in text and html.escape(last) not in text:   # the usual answer, without normalising
+        return False
     return _SPACES.sub(" ", statement) in _SPACES.sub(" ", html.unescape(text))
 
 

@@ -8,6 +8,8 @@ cannot measure blocks) with 20 sessions that keep their connections, sending
 the same ~2 KB message under each scenario:
 
 - deliver: a clean message to an external recipient (the reference);
+- statement only: a clean message from Palos Verdes Estates, whose profile
+  appends its disclaimer to everything (the cost of rewriting the body);
 - disclaimer: an SSN with ``[purpose:collections]`` (tag removed, statement
   appended, exception audited before delivery);
 - block: an SSN from a Lancaster sender (audited, then ``550``);
@@ -68,6 +70,7 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("deliver", "clerk@citrus.example", "Statement", False, 250, "sink"),
+    Scenario("statement only", "clerk@pvestates.example", "Statement", False, 250, "sink"),
     Scenario("disclaimer", "clerk@citrus.example", "Statement [purpose:collections]", True, 250, "sink"),
     Scenario("block", "clerk@lancaster.example", "Statement", True, 550, "nowhere"),
     Scenario("quarantine", "clerk@citrus.example", "Statement", True, 250, "store"),

@@ -126,3 +126,12 @@ def test_a_message_without_a_text_body_gets_the_statement_as_its_first_part() ->
     out = append(content, CITRUS)
     assert [kind for kind, _ in bodies(out)] == ["text/plain"] and once(bodies(out)[0][1])
     assert b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=" in out
+
+
+def test_a_plain_message_keeps_every_byte_and_gains_only_the_statement() -> None:
+    head = (b"From : odd spacing <clerk@citrus.example>\r\nReferences: <a@b>\r\n <c@d>\r\n"
+            b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n")
+    content = head + b"\r\nCaf\xe9\r\n\r\n"
+    out = append(content, CITRUS)
+    assert out == head + b"\r\nCaf\xe9\r\n\r\n" + CITRUS.encode() + b"\r\n"
+    assert append(out, CITRUS) == out
