@@ -22,6 +22,7 @@ from gateway.policy import purpose
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LOGGED_ID_LENGTH = 200
+_ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _RAW_TAG = re.compile(rb"[ \t]*\[purpose:[ \t]*[A-Za-z0-9-]+[ \t]*\]", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^\x21-\x7e\u00a0-\U0010ffff]|[<>]")
 
@@ -77,10 +78,13 @@ def without_purpose(content: bytes) -> bytes:
     subject tag, and no X-DLP-Exception a sender wrote (only ours may say so)."""
     content = headers.remove(content, "x-dlp-purpose")
     raw = headers.raw_value(content, "subject")   # unfolded
-    if raw is not None and b"=?" not in raw:
-        if _RAW_TAG.search(raw):  # the usual case: the subject's own bytes (8-bit too), less the tag
-            content = headers.replace_raw(content, "subject", b"Subject: " + _RAW_TAG.sub(b"", raw, 1).strip())
-    elif raw is not None:       # encoded words: decode, strip, encode again
+    tag = _RAW_TAG.search(raw) if raw is not None else None
+    if raw is not None and tag is not None and not any(
+            word.start() <= tag.start() < word.end() for word in _ENCODED_WORD.finditer(raw)):
+        # the usual case: the subject's own bytes (8-bit too), less the tag
+        cut = raw[:tag.start()] + raw[tag.end():]
+        content = headers.replace_raw(content, "subject", b"Subject: " + cut.strip())
+    elif raw is not None and b"=?" in raw and raw.isascii():   # the tag is encoded: decode, strip, encode
         decoded = headers.value(content, "subject") or ""
         stripped = purpose.strip_tag(decoded)
         if stripped != decoded.strip():

@@ -73,15 +73,18 @@ def _plain(content: bytes, statement: str) -> bytes | None:
     None when the message is anything else."""
     if PGP_SIGNED in content:
         return None
-    transfer, kind = headers.values(content, ("content-transfer-encoding", "content-type"))
+    transfer, kind, disposition = headers.values(
+        content, ("content-transfer-encoding", "content-type", "content-disposition"))
     encoding = (transfer or "7bit").strip().lower()
-    if encoding not in ("7bit", "8bit"):
+    if encoding not in ("7bit", "8bit") or (disposition or "").strip().lower().startswith("attachment"):
         return None
     probe = Message()
     probe["Content-Type"] = kind or "text/plain"
     if probe.get_content_type() != "text/plain":
         return None
     charset = probe.get_content_charset() or "us-ascii"
+    if charset.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+        return None
     head, body = headers.split(content)
     if not body.startswith((b"\r\n", b"\n")):
         return None   # no blank line after the header block: leave it to the parser

@@ -111,7 +111,7 @@ def replace_raw(content: bytes, name: str, line: bytes) -> bytes:
     head, body = split(content)
     for field_name, start, end in fields(head):
         if field_name == name:
-            newline = b"\r\n" if head[start:end].endswith(b"\r\n") else b"\n"
+            newline = b"\r\n" if b"\r\n" in head or not head.endswith(b"\n") else b"\n"
             return head[:start] + line.replace(b"\r\n", newline) + newline + head[end:] + body
     return content
 

@@ -43,6 +43,8 @@ def add_commands(commands: Any, config_flag: Any) -> None:
     drop = actions.add_parser("delete", help="delete a held message (recorded)")
     drop.add_argument("id")
     drop.add_argument("--reason", metavar="TEXT")
+    drop.add_argument("--force", action="store_true",
+                      help="delete a message whose release died midway (after checking the downstream)")
     for sub in (listing, show, rel, drop):
         _common(sub, config_flag)
     for sub in (rel, drop):
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
             outcome = release(store, settings.relay, args.id, by, args.note, args.recipient,
                               policy=profiles.load(args.config), force=args.force)
         else:
-            outcome = delete(store, args.id, by, args.reason)
+            outcome = delete(store, args.id, by, args.reason, force=args.force)
         return _report(verb, outcome, args.json, out, err)
     except (QuarantineError, ContentDecryptError) as exc:
         print(f"dlp-gateway {args.command}: {exc}", file=err)

@@ -42,6 +42,15 @@ class Pending(Generic[_T]):
         return self.result  # type: ignore[return-value]
 
 
+def _own(exc: BaseException) -> Exception:
+    """A fresh error for another waiting thread (one instance raised in several
+    threads would gather all their tracebacks)."""
+    from gateway.quarantine.store import DatabaseError, QuarantineError
+    if isinstance(exc, QuarantineError):
+        return type(exc)(*exc.args)
+    return DatabaseError(f"quarantine write not committed: {type(exc).__name__}")
+
+
 class GroupCommit:
     """The queue of writes waiting for the store's lock."""
 
@@ -63,7 +72,9 @@ class GroupCommit:
                     run_batch(batch)
                 except BaseException as exc:   # the commit failed: nothing of the batch is stored
                     for item in batch:
-                        item.result, item.error = None, item.error or exc
+                        item.result = None
+                        if item is not pending:   # an interrupt is this thread's; others may retry
+                            item.error = item.error or _own(exc)
                     raise
                 finally:
                     for item in batch:

@@ -84,10 +84,11 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
     if not store.claim(id, by, force):
         return Outcome(id, False, "being released by someone else (or a release died midway: "
                                   "check the downstream, then release with force)")
+    progress: list[str] = []   # "data" once the message is on its way
     try:
         content = released_copy(store.content(id), held.profile, policy)
         message = released_by_header(by, note, id) + content
-        reply = asyncio.run(_relay(relay, held.mail_from, targets, message))
+        reply = asyncio.run(_relay(relay, held.mail_from, targets, message, progress))
     except _Uncertain as exc:
         # The message may have gone out: never offer it again by itself.
         error = f"outcome unknown, check the downstream before releasing again with force: {exc}"
@@ -99,8 +100,12 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
         store.unclaim(id, by, exc.reply)
         store.audit("release-refused", by, id, {"profile": held.profile, "downstream": exc.reply})
         return Outcome(id, False, f"downstream refused: {exc.reply}")
-    except BaseException:
-        store.unclaim(id, by, "release failed (internal error)")
+    except BaseException:   # interrupted: once DATA began, the message may have gone out
+        if "data" in progress:
+            store.keep_claim(id, by, "release interrupted while sending: outcome unknown, check the "
+                                     "downstream before releasing again with force")
+        else:
+            store.unclaim(id, by, "release failed (internal error)")
         raise
     details: dict[str, object] = {"profile": held.profile, "recipients": len(targets),
                                   "of": len(held.rcpt_tos), "note": note, "downstream": reply}
@@ -111,18 +116,24 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
     return Outcome(id, True, None, reply)
 
 
-def delete(store: QuarantineStore, id: str, by: str, reason: str | None = None) -> Outcome:
-    """Mark held ``id`` deleted, with who and why in the audit log."""
+def delete(store: QuarantineStore, id: str, by: str, reason: str | None = None,
+           force: bool = False) -> Outcome:
+    """Mark held ``id`` deleted, with who and why in the audit log.
+
+    ``force`` also deletes a message whose release died midway (see release):
+    for when a person found that it did go out, or retention expires it.
+    """
     held = store.get(id)
     if held is None:
         return Outcome(id, False, "no such message")
-    entry = AuditEntry("delete", by, {"profile": held.profile, "reason": reason})
-    if not store.decide(id, "deleted", by, reason, audit=entry):
+    entry = AuditEntry("delete", by, {"profile": held.profile, "reason": reason, "forced": force})
+    if not store.decide(id, "deleted", by, reason, audit=entry, force=force):
         return Outcome(id, False, f"already {held.status}" if held.status != "held" else "being released")
     return Outcome(id, True)
 
 
-async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str], message: bytes) -> str:
+async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str], message: bytes,
+                 progress: list[str]) -> str:
     """Relay one message on a fresh connection; any refused recipient refuses the release."""
     pool = RelayPool(settings)
     transaction = Transaction(pool)
@@ -133,6 +144,7 @@ async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str]
         await transaction.mail(sender, options)
         for recipient in recipients:
             await transaction.rcpt(recipient)
+        progress.append("data")
         try:
             return await transaction.data(message)
         except RelayError as exc:

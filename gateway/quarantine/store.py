@@ -158,7 +158,7 @@ class QuarantineStore(Protocol):
     ) -> builtins.list[HeldMessage]: ...
     def count(self, status: str | None = HELD) -> int: ...
     def decide(self, id: str, status: str, by: str, note: str | None = None,
-               audit: AuditEntry | None = None) -> bool: ...
+               audit: AuditEntry | None = None, force: bool = False) -> bool: ...
     def claim(self, id: str, by: str, force: bool = False) -> bool: ...
     def keep_claim(self, id: str, by: str, error: str) -> None: ...
     def unclaim(self, id: str, by: str, error: str | None) -> None: ...
@@ -332,7 +332,7 @@ class SqlStore(ABC):
         return int(str(rows[0][0]))
 
     def decide(self, id: str, status: str, by: str, note: str | None = None,
-               audit: AuditEntry | None = None) -> bool:
+               audit: AuditEntry | None = None, force: bool = False) -> bool:
         """Move ``id`` from held to ``status``; False if it was no longer held
         (or someone else has claimed it for a release).
 
@@ -346,8 +346,11 @@ class SqlStore(ABC):
         erase = ", content = ?" if status == "deleted" else ""
         update = ("UPDATE held_messages SET status = ?, decided_by = ?, decided_at = ?, note = ?, "
                   f"claimed_by = NULL, claimed_at = NULL, last_error = NULL{erase} WHERE id = ? AND status = ? "
-                  "AND (claimed_by IS NULL OR (claimed_by = ? AND ? = 'released'))")
-        params = [status, by, self._time_in(utc_now()), note, *([b""] if erase else []), id, HELD, by, status]
+                  "AND (claimed_by IS NULL OR (claimed_by = ? AND ? = 'released') OR claimed_at < ?)")
+        # force: a claim left by a release that died midway (stale) no longer stands in the way
+        stale = self._time_in(utc_now() - CLAIM_STALE) if force else None
+        params = [status, by, self._time_in(utc_now()), note, *([b""] if erase else []), id, HELD, by, status,
+                  stale]
 
         def work(run: Execute) -> bool:
             changed = run(update, params)[0] == 1

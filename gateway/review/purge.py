@@ -64,7 +64,8 @@ def _expire(store: ReviewStore, relay: RelaySettings, profile: str, cutoff: date
                                          f"retention: held longer than {days} days", policy=profiles).done
                 report.released += done
             else:
-                done = releasing.delete(store, held.id, ACTOR, f"retention: held longer than {days} days").done
+                done = releasing.delete(store, held.id, ACTOR, f"retention: held longer than {days} days",
+                                        force=True).done   # expired: even a release that died midway
                 report.deleted += done
             if done:
                 report.profiles[profile] = report.profiles.get(profile, 0) + 1

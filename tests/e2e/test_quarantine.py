@@ -323,3 +323,26 @@ def test_a_release_whose_outcome_is_unknown_is_not_sent_again_by_itself(
     finally:
         store.close()
     assert events == [("quarantine", "gateway"), ("release-uncertain", "alice"), ("release", "bob")]
+
+
+def test_a_release_interrupted_while_sending_keeps_its_claim(sink: Sink, start_gateway: StartGateway) -> None:
+    import time
+    gateway = start_gateway(sink.port, {"relay": {"timeout": 30}})
+    code, text = data(gateway, held_message(uuid.uuid4().hex))
+    held_id = text.split(" as ", 1)[1].split()[0]
+    sink.handler.reply_delay = 20   # the sink has the message; its answer is slow to come
+    release = subprocess.Popen([sys.executable, "-m", "gateway.cli", "quarantine", "release", held_id,
+                                "--by", "alice", "--config", str(gateway.config_dir)],
+                               cwd=gateway.workdir, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert len(sink.wait_for(1, timeout=20)) == 1
+    time.sleep(0.3)
+    release.send_signal(signal.SIGINT)   # an operator's Ctrl-C while the reply is awaited
+    release.wait(20)
+    sink.handler.reply_delay = 0
+    shown = json.loads(cli(gateway, "quarantine", "show", held_id, "--json").stdout)
+    assert shown["status"] == "held" and "interrupted while sending" in shown["last_error"]
+    again = cli(gateway, "quarantine", "release", held_id, "--by", "bob")
+    assert again.returncode == 1 and len(sink.messages) == 1
+    assert cli(gateway, "quarantine", "delete", held_id, "--by", "bob", "--force",
+               "--reason", "it did go out").returncode == 0

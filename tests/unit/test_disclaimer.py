@@ -135,3 +135,12 @@ def test_a_plain_message_keeps_every_byte_and_gains_only_the_statement() -> None
     out = append(content, CITRUS)
     assert out == head + b"\r\nCaf\xe9\r\n\r\n" + CITRUS.encode() + b"\r\n"
     assert append(out, CITRUS) == out
+
+
+def test_a_message_that_is_one_text_attachment_is_wrapped_not_edited() -> None:
+    content = (HEAD + b"Content-Type: text/plain; name=data.csv\r\n"
+               b"Content-Disposition: attachment; filename=data.csv\r\n\r\na,b\r\n1,2\r\n")
+    out = append(content, CITRUS)
+    assert b"a,b\r\n1,2" in out and CITRUS.encode() not in out.split(b"a,b")[1]
+    message = message_from_bytes(out, policy=compat32)
+    assert message.get_content_type() == "multipart/mixed" and once(bodies(out)[0][1])

@@ -69,3 +69,12 @@ def test_a_forged_exception_header_after_64_kib_of_headers_is_removed() -> None:
     assert len(raw) > 65536
     out = actions.deliverable(raw, Verdict(Action.DELIVER, "default", ("x",)))
     assert b"X-DLP-Exception" not in out and out.endswith(b"\r\n\r\nbody\r\n")
+
+
+def test_a_subject_with_raw_utf8_and_an_encoded_word_loses_only_the_tag() -> None:
+    raw = "Subject: =?utf-8?q?caf=C3=A9?= é [purpose:collections]\r\n\r\nx\r\n".encode()
+    assert actions.without_purpose(raw) == "Subject: =?utf-8?q?caf=C3=A9?= é\r\n\r\nx\r\n".encode()
+
+
+def test_a_subject_that_is_the_last_line_keeps_the_block_s_line_ends() -> None:
+    assert actions.without_purpose(b"From: a\r\nSubject: hi [purpose:x]") == b"From: a\r\nSubject: hi\r\n"

@@ -733,3 +733,15 @@ def test_two_admins_disabling_each_other_at_once_leave_one(backend: Backend, key
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_release_with_an_unknown_outcome_can_be_deleted_only_with_force(store: SqlStore) -> None:
+    message = held()
+    store.put(message, CONTENT)
+    assert store.claim(message.id, "alice")
+    store.keep_claim(message.id, "alice", "outcome unknown")
+    assert not store.claim(message.id, "bob")                        # not sent again by itself
+    assert not store.decide(message.id, "deleted", "bob")
+    assert store.decide(message.id, "deleted", "bob", "it did go out", force=True)
+    got = store.get(message.id)
+    assert got is not None and got.status == "deleted"
