@@ -126,12 +126,3 @@ def _fold(line: bytes) -> bytes:
             current = current + b" " + word if current else word
     out.append(current)
     return b"\r\n ".join(out)
-
-
-def edit_raw(content: bytes, name: str, old: bytes, new: bytes) -> bytes:
-    """``content`` with the first ``old`` inside the first ``name`` field made ``new``."""
-    head, body = split(content)
-    for field_name, start, end in fields(head):
-        if field_name == name and old in head[start:end]:
-            return head[:start] + head[start:end].replace(old, new, 1) + head[end:] + body
-    return content

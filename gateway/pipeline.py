@@ -24,7 +24,6 @@ from gateway import headers
 from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
 
-DEFAULT_PROFILE = "default"
 EXCEPTION_RULE = "business-purpose"
 
 
