@@ -126,7 +126,7 @@ def pdf(blocks: Sequence[tuple[str, object]]) -> bytes:
         elif kind == "table":
             rows = list(content)  # type: ignore[call-overload]
             ncols = max(len(r) for r in rows)
-            doc.set_font("helvetica", "", 8 if ncols > 3 else 10)
+            doc.set_font("helvetica", "", 10 if ncols <= 3 else 8 if ncols <= 5 else 6)
             cw = width / ncols
             for row in rows:
                 for text in row:

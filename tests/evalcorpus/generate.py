@@ -166,10 +166,18 @@ class Draft:
         d = f"{self.rng.randint(1, 12):02d}/{self.rng.randint(1, 28):02d}/{self.rng.choice((2025, 2026))}"
         return p.neg("date", d) if p else d
 
-    def amount(self, p: Part | None = None, big: bool = False) -> str:
+    def amount(self, p: Part | None = None, big: bool = False, sign: bool = True) -> str:
         v = self.rng.randint(1000, 9_999_999 if big else 250_000) / 100
-        a = f"${v:,.2f}"
+        a = f"${v:,.2f}" if sign else f"{v:,.2f}"
         return p.neg("amount", a) if p else a
+
+    def requote(self, segment: str, prefix: str) -> None:
+        """Values wrapped over lines that were then quoted carry the quote marks as written."""
+        self.labels = [
+            Label(lab.entity, lab.value.replace("\n", "\n" + prefix), lab.segment, lab.kind)
+            if lab.segment == segment and "\n" in lab.value else lab
+            for lab in self.labels
+        ]
 
     def part(self, segment: str, kind: str) -> Part:
         return Part(self, segment, kind)
@@ -268,20 +276,29 @@ def utility_sentence(d: Draft, p: Part) -> str:
         acct = V.phone_shaped_account(rng)  # ten digits that also look like a phone number
     a = p.put("UTILITY_ACCOUNT", acct)
     street = rng.choice(STREETS)
+    amount, date, date2 = d.amount(), d.date(), d.date()
     forms = (
         f"my account is {a} and I was charged twice this month.",
         f"Account number: {a}",
         f"Acct# {a} - customer says the meter was read wrong.",
-        f"acct no. {a}, balance {d.amount(p)} past due since {d.date(p)}.",
+        f"acct no. {a}, balance {amount} past due since {date}.",
         f"the account we looked at last week, for the {street} property, was {a}.",
         f"Please apply the payment to account {a}.",
-        f"Customer account {a} is on a payment arrangement through {d.date(p)}.",
+        f"Customer account {a} is on a payment arrangement through {date2}.",
         f"{d.org.short} account number {a} (service at {d.street()})",
         f"Acct {a}",
         f"Can you check the account for the tenant at {d.street()}? It's {a}, the one with the leak adjustment.",
         f"The {d.org.utility} account on file is {a}.",
     )
-    return rng.choice(forms)
+    return pick(p, rng.choice(forms), (("amount", amount), ("date", date), ("date", date2)))
+
+
+def pick(p: Part, text: str, negatives: Sequence[tuple[str, str]]) -> str:
+    """Record the negatives that the chosen wording actually contains."""
+    for what, value in negatives:
+        if value in text:
+            p.neg(what, value)
+    return text
 
 
 def sce_sentence(d: Draft, p: Part) -> str:
@@ -331,7 +348,7 @@ def billing_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]
             d.street().upper(),
             d.zip4(p) if rng.random() < 0.5 else d.zip5(),
             p.put("PHONE_NUMBER", ph) if ph else "",
-            d.amount(p).replace("$", ""),
+            d.amount(p, sign=False),
             d.date(p),
         ])
     return header, rows
@@ -358,7 +375,7 @@ def payroll_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]
             p.put("US_BANK_ROUTING", V.routing(rng)),
             p.put("US_BANK_ACCOUNT", V.bank_account(rng)),
             rng.choice(("Checking", "Savings", "C", "S")),
-            d.amount(p).replace("$", ""),
+            d.amount(p, sign=False),
             d.date(p),
         ])
     return header, rows
@@ -383,7 +400,7 @@ def vendor_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]]
             f"{d.street()}, {rng.choice(('Los Angeles', 'Palmdale', 'Ontario', 'Long Beach'))} CA",
             p.put("PHONE_NUMBER", V.phone(rng, rng.choice(("dash", "paren")))),
             rng.choice(("Y", "N")),
-            d.amount(p, big=True).replace("$", ""),
+            d.amount(p, big=True, sign=False),
             p.neg("PO number", f"PO-{rng.randint(2024, 2026)}-{rng.randint(10000, 99999)}"),
         ])
     return header, rows
@@ -702,8 +719,10 @@ def sc_hr(d: Draft) -> bytes:
             lines.append(rng.choice((f"He has an ITIN, not an SSN: {v}.", f"ITIN {v}", f"SSN/ITIN: {v}")))
         elif which == "dl":
             v = b.put("US_DRIVER_LICENSE", V.ca_license(rng))
-            lines.append(rng.choice((f"Driver's license: {v}", f"CDL# {v} (Class A)", f"DL {v} exp {d.date(b)}",
-                                     f"driver license number {v} for the fleet insurance list")))
+            exp = d.date()
+            lines.append(pick(b, rng.choice((f"Driver's license: {v}", f"CDL# {v} (Class A)", f"DL {v} exp {exp}",
+                                             f"driver license number {v} for the fleet insurance list")),
+                              (("date", exp),)))
         else:
             r = b.put("US_BANK_ROUTING", V.routing(rng))
             a = b.put("US_BANK_ACCOUNT", V.bank_account(rng))
@@ -758,11 +777,12 @@ def sc_cards(d: Draft) -> bytes:
     brand, num = V.card(rng, rng.choice(("space", "dash", "plain")))
     v = b.put("CREDIT_CARD", num)
     exp = f"{rng.randint(1, 12):02d}/{rng.randint(27, 31)}"
-    lines = [greet(d), "", rng.choice((
+    amount = d.amount()
+    lines = [greet(d), "", pick(b, rng.choice((
         f"Customer paid by phone with {brand} {v} exp {exp}, please post it to the account.",
         f"Card number {v}, expiration {exp}, cardholder {d.person()}.",
         f"Here is the card she read to me: {v} ({brand}).",
-        f"Please run the {brand} card {v} for {d.amount(b)}.")), ""]
+        f"Please run the {brand} card {v} for {amount}.")), (("amount", amount),)), ""]
     if rng.random() < 0.5:
         lines += [utility_sentence(d, b), ""]
     text = "\n".join(lines + [close(d)]) + d.signature(b, "cs")
@@ -831,6 +851,7 @@ def sc_forward(d: Draft) -> bytes:
         return assemble(d, "FW: Request", text, messages=[(fwd_name, inner)])
     depth = rng.choice((1, 2))
     quoted = "\n".join(("> " * depth) + line if line else ">" * depth for line in otext.splitlines())
+    d.requote("body", "> " * depth)
     text = (f"{greet(d)}\n\nSee below - can you take care of this one?\n\n{close(d)}{d.signature(b, 'billing')}\n\n"
             f"---------- Forwarded message ---------\nFrom: {orig}\nDate: {d.date()}\nSubject: Request\n\n{quoted}")
     return assemble(d, "FW: Request", text)
@@ -863,12 +884,11 @@ def sc_phone_vs_account(d: Draft) -> bytes:
     b = d.part("body", "body")
     acct = V.phone_shaped_account(rng)
     ph = V.phone(rng, "plain")
+    b.put("UTILITY_ACCOUNT", acct)
+    b.put("PHONE_NUMBER", ph)
     lines = [greet(d), "",
-             rng.choice((f"Account number {b.put('UTILITY_ACCOUNT', acct)}",
-                         f"my account is {b.put('UTILITY_ACCOUNT', acct)}",
-                         f"acct# {b.put('UTILITY_ACCOUNT', acct)}")),
-             rng.choice((f"Phone: {b.put('PHONE_NUMBER', ph)}", f"call me at {b.put('PHONE_NUMBER', ph)}",
-                         f"best number to reach me {b.put('PHONE_NUMBER', ph)}")),
+             rng.choice((f"Account number {acct}", f"my account is {acct}", f"acct# {acct}")),
+             rng.choice((f"Phone: {ph}", f"call me at {ph}", f"best number to reach me {ph}")),
              "", close(d), d.person()]
     return assemble(d, "account question", "\n".join(lines))
 
@@ -995,8 +1015,7 @@ def sc_clean_export(d: Draft) -> bytes:
         data = docs.xlsx([("Summary", [["Total", len(rows)]]), ("Detail", sheet)])
         mt = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
-        blocks: list[tuple[str, object]] = [("h", title[0]), ("table", [header[:4] + header[6:7]] +
-                                                           [r[:4] + r[6:7] for r in rows])]
+        blocks: list[tuple[str, object]] = [("h", title[0]), ("table", [header] + rows)]
         if fmt == "pdf":
             data, mt = docs.pdf(blocks), ("application", "pdf")
         else:

@@ -102,8 +102,10 @@ def fmt_ssn(d: str, style: str = "dash") -> str:
 
 
 def itin(rng: random.Random, style: str = "dash") -> str:
-    d = f"9{rng.randint(0, 99):02d}{rng.choice(ITIN_GROUPS):02d}{rng.randint(1, 9999):04d}"
-    return fmt_ssn(d, style)
+    while True:
+        d = f"9{rng.randint(0, 99):02d}{rng.choice(ITIN_GROUPS):02d}{rng.randint(1, 9999):04d}"
+        if not _placeholder(d):
+            return fmt_ssn(d, style)
 
 
 def ein_digits(rng: random.Random, also_ssn: bool = False) -> str:
@@ -284,7 +286,7 @@ def ca_license(rng: random.Random) -> str:
 # --- validators ---------------------------------------------------------------
 
 def _itin_ok(d: str) -> bool:
-    return len(d) == 9 and d[0] == "9" and int(d[3:5]) in ITIN_GROUPS
+    return len(d) == 9 and d[0] == "9" and int(d[3:5]) in ITIN_GROUPS and not _placeholder(d)
 
 
 def _card_ok(d: str) -> bool:
