@@ -29,6 +29,7 @@ from tests.evalcorpus import docs
 from tests.evalcorpus import values as V
 
 SEED = 20261202
+FULLWIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 BASE_TIME = 1795939200  # 2026-12-01T00:00:00Z
 
 
@@ -709,7 +710,10 @@ def sc_hr(d: Draft) -> bytes:
     for _ in range(rng.randint(1, 3)):
         which = rng.choice(("ssn", "ssn", "itin", "dl", "dd"))
         if which == "ssn":
-            v = b.put("US_SSN", V.ssn(rng, rng.choice(("dash", "dash", "plain", "space", "dot"))))
+            v = V.ssn(rng, rng.choice(("dash", "dash", "plain", "space", "dot")))
+            if rng.random() < 0.1:  # typed with a Japanese/Chinese input method: full-width digits
+                v = v.translate(FULLWIDTH)
+            b.put("US_SSN", v)
             lines.append(rng.choice((f"Her SS# is {v}.", f"soc sec {v}", f"SSN: {v}",
                                      f"Social security number on the I-9 is {v}, please correct the W-2.",
                                      f"The taxpayer ID (SSN) he gave us was {v}.",
@@ -893,6 +897,27 @@ def sc_phone_vs_account(d: Draft) -> bytes:
     return assemble(d, "account question", "\n".join(lines))
 
 
+def sc_pasted_report(d: Draft) -> bytes:
+    """A report pasted from the billing system into the body: columns aligned under a header line."""
+    rng = d.rng
+    b = d.part("body", "body")
+    kind = rng.choice(("billing", "billing", "vendor", "payroll"))
+    header, rows = {"billing": billing_table, "payroll": payroll_table, "vendor": vendor_table}[kind](
+        d, b, rng.choice((15, 30, 60, 120)))
+    keep = [0, 1, 2, 4, 5] if kind != "payroll" else [1, 2, 3, 4, 6]
+    # the columns left out of the paste must not keep their labels or negatives
+    dropped = {row[i] for row in rows for i in range(len(header)) if i not in keep}
+    d.labels = [lab for lab in d.labels if not (lab.segment == "body" and lab.value in dropped)]
+    d.negatives = [n for n in d.negatives if not (n.segment == "body" and n.value in dropped)]
+    cols = [[header[i].upper()] + [r[i] for r in rows] for i in keep]
+    widths = [max(len(x) for x in col) + 2 for col in cols]
+    lines = ["".join(col[j].ljust(w) for col, w in zip(cols, widths)).rstrip() for j in range(len(rows) + 1)]
+    lines.insert(1, "".join(("-" * (w - 2)).ljust(w) for w in widths).rstrip())
+    text = (f"{greet(d)}\n\nPasting the report below since the attachment keeps bouncing.\n\n"
+            + "\n".join(lines) + f"\n\n{close(d)}" + d.signature(b, "billing" if kind == "billing" else "purchasing"))
+    return assemble(d, "report (pasted)", text)
+
+
 # --- scenarios: nothing sensitive --------------------------------------------
 
 def sc_meeting(d: Draft) -> bytes:
@@ -961,7 +986,8 @@ def sc_shipping(d: Draft) -> bytes:
              f"The meters shipped UPS, tracking {b.neg('tracking number', ups)}.",
              f"The backflow parts went FedEx {b.neg('tracking number', fedex)}.",
              f"USPS tracking: {b.neg('tracking number', usps)}",
-             f"Order number {b.neg('order number', str(rng.randint(1000000000000, 9999999999999)))} placed {d.date(b)}."]
+             f"Order number {b.neg('order number', rng.choice('17') + str(rng.randint(100000000000, 999999999999)))} "
+             f"placed {d.date(b)}."]
     text = "\n".join(lines + ["", close(d)]) + d.signature(b, "purchasing")
     return assemble(d, "shipping info", text)
 
@@ -1071,6 +1097,7 @@ SCENARIOS: tuple[tuple[str, Scenario, int], ...] = (
     ("forward", sc_forward, 24),
     ("unlabelled", sc_unlabelled, 10),
     ("phone-vs-account", sc_phone_vs_account, 8),
+    ("pasted-report", sc_pasted_report, 10),
     # nothing sensitive: hard negatives, phones, clean mail
     ("meeting", sc_meeting, 30),
     ("purchasing-clean", sc_purchasing_clean, 26),

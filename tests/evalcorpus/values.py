@@ -320,6 +320,7 @@ _UTILITY_FORMS = (
 
 def is_valid(entity: str, written: str) -> bool:
     """Whether ``written`` is a valid value of ``entity`` by DETECTION.md's rules."""
+    written = re.sub(r"\n(?:>\s?)+", "\n", written)  # a value wrapped inside a quoted reply
     d = digits(written)
     flat = " ".join(written.split())
     if entity == "US_SSN":
