@@ -97,9 +97,9 @@ def docx(blocks: Sequence[tuple[str, object]]) -> bytes:
             rows = list(content)  # type: ignore[call-overload]
             table = doc.add_table(rows=len(rows), cols=max(len(r) for r in rows))
             table.style = "Table Grid"
-            for i, row in enumerate(rows):
-                for j, text in enumerate(row):
-                    table.cell(i, j).text = str(text)
+            for row_obj, row in zip(table.rows, rows):
+                for cell, text in zip(row_obj.cells, row):
+                    cell.text = str(text)
     buf = io.BytesIO()
     doc.save(buf)
     return _normalize_zip(buf.getvalue())

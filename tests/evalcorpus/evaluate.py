@@ -198,8 +198,8 @@ def score(cases: Sequence[Mapping[str, Any]], scans: Mapping[str, Mapping[str, A
             why = f"labelled {label_values[(name, seg, dg)]}"
         else:
             pool = neg_pool.get((name, seg), {})
-            hit = _contains(dg, pool, neg_joined.get((name, seg), ""))
-            why = f"hard negative: {pool[hit]}" if hit else "unlabelled text"
+            neg_key = _contains(dg, pool, neg_joined.get((name, seg), ""))
+            why = f"hard negative: {pool[neg_key]}" if neg_key else "unlabelled text"
         fp_kinds[k[0]][why] += 1
         if len(false_pos) < DETAIL_LIMIT and k[0] in V.SENSITIVE:
             false_pos.append({"message": name, "entity": k[0], "segment": seg, "value": masked(value), "why": why})

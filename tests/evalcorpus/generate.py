@@ -400,7 +400,7 @@ def vendor_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]]
             tin,
             f"{d.street()}, {rng.choice(('Los Angeles', 'Palmdale', 'Ontario', 'Long Beach'))} CA",
             p.put("PHONE_NUMBER", V.phone(rng, rng.choice(("dash", "paren")))),
-            rng.choice(("Y", "N")),
+            "Y" if individual else rng.choice(("Y", "N")),
             d.amount(p, big=True, sign=False),
             p.neg("PO number", f"PO-{rng.randint(2024, 2026)}-{rng.randint(10000, 99999)}"),
         ])
@@ -1037,7 +1037,8 @@ def sc_clean_export(d: Draft) -> bytes:
     if fmt == "csv":
         data, mt = docs.delimited(title, header, rows, delimiter=rng.choice((",", "\t", ";", "|"))), ("text", "csv")
     elif fmt == "xlsx":
-        sheet: list[list[docs.Cell]] = [[title[0]], [], [*header], *[list(r) for r in rows]]
+        sheet: list[list[docs.Cell]] = [[title[0]], [], [*header]]
+        sheet += [list(r) for r in rows]
         data = docs.xlsx([("Summary", [["Total", len(rows)]]), ("Detail", sheet)])
         mt = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:

@@ -17,8 +17,9 @@ import re
 import zipfile
 from collections import Counter, defaultdict
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,7 +81,7 @@ def segments(raw: bytes) -> dict[str, str]:
     out: dict[str, list[str]] = defaultdict(list)
     out["subject"].append(str(msg["Subject"]))
 
-    def walk(m: EmailMessage, prefix: str) -> None:
+    def walk(m: MIMEPart, prefix: str) -> None:
         for part in m.iter_parts() if m.is_multipart() else [m]:
             filename = part.get_filename()
             ctype = part.get_content_type()
@@ -140,13 +141,13 @@ def test_shape_of_the_corpus(corpus: list[G.Case]) -> None:
 
 
 def test_every_label_is_in_its_segment_as_written(corpus: list[G.Case]) -> None:
-    problems = []
+    problems: list[tuple[str, ...]] = []
     for c in corpus:
         segs = {k: flat(v) for k, v in segments(c.raw).items()}
         for lab in c.labels:
             text = segs.get(lab.segment)
             if text is None:
-                problems.append((c.name, lab.segment, "no such segment", sorted(segs)))
+                problems.append((c.name, lab.segment, "no such segment", ",".join(sorted(segs))))
             elif flat(lab.value) not in text:
                 problems.append((c.name, lab.segment, lab.entity, E.masked(lab.value)))
         for n in c.negatives:
@@ -209,7 +210,7 @@ def test_scoring_matches_by_entity_digits_and_segment() -> None:
         {"name": "b.eml", "scenario": "y", "sensitive": False, "sensitive_core": False, "labels": [],
          "negatives": []},
     ]
-    scans = {
+    scans: dict[str, dict[str, Any]] = {
         "a.eml": {"verdict": {"action": "deliver"}, "findings": [
             {"entity": "US_SSN", "segment": "body", "value": "219456789"},
             {"entity": "US_SSN", "segment": "attachment:v.csv", "value": "271234567"},
