@@ -281,6 +281,7 @@ def utility_sentence(d: Draft, p: Part) -> str:
     forms = (
         f"my account is {a} and I was charged twice this month.",
         f"Account number: {a}",
+        f"I called twice about this already. My account number is\n{a} and nobody has called back.",
         f"Acct# {a} - customer says the meter was read wrong.",
         f"acct no. {a}, balance {amount} past due since {date}.",
         f"the account we looked at last week, for the {street} property, was {a}.",
@@ -670,7 +671,7 @@ def sc_customer_service(d: Draft) -> bytes:
     cust = d.person()
     quoted_acct = utility_sentence(d, b)
     quote = [f"On {d.date()} {cust} <{cust.split()[0].lower()}@{rng.choice(EXTERNAL)}> wrote:",
-             f"> Hello, {quoted_acct}",
+             f"> Hello, {quoted_acct}".replace("\n", "\n> "),
              "> Please call me back at " + b.put("PHONE_NUMBER", V.phone(rng, rng.choice(("paren", "dash", "plain")))),
              "> Thank you"]
     reply = [greet(d), "", rng.choice((
@@ -924,7 +925,10 @@ def sc_meeting(d: Draft) -> bytes:
     rng = d.rng
     b = d.part("body", "body")
     if rng.random() < 0.5:
-        mid = f"{rng.randint(810, 899)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        if rng.random() < 0.5:
+            mid = f"{rng.randint(810, 899)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        else:  # the older ten-digit IDs, shaped like a phone number
+            mid = f"{rng.randint(210, 989)} {rng.randint(200, 999)} {rng.randint(1000, 9999)}"
         pc = str(rng.randint(100000, 999999))
         dial = [V.phone(rng, "plus") for _ in range(rng.randint(2, 4))]
         lines = ["Join Zoom Meeting", f"https://{d.org.domain.split('.')[0]}.zoom.example/j/{mid.replace(' ', '')}",
@@ -933,6 +937,8 @@ def sc_meeting(d: Draft) -> bytes:
                  f"Meeting ID: {mid}", f"Passcode: {pc}"]
     else:
         cid = f"{rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+        if rng.random() < 0.4:
+            cid = cid.replace(" ", "")
         lines = ["Microsoft Teams meeting", "Join on your computer, mobile app or room device", "",
                  f"Meeting ID: {b.neg('meeting ID', f'{rng.randint(200, 299)} {rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(100, 999)}')}",
                  f"Passcode: {b.neg('passcode', ''.join(rng.choice('ABCDEFGHJKabcdefgh23456789') for _ in range(6)))}",
