@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import html as htmlmod
 import json
 import random
 import sys
@@ -231,6 +232,8 @@ def assemble(
     msg["Message-ID"] = f"<ec{d.index:04d}.{d.scenario}@{d.org.domain}>"
     if text is not None:
         msg.set_content(text)
+        if html is None and d.rng.random() < 0.35:
+            html = as_html(text)  # most mail clients send both alternatives
         if html is not None:
             msg.add_alternative(html, subtype="html")
     elif html is not None:
@@ -245,6 +248,24 @@ def assemble(
             part.set_boundary(f"=_ec{d.index:04d}_{n}")
             n += 1
     return msg.as_bytes(policy=SMTP)
+
+
+def as_html(text: str) -> str:
+    """The HTML alternative a mail client writes for plain text: a div per line, quotes in blockquotes."""
+    out, depth = [], 0
+    for line in text.split("\n"):
+        level = len(line) - len(line.lstrip("> ")) if line.startswith(">") else 0
+        level = line[:level].count(">")
+        while depth < level:
+            out.append("<blockquote style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid\">")
+            depth += 1
+        while depth > level:
+            out.append("</blockquote>")
+            depth -= 1
+        body = line.lstrip("> ") if level else line
+        out.append(f"<div>{htmlmod.escape(body) or '<br>'}</div>")
+    out += ["</blockquote>"] * depth
+    return "<html><body>" + "\n".join(out) + "</body></html>"
 
 
 def inner_message(d: Draft, subject: str, text: str, sender: str, to: str) -> EmailMessage:
@@ -325,7 +346,8 @@ def _rows_count(rng: random.Random) -> int:
     return rng.choice((40, 80, 120, 190, 240, 320))
 
 
-def billing_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]]:
+def billing_table(d: Draft, p: Part, n: int, excel_guard: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Customer accounts; ``excel_guard`` writes them ="0041..." so Excel keeps the leading zeros."""
     rng = d.rng
     acct_header = rng.choice(("account_number", "Service Acct", "Cust #", "Acct No", "ACCOUNT NUMBER",
                               "Customer Account", "acct_num"))
@@ -344,8 +366,9 @@ def billing_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]
         else:
             acct = V.water_account(rng)
         ph = V.phone(rng, rng.choice(("paren", "dash", "plain"))) if rng.random() < 0.8 else ""
+        p.put("UTILITY_ACCOUNT", acct)
         rows.append([
-            p.put("UTILITY_ACCOUNT", acct),
+            f'="{acct}"' if excel_guard else acct,
             f"{rng.choice(LAST).upper()}, {rng.choice(FIRST).upper()}",
             d.street().upper(),
             d.zip4(p) if rng.random() < 0.5 else d.zip5(),
@@ -433,7 +456,10 @@ def sc_csv_export(d: Draft) -> bytes:
              "vendor": rng.choice(("vendor_master", "1099_vendors", "vendors"))}[kind] + f".{ext}"
     p = d.part(f"attachment:{fname}", "csv")
     n = _rows_count(rng)
-    header, rows = {"billing": billing_table, "payroll": payroll_table, "vendor": vendor_table}[kind](d, p, n)
+    if kind == "billing":
+        header, rows = billing_table(d, p, n, excel_guard=delim == "," and rng.random() < 0.3)
+    else:
+        header, rows = (payroll_table if kind == "payroll" else vendor_table)(d, p, n)
     data = docs.delimited(_title(d, {"billing": "Delinquent Accounts", "payroll": "Direct Deposit Register",
                                      "vendor": "Vendor Master"}[kind]),
                           header, rows, delimiter=delim, crlf=rng.random() < 0.5)
