@@ -19,6 +19,7 @@ import email.utils
 import html as htmlmod
 import json
 import random
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -254,16 +255,15 @@ def as_html(text: str) -> str:
     """The HTML alternative a mail client writes for plain text: a div per line, quotes in blockquotes."""
     out, depth = [], 0
     for line in text.split("\n"):
-        level = len(line) - len(line.lstrip("> ")) if line.startswith(">") else 0
-        level = line[:level].count(">")
+        marks = re.match(r"(?:> ?)*", line).group(0)  # type: ignore[union-attr]
+        level = marks.count(">")
         while depth < level:
             out.append("<blockquote style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid\">")
             depth += 1
         while depth > level:
             out.append("</blockquote>")
             depth -= 1
-        body = line.lstrip("> ") if level else line
-        out.append(f"<div>{htmlmod.escape(body) or '<br>'}</div>")
+        out.append(f"<div>{htmlmod.escape(line[len(marks):]) or '<br>'}</div>")
     out += ["</blockquote>"] * depth
     return "<html><body>" + "\n".join(out) + "</body></html>"
 
