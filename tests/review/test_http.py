@@ -107,7 +107,7 @@ def test_every_response_carries_the_security_headers(app: tuple[str, config.Sett
         static = http.get("/static/app.css")
         assert static.status_code == 200 and static.headers["x-content-type-options"] == "nosniff"
         cookie = responses[-1].headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
         assert "strict-transport-security" not in responses[-1].headers
 
 
