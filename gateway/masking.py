@@ -22,13 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detectors.engine import Detector, default_detector
 from detectors.findings import mask
 
 __all__ = ["default_detector", "detector_for", "details", "envelope", "held", "masked_spans", "masked_text",
            "masks_of", "subject"]
+if TYPE_CHECKING:
+    from gateway.pipeline import Envelope
 _DIGITS = re.compile(r"\d(?:[\d\s./-]*\d)?")
 _ADDRESS_FIELDS = ("sender", "mail_from", "recipients", "rcpt_tos", "recipient_domains", "downstream", "error")
 
@@ -74,9 +76,8 @@ def masks_of(findings: Iterable[Mapping[str, object]] | Iterable[Any]) -> frozen
     return frozenset(out)
 
 
-def envelope(env: Any, findings: Iterable[Any], detector: Detector | None) -> Any:
-    """A copy of a ``pipeline.Envelope`` (or any dataclass with ``mail_from`` and
-    ``rcpt_tos``) with its addresses masked, for logs, records and notices."""
+def envelope(env: Envelope, findings: Iterable[Any], detector: Detector | None) -> Envelope:
+    """A copy of ``env`` with its addresses masked, for logs, records and notices."""
     masks = masks_of(findings)
     return replace(env, mail_from=masked_text(env.mail_from, detector, masks=masks),
                    rcpt_tos=tuple(masked_text(r, detector, masks=masks) for r in env.rcpt_tos))
