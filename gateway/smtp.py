@@ -342,7 +342,8 @@ class GatewayHandler:
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", self.state.shown(envelope, verdict), self.state.message_id(content), verdict, outcome.queue_id)
+        entry = _audit_entry("block", self.state.shown(envelope, verdict), self.state.message_id(content),
+                             verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
         self._notify(envelope, content, verdict, None)
@@ -357,7 +358,8 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", self.state.shown(envelope, verdict), self.state.message_id(content), verdict, outcome.queue_id)
+        entry = _audit_entry("quarantine", self.state.shown(envelope, verdict), self.state.message_id(content),
+                             verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
         failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
@@ -372,8 +374,9 @@ class GatewayHandler:
         if verdict.exception or verdict.monitored is not None:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
-            entry = _audit_entry("exception" if verdict.exception else "monitor", self.state.shown(envelope, verdict),
-                                 self.state.message_id(content), verdict, outcome.queue_id)
+            entry = _audit_entry("exception" if verdict.exception else "monitor",
+                                 self.state.shown(envelope, verdict), self.state.message_id(content),
+                                 verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
@@ -402,7 +405,7 @@ class GatewayHandler:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
-        shown = self.state.shown(envelope, verdict)   # the notices' text; the sender's notice goes to the real address
+        shown = self.state.shown(envelope, verdict)   # for the text; the sender's notice goes to the real address
         if settings.security:
             notices.append((settings.security, notify.security_notice(
                 verdict, shown, held_as, self.state.message_id(content), settings.sender, settings.security)))
