@@ -2,19 +2,21 @@
 values, file names, downstream replies that quote them.
 
 The gateway scans the subject, the bodies and the attachments; the envelope
-and the other header fields it does not. Wherever they are shown (logs, the
-audit log, notices, the review app, the CLI) the detector runs over them, and
-any digit run whose masked form is that of a finding of the message is masked
-too (a number the detector needs context for: an SSN found in the body and
-written bare into MAIL FROM). One function, so every place masks alike.
+and the other header fields it does not. Addresses, and the downstream
+replies and errors that quote them, are shown with every run of six or more
+digits masked (``address``): the detectors look at nothing shorter
+(detectors.candidates.MIN_DIGITS), so this masks whatever they would find
+there and also a bare number they would need context for (an SSN written as
+``219456789@…``). It needs no detector, so logs, records, notices, the review
+app and the CLI mask an address identically and cheaply. Header values and
+file names on the message page go through the detector instead
+(``masked_text``): a date or an IP address there is not a secret.
 
+>>> address("219-45-6789@cerritos.example"), address("219456789@x.example"), address("clerk7@x.example")
+('***-**-6789@cerritos.example', '*****6789@x.example', 'clerk7@x.example')
 >>> from detectors.engine import default_detector
->>> masked_text("219-45-6789@cerritos.example", default_detector())
-'***-**-6789@cerritos.example'
->>> masked_text("219456789@cerritos.example", default_detector(), masks={"*****6789"})
-'*****6789@cerritos.example'
->>> masked_text("clerk@cerritos.example", default_detector(), masks={"*****6789"})
-'clerk@cerritos.example'
+>>> masked_text("Payroll 219-45-6789", default_detector())
+'Payroll ***-**-6789'
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from detectors.engine import Detector, default_detector
 from detectors.findings import mask
 
-__all__ = ["default_detector", "detector_for", "details", "envelope", "held", "masked_spans", "masked_text",
-           "masks_of", "subject"]
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # both load the detectors (Presidio): the CLI masks without them
+    from detectors.engine import Detector
     from gateway.pipeline import Envelope
+LONG_RUN = 6   # digits: detectors.candidates.MIN_DIGITS
+# Digits joined by - . / _ (an address has no spaces; a reply's "550 5.1.1" is not one run).
+_JOINED = re.compile(r"\d(?:[-./_]?\d)*")
 _DIGITS = re.compile(r"\d(?:[\d\s./-]*\d)?")
 _ADDRESS_FIELDS = ("sender", "mail_from", "recipients", "rcpt_tos", "recipient_domains", "downstream", "error")
 
@@ -66,6 +69,15 @@ def masked_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def address(text: str) -> str:
+    """``text`` (an address, or a reply or error that may quote one) with every run of
+    ``LONG_RUN`` or more digits (joined by - . / _) masked."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return masked_spans(text, [(m.start(), m.end()) for m in _JOINED.finditer(text)
+                               if sum(ch.isdigit() for ch in m.group()) >= LONG_RUN])
+
+
 def masks_of(findings: Iterable[Mapping[str, object]] | Iterable[Any]) -> frozenset[str]:
     """The masked forms of a message's findings (stored dicts or Finding objects)."""
     out = set()
@@ -76,23 +88,21 @@ def masks_of(findings: Iterable[Mapping[str, object]] | Iterable[Any]) -> frozen
     return frozenset(out)
 
 
-def envelope(env: Envelope, findings: Iterable[Any], detector: Detector | None) -> Envelope:
+def envelope(env: Envelope) -> Envelope:
     """A copy of ``env`` with its addresses masked, for logs, records and notices."""
-    masks = masks_of(findings)
-    return replace(env, mail_from=masked_text(env.mail_from, detector, masks=masks),
-                   rcpt_tos=tuple(masked_text(r, detector, masks=masks) for r in env.rcpt_tos))
+    return replace(env, mail_from=address(env.mail_from), rcpt_tos=tuple(address(r) for r in env.rcpt_tos))
 
 
-def details(record: Mapping[str, object], detector: Detector | None) -> dict[str, object]:
+def details(record: Mapping[str, object]) -> dict[str, object]:
     """Audit details with the sender-written fields (addresses, downstream replies) masked:
     records written before the gateway masked them show masked too."""
     out = dict(record)
     for key in _ADDRESS_FIELDS:
         value = out.get(key)
         if isinstance(value, str):
-            out[key] = masked_text(value, detector)
+            out[key] = address(value)
         elif isinstance(value, list):
-            out[key] = [masked_text(v, detector) if isinstance(v, str) else v for v in value]
+            out[key] = [address(v) if isinstance(v, str) else v for v in value]
     return out
 
 
@@ -100,6 +110,7 @@ def detector_for(settings: Any) -> Detector:
     """The gateway's detector as ``settings`` configure it (account formats, the EDM list),
     for masking where nothing else needs the scanner (the CLI)."""
     from detectors.edm import EdmStore
+    from detectors.engine import Detector
     from detectors.utility_account import AccountFormat
     formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
                     for f in settings.detection.utility_accounts)
@@ -143,10 +154,8 @@ def _unmasked_run(match: re.Match[str]) -> str:
     return mask(run)
 
 
-def held(message: Any, detector: Detector | None) -> tuple[str, tuple[str, ...], str]:
+def held(message: Any) -> tuple[str, tuple[str, ...], str]:
     """A held message's sender, recipients and subject as every view shows them
-    (queue, message page, CLI): masked alike."""
-    masks = masks_of(message.findings)
-    return (masked_text(message.mail_from, detector, masks=masks),
-            tuple(masked_text(r, detector, masks=masks) for r in message.rcpt_tos),
+    (queue, message page, dashboard, CLI): masked alike."""
+    return (address(message.mail_from), tuple(address(r) for r in message.rcpt_tos),
             subject(message.subject, message.findings))

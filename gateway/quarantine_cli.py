@@ -90,10 +90,9 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
         print(f"dlp-gateway {args.command}: cannot open the quarantine store: {exc}", file=err)
         return 2
     try:
-        detector = masking.detector_for(settings)
         if args.command == "audit":
             for record in store.audit_since(args.since):
-                record["details"] = masking.details(_dict(record["details"]), detector)
+                record["details"] = masking.details(_dict(record["details"]))
                 out.write(json.dumps(record, default=_json, sort_keys=True) + "\n")
             return 0
         verb = args.quarantine_command
@@ -101,10 +100,10 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
             status = None if args.status == "all" else args.status
             messages = store.list(status=status, profile=args.profile, limit=args.limit)
             if args.json:
-                out.write(json.dumps([_record(m, detector) for m in messages], default=_json) + "\n")
+                out.write(json.dumps([_record(m) for m in messages], default=_json) + "\n")
             else:
                 for m in messages:
-                    sender, _, subject = masking.held(m, detector)
+                    sender, _, subject = masking.held(m)
                     entities = ",".join(sorted({str(f["entity"]) for f in m.findings})) or "-"
                     out.write(f"{m.id}  {m.received_at:%Y-%m-%d %H:%M}  {m.status:<8}  {m.profile:<14}  "
                               f"{_printable(sender or '<>')}  -> {len(m.rcpt_tos)}  {entities}  "
@@ -116,9 +115,9 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
                 print(f"dlp-gateway quarantine: no message {args.id}", file=err)
                 return 1
             if args.json:
-                out.write(json.dumps(_record(held, detector), default=_json) + "\n")
+                out.write(json.dumps(_record(held), default=_json) + "\n")
             else:
-                out.write(_text(_record(held, detector)))
+                out.write(_text(_record(held)))
             return 0
         by = args.by or _user()
         if verb == "release":
@@ -146,15 +145,15 @@ def _report(verb: str, outcome: Outcome, as_json: bool, out: IO[str], err: IO[st
     return 0 if outcome.done else 1
 
 
-def _record(message: HeldMessage, detector: Any) -> dict[str, Any]:
+def _record(message: HeldMessage) -> dict[str, Any]:
     """One held message for printing, masked as the review app shows it."""
-    sender, recipients, subject = masking.held(message, detector)
-    error = masking.masked_text(message.last_error, detector) if message.last_error else None
+    sender, recipients, subject = masking.held(message)
+    error = masking.address(message.last_error) if message.last_error else None
     return {"id": message.id, "received_at": message.received_at, "status": message.status,
             "profile": message.profile, "action": message.action, "mail_from": sender,
             "rcpt_tos": list(recipients), "subject": subject, "size": message.size,
             "reasons": list(message.reasons),
-            "findings": [{**f, "segment": masking.masked_text(str(f.get("segment")), detector)}
+            "findings": [{**f, "segment": masking.address(str(f.get("segment")))}
                          for f in message.findings],
             "decided_by": message.decided_by, "decided_at": message.decided_at, "note": message.note,
             "last_error": error}

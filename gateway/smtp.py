@@ -118,14 +118,6 @@ class GatewayState:
         found = actions.message_id(content)
         return stages.masked(found) if stages is not None else found
 
-    def detector(self) -> Any:
-        """The detector, for masking what a sender wrote outside the scanned text (None: detection off)."""
-        return self.stages.scanner.detector if self.stages is not None and self.stages.scanner else None
-
-    def shown(self, envelope: pipeline.Envelope, verdict: pipeline.Verdict | None) -> pipeline.Envelope:
-        """``envelope`` as logs, records and notices show it: values in the addresses masked."""
-        return masking.envelope(envelope, verdict.findings if verdict else (), self.detector())
-
     def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` after the reply (notices): kept referenced until done."""
         task = asyncio.ensure_future(coroutine)
@@ -342,8 +334,8 @@ class GatewayHandler:
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", self.state.shown(envelope, verdict), self.state.message_id(content),
-                             verdict, outcome.queue_id)
+        entry = _audit_entry("block", masking.envelope(envelope), self.state.message_id(content), verdict,
+                             outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
         self._notify(envelope, content, verdict, None)
@@ -358,7 +350,7 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", self.state.shown(envelope, verdict), self.state.message_id(content),
+        entry = _audit_entry("quarantine", masking.envelope(envelope), self.state.message_id(content),
                              verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
         failpoints.reached("quarantine-before-reply")
@@ -374,9 +366,8 @@ class GatewayHandler:
         if verdict.exception or verdict.monitored is not None:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
-            entry = _audit_entry("exception" if verdict.exception else "monitor",
-                                 self.state.shown(envelope, verdict), self.state.message_id(content),
-                                 verdict, outcome.queue_id)
+            entry = _audit_entry("exception" if verdict.exception else "monitor", masking.envelope(envelope),
+                                 self.state.message_id(content), verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
@@ -405,7 +396,7 @@ class GatewayHandler:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
-        shown = self.state.shown(envelope, verdict)   # for the text; the sender's notice goes to the real address
+        shown = masking.envelope(envelope)   # for the text; the sender's notice goes to the real address
         if settings.security:
             notices.append((settings.security, notify.security_notice(
                 verdict, shown, held_as, self.state.message_id(content), settings.sender, settings.security)))
@@ -435,12 +426,12 @@ class GatewayHandler:
             metrics.findings.labels(entity).inc(count)
         fields: dict[str, Any] = {
             "queue_id": outcome.queue_id, "message_id": self.state.message_id(content),
-            "pid": self.state.pid, "sender": self.state.shown(envelope, verdict).mail_from,
+            "pid": self.state.pid, "sender": masking.address(envelope.mail_from),
             "recipients": len(envelope.rcpt_tos),
             "size": len(content), "action": action, "profile": profile, "findings": counts,
             "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
             "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3],
-            "downstream": masking.masked_text(outcome.downstream, self.state.detector())}
+            "downstream": masking.address(outcome.downstream)}
         if verdict is not None:
             fields["rule"] = verdict.rule
             fields["reasons"] = list(verdict.reasons)

@@ -130,8 +130,7 @@ def sender_notice(settings: Settings, held: HeldMessage, reason: str) -> bytes:
     """The notice to the sender: which message (by date and id), that it was deleted, and why."""
     notice = EmailMessage()
     notice["From"] = settings.notify.sender
-    notice["To"] = masking.masked_text(held.mail_from, masking.detector_for(settings),
-                                       masks=masking.masks_of(held.findings))   # the envelope has the real one
+    notice["To"] = masking.address(held.mail_from)   # the envelope has the real one
     notice["Subject"] = f"Your message was not delivered ({held.id})"
     notice["Date"] = format_datetime(held.received_at.now(held.received_at.tzinfo))
     notice["Message-ID"] = make_msgid(domain=settings.notify.sender.rpartition("@")[2])

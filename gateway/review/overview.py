@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from detectors.engine import Detector
 from gateway import masking
 from gateway.quarantine.store import HELD, AuditQuery, MessageQuery, ReviewStore, utc_now
 from gateway.review import chart, users as accounts
@@ -66,11 +65,10 @@ def dashboard(rq: Rq) -> Response:
     return rq.page("dashboard.html", title="Dashboard", counts=sorted(counts.items()), statuses=STATUSES,
                    totals={s: sum(c.get(s, 0) for c in counts.values()) for s in STATUSES},
                    chart=chart.bars(days, series), series=series, volume=volume,
-                   held=held_mail(store, allowed, rq.review.detector()))
+                   held=held_mail(store, allowed))
 
 
-def held_mail(store: ReviewStore, allowed: tuple[str, ...] | None, detector: Detector,
-              limit: int = TOP_SCAN) -> Held:
+def held_mail(store: ReviewStore, allowed: tuple[str, ...] | None, limit: int = TOP_SCAN) -> Held:
     """The top senders and entities of the held messages (the newest ``limit`` of them)."""
     query = MessageQuery(status=HELD, allowed=allowed)
     senders: Counter[str] = Counter()
@@ -80,7 +78,7 @@ def held_mail(store: ReviewStore, allowed: tuple[str, ...] | None, detector: Det
     while read < limit and (batch := store.search(query, min(_BATCH, limit - read), read)):
         read += len(batch)
         for m in batch:
-            sender, _, _ = masking.held(m, detector)
+            sender, _, _ = masking.held(m)
             senders[sender or "<>"] += 1
             entities = [str(f.get("entity")) for f in m.findings]
             findings.update(entities)
@@ -118,17 +116,16 @@ def audit(rq: Rq) -> Response:
     def link(n: int) -> str:
         return "/audit?" + urlencode({**kept, "page": n})
 
-    detector = rq.review.detector()
-    return rq.page("audit.html", title="Audit log", records=[_shown(r, detector) for r in records], total=total,
+    return rq.page("audit.html", title="Audit log", records=[_shown(r) for r in records], total=total,
                    values=values, page=page, csv_url="/audit.csv?" + urlencode(kept),
                    prev_url=link(page - 1) if page > 1 else None,
                    next_url=link(page + 1) if page * AUDIT_PAGE < total else None)
 
 
-def _shown(record: dict[str, object], detector: Detector) -> dict[str, object]:
+def _shown(record: dict[str, object]) -> dict[str, object]:
     at = record["at"]
     raw = record["details"]
-    fields = detail_fields(masking.details(raw if isinstance(raw, dict) else {}, detector))
+    fields = detail_fields(masking.details(raw if isinstance(raw, dict) else {}))
     return {"seq": str(record["seq"]), "at": at.strftime("%Y-%m-%d %H:%M:%S") if isinstance(at, datetime) else "",
             "event": str(record["event"]), "actor": str(record["actor"]),
             "message_id": str(record["message_id"] or ""), "fields": fields,
@@ -168,13 +165,12 @@ def audit_csv(rq: Rq) -> Response:
     store = rq.review.store
     store.audit("audit-export", rq.access.name, None, {"filters": _filters(query)})
     stamp = utc_now().strftime("%Y%m%d-%H%M%S")
-    chunks = csv_chunks(store, query, detector=rq.review.detector())
+    chunks = csv_chunks(store, query)
     return StreamingResponse(_threaded(chunks), media_type="text/csv; charset=utf-8",
                              headers={"content-disposition": f'attachment; filename="audit-{stamp}.csv"'})
 
 
-def csv_chunks(store: ReviewStore, query: AuditQuery, batch: int = CSV_BATCH,
-               detector: Detector | None = None) -> Iterator[str]:
+def csv_chunks(store: ReviewStore, query: AuditQuery, batch: int = CSV_BATCH) -> Iterator[str]:
     """The CSV text, one chunk per batch of records, newest first; details as
     "label: value" pairs, masked and with bidi controls escaped as the page shows them.
 
@@ -188,7 +184,7 @@ def csv_chunks(store: ReviewStore, query: AuditQuery, batch: int = CSV_BATCH,
     while True:
         records = store.audit_page(query, batch, before=before)
         for record in records:
-            shown = _shown(record, detector or masking.default_detector())
+            shown = _shown(record)
             writer.writerow([cell_safe(visible(str(shown[k])))
                              for k in ("seq", "at", "event", "actor", "message_id", "details")])
         yield buffer.getvalue()

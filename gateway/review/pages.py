@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from detectors.engine import Detector
 from detectors.segments import Limits
 from gateway import masking
 from gateway.quarantine import release as releasing
@@ -56,8 +55,7 @@ def queue(rq: Rq) -> Response:
     def link(n: int) -> str:
         return "/queue?" + urlencode({**kept, "page": n})
 
-    detector = rq.review.detector()
-    return rq.page("queue.html", title="Quarantine", rows=[row(m, now, detector) for m in found], total=total,
+    return rq.page("queue.html", title="Quarantine", rows=[row(m, now) for m in found], total=total,
                    values=values, problems=problems, profiles=visible_profiles(rq), entities=ENTITIES,
                    statuses=STATUSES, page=page, pages=max(1, -(-total // PAGE_SIZE)),
                    prev_url=link(page - 1) if page > 1 else None,
@@ -94,12 +92,12 @@ def visible_profiles(rq: Rq) -> tuple[str, ...]:
     return allowed if allowed is not None else rq.review.profile_names
 
 
-def row(m: HeldMessage, now: datetime, detector: Detector) -> Row:
+def row(m: HeldMessage, now: datetime) -> Row:
     """One message as the queue and the message page show it: masked as the CLI masks it."""
     counts = Counter(str(f.get("entity")) for f in m.findings)
-    sender, recipients, subject = masking.held(m, detector)
+    sender, recipients, subject = masking.held(m)
     rcpts = ", ".join(recipients[:2]) + (f" +{len(recipients) - 2}" if len(recipients) > 2 else "")
-    error = masking.masked_text(m.last_error, detector) if m.last_error else None
+    error = masking.address(m.last_error) if m.last_error else None
     return Row(m.id, m.received_at.strftime("%Y-%m-%d %H:%M UTC"), age(now - m.received_at), sender or "<>",
                rcpts, subject or "(no subject)", m.profile,
                ", ".join(f"{e} ×{n}" for e, n in sorted(counts.items())), m.status, error, recipients)
@@ -138,7 +136,7 @@ def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
         view = render.MessageView((), (), (), render.findings_only(held, rq.review.detector()))
         unreadable = str(exc)
     return rq.page("message.html", title=f"Message {held.id}", m=held, view=view, unreadable=unreadable,
-                   row=row(held, utc_now(), rq.review.detector()), revealed=revealed or {},
+                   row=row(held, utc_now()), revealed=revealed or {},
                    note_required=releasing.note_required(held.profile, rq.review.profiles))
 
 

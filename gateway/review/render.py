@@ -40,6 +40,8 @@ _SPACE = re.compile(r"\s+")
 # Unicode Bidi_Control: they reorder the text around them (a file name "abc<RLO>txt.exe" reads "abcexe.txt").
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ATTACHMENT = "attachment:"
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "sender", "reply-to", "return-path", "delivered-to",
+                              "resent-from", "resent-to", "resent-cc", "resent-sender", "envelope-to", "x-original-to"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,8 @@ def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int,
         after = _SPACE.sub(" ", window[end - lo:])
         before, after = ("…" if lo > 0 else "") + before, after + ("…" if hi < len(text) else "")
     score = f.get("score")
-    return FindingView(index, str(f.get("entity", "")), masked_text(str(f.get("segment", "")), detector),
+    segment = masking.address(masked_text(str(f.get("segment", "")), detector))   # as the CLI shows it
+    return FindingView(index, str(f.get("entity", "")), segment,
                        float(score) if isinstance(score, (int, float)) else 0.0,
                        str(f.get("masked", "")), before, after)
 
@@ -177,8 +180,10 @@ def _raw_headers(content: bytes, detector: Detector,
 
 
 def _field(name: str, value: str, detector: Detector, masks: frozenset[str] = frozenset()) -> tuple[str, str]:
-    return (masked_text(name, detector),
-            masked_text(_SPACE.sub(" ", value).strip(), detector, name + ": ", masks))
+    shown = masked_text(_SPACE.sub(" ", value).strip(), detector, name + ": ", masks)
+    if name.strip().lower() in _ADDRESS_HEADERS:   # masked as the envelope is
+        shown = masking.address(shown)
+    return masked_text(name, detector), shown
 
 
 def _attachments(parsed: EmailMessage, detector: Detector) -> tuple[Attachment, ...]:
