@@ -148,9 +148,10 @@ def without_dlp(content: bytes, keep: tuple[str, ...] = ()) -> bytes:
     another one becomes a space; every other byte stays as it is. One pass
     over the header block.
     """
-    head, body = split(content)
-    if _DLP not in head.lower():
+    end = _END.search(content)
+    if _DLP not in (content[:end.end()] if end else content).lower():   # the usual case: no copy of the body
         return content
+    head, body = split(content)
     head = _CR_BEFORE_DLP.sub(b" ", head)
     found = fields(head)
     if all(not name.startswith("x-dlp-") or name in keep for name, _, _ in found):
