@@ -8,6 +8,15 @@ the X-DLP-Purpose header); every other byte passes on as received.
 'March [purpose:collections]'
 >>> remove(raw, "x-dlp-purpose")
 b'Subject: March [purpose:collections]\\r\\n\\r\\nbody\\r\\n'
+
+``X-DLP-*`` fields are the gateway's own: the ones a sender wrote are removed at
+the edge (all but the purpose the sender may declare) and again on release.
+
+>>> forged = b"X-DLP-Verdict: deliver\\r\\nSubject: hi\\rX-Dlp-Released-By: boss\\r\\nX-DLP-Purpose: collections\\r\\n\\r\\nb"
+>>> from_sender(forged)
+b'Subject: hi X-Dlp-Released-By: boss\\r\\nX-DLP-Purpose: collections\\r\\n\\r\\nb'
+>>> without_dlp(forged)
+b'Subject: hi X-Dlp-Released-By: boss\\r\\n\\r\\nb'
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ _BREAKS = re.compile(rb"[\r\n]+")
 _MAX_LINE = 998
 _FOLDED = re.compile(rb"\r?\n[ \t]")
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
+_DLP = b"x-dlp-"
+# A CR alone ends a line for some parsers (Python's email package): before "X-DLP-" it would start a field.
+_CR_BEFORE_DLP = re.compile(rb"\r(?!\n)(?=x-dlp-)", re.IGNORECASE)
+PURPOSE = "x-dlp-purpose"
 
 
 def split(content: bytes) -> tuple[bytes, bytes]:
@@ -126,3 +139,30 @@ def _fold(line: bytes) -> bytes:
             current = current + b" " + word if current else word
     out.append(current)
     return b"\r\n ".join(out)
+
+
+def without_dlp(content: bytes, keep: tuple[str, ...] = ()) -> bytes:
+    """``content`` without any ``X-DLP-*`` field but those named in ``keep`` (lower case).
+
+    A lone CR that would let a lenient parser read an ``X-DLP-`` field inside
+    another one becomes a space; every other byte stays as it is. One pass
+    over the header block.
+    """
+    end = _END.search(content)
+    if _DLP not in (content[:end.end()] if end else content).lower():   # the usual case: no copy of the body
+        return content
+    head, body = split(content)
+    head = _CR_BEFORE_DLP.sub(b" ", head)
+    found = fields(head)
+    if all(not name.startswith("x-dlp-") or name in keep for name, _, _ in found):
+        return head + body
+    kept = b"".join(head[start:end] for name, start, end in found
+                    if not name.startswith("x-dlp-") or name in keep)
+    return head[:found[0][1]] + kept + body
+
+
+def from_sender(content: bytes) -> bytes:
+    """A message as the gateway takes it from a sender: no ``X-DLP-*`` field but the
+    declared purpose (which the pipeline reads and delivery removes), so downstream
+    filters and auditors only ever see the gateway's own."""
+    return without_dlp(content, keep=(PURPOSE,))

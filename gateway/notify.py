@@ -1,6 +1,8 @@
 """Notices about held and refused mail: to security staff and, per profile, to the sender.
 
-Masked values only. Notices are sent through the downstream like any mail;
+Masked values only: the envelope given here is the one logs show (its
+addresses masked by gateway.masking; the caller sends to the real one).
+Notices are sent through the downstream like any mail;
 one that cannot be sent is logged and counted, never retried at the cost of
 the message it is about (which is already refused or durably held).
 """

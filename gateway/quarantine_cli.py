@@ -3,8 +3,11 @@
 The same operations as the review app, for scripts. They open the store the
 way ``serve`` does (the configured URL, else SQLite under --data-dir), act as
 the operating-system user unless ``--by`` names someone, and print text or,
-with ``--json``, JSON. Exit status: 0 done, 1 refused (unknown id, already
-decided, downstream refusal), 2 bad arguments or configuration.
+with ``--json``, JSON. Envelope, subject and errors are masked as the review
+app masks them. A release under a profile with ``release_note: required``
+needs ``--note`` (the authorization); a delete needs ``--reason``. Exit
+status: 0 done, 1 refused (unknown id, already decided, no note, downstream
+refusal), 2 bad arguments or configuration.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import IO, Any
 
+from gateway import masking
 from gateway.config import Settings
 from gateway.policy import profiles
 from gateway.quarantine import HeldMessage, QuarantineError, open_from_settings
@@ -35,14 +39,15 @@ def add_commands(commands: Any, config_flag: Any) -> None:
     show.add_argument("id")
     rel = actions.add_parser("release", help="relay a held message downstream (at most once)")
     rel.add_argument("id")
-    rel.add_argument("--note", metavar="TEXT", help="the authorization, recorded in the audit log")
+    rel.add_argument("--note", metavar="TEXT", help="the authorization: who authorized the release (required "
+                     "by profiles with release_note: required); in the audit log and X-DLP-Released-By")
     rel.add_argument("--recipient", action="append", metavar="ADDR",
                      help="release to this recipient only (repeatable); default: all")
     rel.add_argument("--force", action="store_true",
                      help="take over a release that died midway (after checking it did not go out)")
     drop = actions.add_parser("delete", help="delete a held message (recorded)")
     drop.add_argument("id")
-    drop.add_argument("--reason", metavar="TEXT")
+    drop.add_argument("--reason", metavar="TEXT", required=True, help="why (recorded in the audit log)")
     drop.add_argument("--force", action="store_true",
                       help="delete a message whose release died midway (after checking the downstream)")
     for sub in (listing, show, rel, drop):
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
     try:
         if args.command == "audit":
             for record in store.audit_since(args.since):
+                record["details"] = masking.details(_dict(record["details"]))
                 out.write(json.dumps(record, default=_json, sort_keys=True) + "\n")
             return 0
         verb = args.quarantine_command
@@ -97,17 +103,21 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
                 out.write(json.dumps([_record(m) for m in messages], default=_json) + "\n")
             else:
                 for m in messages:
+                    sender, _, subject = masking.held(m)
                     entities = ",".join(sorted({str(f["entity"]) for f in m.findings})) or "-"
                     out.write(f"{m.id}  {m.received_at:%Y-%m-%d %H:%M}  {m.status:<8}  {m.profile:<14}  "
-                              f"{_printable(m.mail_from)}  -> {len(m.rcpt_tos)}  {entities}  "
-                              f"{_printable(m.subject[:60])}\n")
+                              f"{_printable(sender or '<>')}  -> {len(m.rcpt_tos)}  {entities}  "
+                              f"{_printable(subject[:60])}\n")
             return 0
         if verb == "show":
             held = store.get(args.id)
             if held is None:
                 print(f"dlp-gateway quarantine: no message {args.id}", file=err)
                 return 1
-            out.write(json.dumps(_record(held), default=_json, indent=None if args.json else 2) + "\n")
+            if args.json:
+                out.write(json.dumps(_record(held), default=_json) + "\n")
+            else:
+                out.write(_text(_record(held)))
             return 0
         by = args.by or _user()
         if verb == "release":
@@ -136,12 +146,51 @@ def _report(verb: str, outcome: Outcome, as_json: bool, out: IO[str], err: IO[st
 
 
 def _record(message: HeldMessage) -> dict[str, Any]:
+    """One held message for printing, masked as the review app shows it."""
+    sender, recipients, subject = masking.held(message)
+    error = masking.address(message.last_error) if message.last_error else None
     return {"id": message.id, "received_at": message.received_at, "status": message.status,
-            "profile": message.profile, "action": message.action, "mail_from": message.mail_from,
-            "rcpt_tos": list(message.rcpt_tos), "subject": message.subject, "size": message.size,
-            "reasons": list(message.reasons), "findings": list(message.findings),
+            "profile": message.profile, "action": message.action, "mail_from": sender,
+            "rcpt_tos": list(recipients), "subject": subject, "size": message.size,
+            "reasons": list(message.reasons),
+            "findings": [{**f, "segment": masking.address(str(f.get("segment")))}
+                         for f in message.findings],
             "decided_by": message.decided_by, "decided_at": message.decided_at, "note": message.note,
-            "last_error": message.last_error}
+            "last_error": error}
+
+
+_LABELS = (("id", "Quarantine id"), ("status", "Status"), ("received_at", "Received"), ("profile", "Profile"),
+           ("action", "Verdict"), ("reasons", "Reasons"), ("mail_from", "Sender"), ("rcpt_tos", "Recipients"),
+           ("subject", "Subject"), ("size", "Size"), ("decided_by", "Decided by"), ("decided_at", "Decided at"),
+           ("note", "Note"), ("last_error", "Last error"))
+
+
+def _text(record: dict[str, Any]) -> str:
+    """``quarantine show`` for a person: one labelled line per fact, then the masked findings."""
+    lines = []
+    for key, label in _LABELS:
+        value = record[key]
+        if value is None or value == []:
+            continue
+        if isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S UTC")
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif key == "size":
+            value = f"{value} bytes"
+        elif key == "mail_from" and not value:
+            value = "<>"
+        lines.append(f"{label + ':':<15}{_printable(str(value))}")
+    findings = record["findings"]
+    lines.append(f"{'Findings:':<15}{len(findings)}")
+    for f in findings:
+        lines.append(f"  {f.get('entity')} in {_printable(str(f.get('segment')))}: {f.get('masked')}"
+                     f" (score {f.get('score')})")
+    return "\n".join(lines) + "\n"
+
+
+def _dict(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _json(value: object) -> str:

@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
 from pathlib import Path
 
-from gateway import actions, failpoints, headers, notify, pipeline, replies
+from gateway import actions, failpoints, headers, masking, notify, pipeline, replies
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
@@ -305,7 +305,7 @@ class GatewayHandler:
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
         started = time.perf_counter()
         queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
-        content: bytes = smtp_env.original_content or b""
+        content: bytes = headers.from_sender(smtp_env.original_content or b"")   # no forged X-DLP-*
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id)
@@ -334,7 +334,8 @@ class GatewayHandler:
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", envelope, self.state.message_id(content), verdict, outcome.queue_id)
+        entry = _audit_entry("block", masking.envelope(envelope), self.state.message_id(content), verdict,
+                             outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
         self._notify(envelope, content, verdict, None)
@@ -349,7 +350,8 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", envelope, self.state.message_id(content), verdict, outcome.queue_id)
+        entry = _audit_entry("quarantine", masking.envelope(envelope), self.state.message_id(content),
+                             verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
         failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
@@ -364,7 +366,7 @@ class GatewayHandler:
         if verdict.exception or verdict.monitored is not None:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
-            entry = _audit_entry("exception" if verdict.exception else "monitor", envelope,
+            entry = _audit_entry("exception" if verdict.exception else "monitor", masking.envelope(envelope),
                                  self.state.message_id(content), verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
@@ -394,12 +396,13 @@ class GatewayHandler:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
+        shown = masking.envelope(envelope)   # for the text; the sender's notice goes to the real address
         if settings.security:
             notices.append((settings.security, notify.security_notice(
-                verdict, envelope, held_as, self.state.message_id(content), settings.sender, settings.security)))
+                verdict, shown, held_as, self.state.message_id(content), settings.sender, settings.security)))
         if profile is not None and profile.notify_sender and envelope.mail_from:
             notices.append((envelope.mail_from, notify.sender_notice(
-                verdict, envelope, held_as, _masked_subject(content, verdict), settings.sender)))
+                verdict, shown, held_as, _masked_subject(content, verdict), settings.sender)))
         for to, message in notices:
             self.state.later(self._send_notice(to, message))
 
@@ -423,10 +426,12 @@ class GatewayHandler:
             metrics.findings.labels(entity).inc(count)
         fields: dict[str, Any] = {
             "queue_id": outcome.queue_id, "message_id": self.state.message_id(content),
-            "pid": self.state.pid, "sender": envelope.mail_from, "recipients": len(envelope.rcpt_tos),
+            "pid": self.state.pid, "sender": masking.address(envelope.mail_from),
+            "recipients": len(envelope.rcpt_tos),
             "size": len(content), "action": action, "profile": profile, "findings": counts,
             "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
-            "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3], "downstream": outcome.downstream}
+            "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3],
+            "downstream": masking.address(outcome.downstream)}
         if verdict is not None:
             fields["rule"] = verdict.rule
             fields["reasons"] = list(verdict.reasons)

@@ -79,6 +79,7 @@ class ProfileSettings(_Section):
     notify_sender: bool = False
     retention_days: int = Field(30, ge=1)
     on_expiry: Literal["delete", "release"] = "delete"
+    release_note: Literal["optional", "required"] = "optional"   # the note names who authorized a release
 
     @model_validator(mode="after")
     def _ends_with_always(self) -> "ProfileSettings":
@@ -86,6 +87,9 @@ class ProfileSettings(_Section):
             raise ValueError("the chain must end with rule 'always', so every message gets an action")
         if self.statement is None and any(link.action == "disclaimer" for link in self.chain):
             raise ValueError("the chain has a disclaimer action but the profile names no statement")
+        if self.release_note == "required" and self.on_expiry == "release":
+            raise ValueError("on_expiry: release would release without the authorization that "
+                             "release_note: required asks for; use on_expiry: delete")
         return self
 
 

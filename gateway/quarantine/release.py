@@ -4,6 +4,14 @@ The message is claimed in the store first (one claimant wins, across
 reviewers and gateway instances), then relayed, then marked released with its
 audit record in one transaction. A downstream refusal gives the claim back:
 the message stays held with the error shown. Used by the CLI and the review app.
+
+Where a profile says ``release_note: required`` (Cerritos, Palos Verdes
+Estates: a release *is* the written authorization of a supervisor, Director
+or the City Manager), a release without a note naming who authorized it is
+refused; the note goes into the audit record and the ``X-DLP-Released-By``
+header. What goes out carries no ``X-DLP-*`` field but that one: any the
+sender wrote (a message held before the edge removed them) is dropped.
+A delete needs a reason.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from email.header import Header
 
 import logging
 
+from gateway import headers
 from gateway.config import RelaySettings
 from gateway.policy.profiles import Profiles, defaults
 from gateway.quarantine.store import AuditEntry, QuarantineStore
@@ -55,13 +64,34 @@ def released_copy(content: bytes, profile: str, policy: Profiles | None) -> byte
     forged X-DLP-Exception), with the statement of a profile that puts it on
     everything it delivers (palos-verdes)."""
     from gateway import actions, disclaimer   # here: they load the detectors, which a listing needs not
-    content = actions.without_purpose(content)
+    content = headers.without_dlp(actions.without_purpose(content))
     policy = policy or defaults()
     if profile in policy.settings.profiles:
         plan = policy.plan(profile)
         if plan.statement and plan.chain.links[-1].action == "disclaimer":
             content = disclaimer.append(content, plan.statement)
     return content
+
+
+NOTE_REQUIRED = ("policy {profile} requires a release note naming who authorized the release "
+                 "(a supervisor, Department Director or the City Manager)")
+REASON_REQUIRED = "give a reason"
+
+
+def note_required(profile: str, policy: Profiles | None) -> bool:
+    """True when a release of a message held under ``profile`` needs a note (the authorization).
+
+    A profile no longer configured falls under ``default``, as retention treats it.
+    """
+    configured = (policy or defaults()).settings.profiles
+    settings = configured.get(profile) or configured.get("default")
+    return settings is not None and settings.release_note == "required"
+
+
+def clean(text: str | None) -> str | None:
+    """A note or reason as recorded: control characters as spaces, trimmed; None when blank."""
+    text = _UNSAFE.sub(" ", text or "").strip()
+    return text or None
 
 
 def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note: str | None = None,
@@ -77,6 +107,9 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
         return Outcome(id, False, "no such message")
     if held.status != "held":
         return Outcome(id, False, f"already {held.status}")
+    note = clean(note)
+    if note is None and note_required(held.profile, policy):
+        return Outcome(id, False, NOTE_REQUIRED.format(profile=held.profile))
     targets = tuple(held.rcpt_tos if recipients is None else recipients)
     unknown = sorted(set(targets) - set(held.rcpt_tos))
     if unknown or not targets:
@@ -116,7 +149,7 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
     return Outcome(id, True, None, reply)
 
 
-def delete(store: QuarantineStore, id: str, by: str, reason: str | None = None,
+def delete(store: QuarantineStore, id: str, by: str, reason: str | None,
            force: bool = False) -> Outcome:
     """Mark held ``id`` deleted, with who and why in the audit log.
 
@@ -126,6 +159,9 @@ def delete(store: QuarantineStore, id: str, by: str, reason: str | None = None,
     held = store.get(id)
     if held is None:
         return Outcome(id, False, "no such message")
+    reason = clean(reason)
+    if reason is None:
+        return Outcome(id, False, REASON_REQUIRED)
     entry = AuditEntry("delete", by, {"profile": held.profile, "reason": reason, "forced": force})
     if not store.decide(id, "deleted", by, reason, audit=entry, force=force):
         return Outcome(id, False, f"already {held.status}" if held.status != "held" else "being released")

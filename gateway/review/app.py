@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from detectors.engine import Detector, default_detector
+from detectors.engine import Detector
 from gateway.config import Settings
 from gateway.quarantine.store import ReviewStore
 from gateway.review.auth import LoginGate, Session, Sessions
@@ -73,6 +73,7 @@ class Review:
                                      undefined=StrictUndefined, finalize=_printed)
         self.templates.filters["verbatim"] = Verbatim
         self._scanner: Any = None
+        self._detector: Detector | None = None
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -87,8 +88,10 @@ class Review:
 
     def detector(self) -> Detector:
         """The gateway's detector (its account formats and list), to mask what the gateway does not scan."""
-        scanner = self.scanner()
-        return scanner.detector if scanner is not None else default_detector()
+        if self._detector is None:
+            from gateway.masking import detector_for
+            self._detector = detector_for(self.settings)
+        return self._detector
 
 
 class Verbatim(str):
@@ -112,6 +115,15 @@ class Rq:
     ip: str
     user: Access | None = None
     form: dict[str, list[str]] = field(default_factory=dict)
+    token_shown: bool = False   # a page went out carrying the session's CSRF token
+
+    def needs_cookie(self, came_with_one: bool) -> bool:
+        """Whether the answer sets the session cookie: always when the request carried one
+        (re-signed, sliding expiry); otherwise only when there is something to keep (a login,
+        a message to show, a token a form will send back). Never a fresh anonymous cookie
+        that could replace a session the browser withheld (see gateway.review.auth)."""
+        return (came_with_one or self.token_shown or self.session.user is not None
+                or self.session.flash is not None)
 
     @property
     def access(self) -> Access:
@@ -135,6 +147,7 @@ class Rq:
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render ``template`` (consuming the flash message)."""
         flash, self.session = self.session.flash, self.session.with_flash(None)
+        self.token_shown = True
         body = self.review.templates.get_template(template).render(
             user=self.user, csrf=self.session.csrf, flash=flash, path=self.request.url.path, **context)
         return HTMLResponse(body, status_code=status)
@@ -196,16 +209,17 @@ def _endpoint(review: Review, page: Page, *, login: bool = True,
     """Wrap ``page`` with session, CSRF, login and role checks; run it in a thread."""
     async def endpoint(request: Request) -> Response:
         sessions = review.sessions
-        rq = Rq(review, request, sessions.read(request.cookies.get(sessions.cookie)),
-                request.client.host if request.client else "")
+        cookie = request.cookies.get(sessions.cookie)
+        rq = Rq(review, request, sessions.read(cookie), request.client.host if request.client else "")
         if request.method == "POST":
             async with request.form(max_files=0, max_fields=_MAX_FIELDS) as form:
                 rq.form = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form.keys()}
             if not rq.session.csrf_ok(rq.field("csrf") or None):
-                response: Response = _forbidden(review, rq)
+                response: Response = _forbidden(review, rq, bool(cookie))
                 return response
         response = await anyio.to_thread.run_sync(functools.partial(_run, rq, page, login, admin))
-        response.headers.append("set-cookie", sessions.header(rq.session))
+        if rq.needs_cookie(bool(cookie)):
+            response.headers.append("set-cookie", sessions.header(rq.session))
         return response
 
     return endpoint
@@ -229,13 +243,14 @@ def _run(rq: Rq, page: Page, login: bool, admin: bool) -> Response:
     return page(rq)
 
 
-def _forbidden(review: Review, rq: Rq) -> Response:
+def _forbidden(review: Review, rq: Rq, came_with_cookie: bool) -> Response:
     log.warning("csrf token missing or wrong", extra={"fields": {"path": rq.request.url.path}})
     body = review.templates.get_template("error.html").render(
         user=None, csrf=rq.session.csrf, flash=None, path=rq.request.url.path, title="Refused",
         text="The form's security token is missing or out of date. Go back, reload the page and try again.")
     response = HTMLResponse(body, status_code=403)
-    response.headers.append("set-cookie", review.sessions.header(rq.session))
+    if came_with_cookie:   # a request without one (another site's form) leaves the browser's session alone
+        response.headers.append("set-cookie", review.sessions.header(rq.session))
     return response
 
 

@@ -14,6 +14,18 @@ Management Cheat Sheet: server-side invalidation, absolute timeout).
 Every POST must carry the session's CSRF token in the form field ``csrf``
 (synchronizer token, OWASP CSRF Prevention Cheat Sheet).
 
+The cookie is ``SameSite=Lax``, not ``Strict``: a reviewer who follows a link
+to a message from a ticket or a notice (another site) arrives logged in. With
+``Strict`` the browser sent no cookie on that first request, the app saw a
+stranger and answered with a new anonymous cookie, which replaced the
+reviewer's session: a link from anywhere logged them out. ``Lax`` sends the
+cookie on top-level GET navigations only, which change nothing here (every
+change is a POST, and every POST needs the token, which another site cannot
+read); cross-site POSTs, frames and sub-resources still go without it. And a
+request that came without a cookie gets none back unless the answer needs one
+(the login form's token, a new login), so a cross-site POST or a request from
+a context that withholds the cookie can never overwrite a session either.
+
 Login throttling (OWASP Authentication Cheat Sheet, "account lockout"): wrong
 passwords are audited as ``login-failed`` and counted from the audit log, so
 the limit holds across gateway instances sharing one store. An account may
@@ -129,7 +141,7 @@ class Sessions:
 
     def header(self, session: Session) -> str:
         """The Set-Cookie header value."""
-        attrs = ["Path=/", "HttpOnly", "SameSite=Strict", f"Max-Age={int(self.idle.total_seconds())}"]
+        attrs = ["Path=/", "HttpOnly", "SameSite=Lax", f"Max-Age={int(self.idle.total_seconds())}"]
         if self.tls:
             attrs.append("Secure")
         return f"{self.cookie}={self.write(session)}; " + "; ".join(attrs)

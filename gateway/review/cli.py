@@ -99,6 +99,8 @@ def _add(store: Any, args: argparse.Namespace) -> None:
 
 
 def _list(store: Any, as_json: bool) -> None:
+    if not as_json:
+        print("NAME\tROLE\tPROFILES\tSTATE")
     for user in store.users():
         record = {"name": user.name, "role": user.role, "profiles": list(user.profiles),
                   "disabled": user.disabled,

@@ -16,6 +16,7 @@ from email.utils import format_datetime, make_msgid
 
 from starlette.responses import Response
 
+from gateway import masking
 from gateway.config import Settings
 from gateway.quarantine import release as releasing
 from gateway.quarantine.store import HeldMessage
@@ -32,11 +33,13 @@ def release_one(rq: Rq) -> Response:
 
     The page's form says it lists the recipients (field ``choosing``), so a form with
     none ticked is refused rather than taken as "everyone"; without it (a script), all.
+    The page names each recipient by its position (the page shows addresses masked);
+    a script may name them by address.
     """
     held = visible(rq, rq.param("id"))
     if held is None:
         return rq.not_found()
-    chosen = rq.fields("recipients")
+    chosen = [_recipient(held, value) for value in rq.fields("recipients")]
     if rq.field("choosing") == "1" and not chosen:   # the form listed them and none is ticked
         return rq.redirect(f"/messages/{held.id}", "Choose at least one recipient.")
     subset = chosen if chosen and set(chosen) != set(held.rcpt_tos) else None
@@ -46,6 +49,13 @@ def release_one(rq: Rq) -> Response:
         count = len(subset) if subset else len(held.rcpt_tos)
         return rq.redirect(f"/messages/{held.id}", f"Released {held.id} to {count} recipient(s).")
     return rq.redirect(f"/messages/{held.id}", f"Not released: {outcome.error}")
+
+
+def _recipient(held: HeldMessage, value: str) -> str:
+    """The recipient a form names: by position on the page (ASCII digits), else by address."""
+    if value.isascii() and value.isdigit() and len(value) < 7 and int(value) < len(held.rcpt_tos):
+        return held.rcpt_tos[int(value)]
+    return value
 
 
 def delete_one(rq: Rq) -> Response:
@@ -120,7 +130,7 @@ def sender_notice(settings: Settings, held: HeldMessage, reason: str) -> bytes:
     """The notice to the sender: which message (by date and id), that it was deleted, and why."""
     notice = EmailMessage()
     notice["From"] = settings.notify.sender
-    notice["To"] = held.mail_from
+    notice["To"] = masking.address(held.mail_from)   # the envelope has the real one
     notice["Subject"] = f"Your message was not delivered ({held.id})"
     notice["Date"] = format_datetime(held.received_at.now(held.received_at.tzinfo))
     notice["Message-ID"] = make_msgid(domain=settings.notify.sender.rpartition("@")[2])

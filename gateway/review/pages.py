@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from detectors.segments import Limits
+from gateway import masking
+from gateway.quarantine import release as releasing
 from gateway.quarantine.crypto import ContentDecryptError
 from gateway.quarantine.store import HeldMessage, MessageQuery, utc_now
 from gateway.review import render
@@ -37,6 +39,7 @@ class Row:
     entities: str
     status: str
     error: str | None
+    rcpt_tos: tuple[str, ...]   # every recipient, masked
 
 
 def queue(rq: Rq) -> Response:
@@ -90,11 +93,14 @@ def visible_profiles(rq: Rq) -> tuple[str, ...]:
 
 
 def row(m: HeldMessage, now: datetime) -> Row:
+    """One message as the queue and the message page show it: masked as the CLI masks it."""
     counts = Counter(str(f.get("entity")) for f in m.findings)
-    rcpts = ", ".join(m.rcpt_tos[:2]) + (f" +{len(m.rcpt_tos) - 2}" if len(m.rcpt_tos) > 2 else "")
-    return Row(m.id, m.received_at.strftime("%Y-%m-%d %H:%M UTC"), age(now - m.received_at), m.mail_from,
-               rcpts, render.subject_masked(m.subject, m.findings) or "(no subject)", m.profile,
-               ", ".join(f"{e} ×{n}" for e, n in sorted(counts.items())), m.status, m.last_error)
+    sender, recipients, subject = masking.held(m)
+    rcpts = ", ".join(recipients[:2]) + (f" +{len(recipients) - 2}" if len(recipients) > 2 else "")
+    error = masking.address(m.last_error) if m.last_error else None
+    return Row(m.id, m.received_at.strftime("%Y-%m-%d %H:%M UTC"), age(now - m.received_at), sender or "<>",
+               rcpts, subject or "(no subject)", m.profile,
+               ", ".join(f"{e} ×{n}" for e, n in sorted(counts.items())), m.status, error, recipients)
 
 
 def age(delta: timedelta) -> str:
@@ -130,7 +136,8 @@ def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
         view = render.MessageView((), (), (), render.findings_only(held, rq.review.detector()))
         unreadable = str(exc)
     return rq.page("message.html", title=f"Message {held.id}", m=held, view=view, unreadable=unreadable,
-                   row=row(held, utc_now()), revealed=revealed or {})
+                   row=row(held, utc_now()), revealed=revealed or {},
+                   note_required=releasing.note_required(held.profile, rq.review.profiles))
 
 
 def reveal(rq: Rq) -> Response:

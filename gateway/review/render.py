@@ -9,11 +9,9 @@ names are not scanned by the gateway, so the detector runs over each one as
 it is shown (``masked_text``). A header or a structure that Python's email
 package cannot parse is shown as sent, masked the same way.
 
->>> subject_masked("SSN 219-09-9999 inside", ({"segment": "subject", "start": 4, "end": 15,
-...                                            "masked": "***-**-9999"},))
-'SSN ***-**-9999 inside'
->>> subject_masked("Account 1234567890", ({"segment": "subject", "start": 0, "end": 3, "masked": "x"},))
-'Account ******7890'
+The envelope, the subject and header values are masked by gateway.masking,
+as the queue and the CLI mask them.
+
 >>> masked_text("ssn-219-45-6789.txt", default_detector())
 'ssn-***-**-6789.txt'
 >>> print(visible("abc" + chr(0x202E) + "txt.exe"))
@@ -31,18 +29,19 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from detectors.engine import Detector, default_detector
-from detectors.findings import mask
 from detectors.segments import Limits, extract
+from gateway import masking
 from gateway.quarantine.store import HeldMessage
 
 log = logging.getLogger("dlp.review")
 CONTEXT_CHARS = 40
 BODY_CHARS = 20_000
 _SPACE = re.compile(r"\s+")
-_DIGITS = re.compile(r"\d[\d\s./-]{2,}\d")
 # Unicode Bidi_Control: they reorder the text around them (a file name "abc<RLO>txt.exe" reads "abcexe.txt").
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ATTACHMENT = "attachment:"
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "sender", "reply-to", "return-path", "delivered-to",
+                              "resent-from", "resent-to", "resent-cc", "resent-sender", "envelope-to", "x-original-to"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +89,7 @@ def build(held: HeldMessage, content: bytes, limits: Limits, detector: Detector)
         parsed = email.message_from_bytes(content, policy=email.policy.default)
         headers = _headers(parsed, held, detector)
     except Exception:   # Python's parser raises on some malformed input: show what was sent
-        parsed, headers = None, _raw_headers(content, detector)
+        parsed, headers = None, _raw_headers(content, detector, masking.masks_of(held.findings))
     try:
         attachments = _attachments(parsed, detector) if parsed is not None else None
     except Exception:
@@ -106,12 +105,10 @@ def findings_only(held: HeldMessage, detector: Detector) -> tuple[FindingView, .
     return tuple(_finding(i, f, "", [], detector) for i, f in enumerate(held.findings))
 
 
-def masked_text(text: str, detector: Detector, context: str = "") -> str:
-    """``text`` with every value the detector finds in it masked; ``context`` (a header's
-    name, say) is read before it, for the context words some numbers need."""
-    offset = len(context)
-    found = detector.find("header", context + text)
-    return _masked(text, [(f.start - offset, f.end - offset) for f in found if f.end > offset])
+def masked_text(text: str, detector: Detector, context: str = "", masks: frozenset[str] = frozenset()) -> str:
+    """``text`` with every value the detector finds in it masked (and every digit run whose
+    masked form is in ``masks``); ``context`` (a header's name) is read before it."""
+    return masking.masked_text(text, detector, context, masks)
 
 
 def visible(text: str) -> str:
@@ -120,21 +117,8 @@ def visible(text: str) -> str:
 
 
 def subject_masked(subject: str, findings: Sequence[dict[str, object]]) -> str:
-    """``subject`` with its findings masked; every long digit run when a finding cannot be placed."""
-    spans = _spans(findings).get("subject", [])
-    placeable = all(0 <= s < e <= len(subject) for s, e in spans)
-    if placeable:
-        placed = [(s, e) for s, e in spans if mask(subject[s:e]) == _masked_of(findings, s, e)]
-        if len(placed) == len(spans):
-            return _masked(subject, spans)
-    return _DIGITS.sub(lambda m: mask(m.group()), subject)
-
-
-def _masked_of(findings: Sequence[dict[str, object]], start: int, end: int) -> str:
-    for f in findings:
-        if f.get("segment") == "subject" and f.get("start") == start and f.get("end") == end:
-            return str(f.get("masked"))
-    return ""
+    """``subject`` with its findings masked, as the queue and the CLI show it."""
+    return masking.subject(subject, findings)
 
 
 def _spans(findings: Sequence[dict[str, object]]) -> dict[str, list[tuple[int, int]]]:
@@ -148,18 +132,7 @@ def _spans(findings: Sequence[dict[str, object]]) -> dict[str, list[tuple[int, i
 
 
 def _masked(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` with every span (clipped to it) masked; overlapping spans merge."""
-    out: list[str] = []
-    at = 0
-    for start, end in spans:
-        start, end = max(start, at), min(end, len(text))
-        if start >= end:
-            continue
-        out.append(text[at:start])
-        out.append(mask(text[start:end]))
-        at = end
-    out.append(text[at:])
-    return "".join(out)
+    return masking.masked_spans(text, spans)
 
 
 def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int, int]],
@@ -175,7 +148,8 @@ def _finding(index: int, f: dict[str, object], text: str, spans: list[tuple[int,
         after = _SPACE.sub(" ", window[end - lo:])
         before, after = ("…" if lo > 0 else "") + before, after + ("…" if hi < len(text) else "")
     score = f.get("score")
-    return FindingView(index, str(f.get("entity", "")), masked_text(str(f.get("segment", "")), detector),
+    segment = masking.address(masked_text(str(f.get("segment", "")), detector))   # as the CLI shows it
+    return FindingView(index, str(f.get("entity", "")), segment,
                        float(score) if isinstance(score, (int, float)) else 0.0,
                        str(f.get("masked", "")), before, after)
 
@@ -190,22 +164,26 @@ def _headers(parsed: EmailMessage, held: HeldMessage, detector: Detector) -> tup
             text = str(raw)
         if name.lower() == "subject":
             text = subject_masked(text, held.findings)
-        fields.append(_field(name, text, detector))
+        fields.append(_field(name, text, detector, masking.masks_of(held.findings)))
     return tuple(fields)
 
 
-def _raw_headers(content: bytes, detector: Detector) -> tuple[tuple[str, str], ...]:
+def _raw_headers(content: bytes, detector: Detector,
+                 masks: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
     """The header block as sent, unfolded, one (name, masked value) per field."""
     block = re.split(rb"\r?\n\r?\n", content, maxsplit=1)[0].decode("utf-8", "replace")
     fields = []
     for line in re.sub(r"\r?\n[ \t]", " ", block).splitlines():
         name, colon, value = line.partition(":")
-        fields.append(_field(name, value, detector) if colon else _field("", line, detector))
+        fields.append(_field(name, value, detector, masks) if colon else _field("", line, detector, masks))
     return tuple(fields)
 
 
-def _field(name: str, value: str, detector: Detector) -> tuple[str, str]:
-    return masked_text(name, detector), masked_text(_SPACE.sub(" ", value).strip(), detector, name + ": ")
+def _field(name: str, value: str, detector: Detector, masks: frozenset[str] = frozenset()) -> tuple[str, str]:
+    shown = masked_text(_SPACE.sub(" ", value).strip(), detector, name + ": ", masks)
+    if name.strip().lower() in _ADDRESS_HEADERS:   # masked as the envelope is
+        shown = masking.address(shown)
+    return masked_text(name, detector), shown
 
 
 def _attachments(parsed: EmailMessage, detector: Detector) -> tuple[Attachment, ...]:

@@ -282,7 +282,7 @@ def test_a_released_copy_loses_the_purpose_and_gets_the_profile_statement(
     code, text = data(gateway, content, sender="clerk@pvestates.example")
     assert code == 250 and " as Q" in text
     held_id = text.split(" as ", 1)[1].split()[0]
-    assert cli(gateway, "quarantine", "release", held_id, "--by", "city-manager").returncode == 0
+    assert cli(gateway, "quarantine", "release", held_id, "--by", "clerk", "--note", "City Manager, memo 7").returncode == 0
     [message] = sink.wait_for(1)
     assert b"Subject: Permit\r\n" in message.content and b"X-DLP-Exception" not in message.content
     statement = " ".join(defaults().settings.statements["palos-verdes"].split())
@@ -309,7 +309,7 @@ def test_a_release_whose_outcome_is_unknown_is_not_sent_again_by_itself(
     sink.handler.reply_delay = 0
     again = cli(gateway, "quarantine", "release", held_id, "--by", "bob")
     assert again.returncode == 1 and "force" in again.stderr
-    assert cli(gateway, "quarantine", "delete", held_id, "--by", "bob").returncode == 1
+    assert cli(gateway, "quarantine", "delete", held_id, "--by", "bob", "--reason", "stuck").returncode == 1
     shown = json.loads(cli(gateway, "quarantine", "show", held_id, "--json").stdout)
     assert shown["status"] == "held" and "outcome unknown" in shown["last_error"]
     assert len(sink.messages) == 1

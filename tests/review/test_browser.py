@@ -11,6 +11,8 @@ from typing import Any
 from tests.review.conftest import PASSWORD, SSN, Stack, csrf_of, login
 from tests.review.seed import hold
 
+NOTE = "Authorized in writing by supervisor J. Ortiz, ticket 4411"
+
 
 def row(page: Any, id: str) -> Any:
     return page.locator(f"tr[data-id={id}]")
@@ -102,7 +104,8 @@ def test_release_to_a_subset_of_recipients(page: Any, stack: Stack) -> None:
     held = stack.hold(recipients=("keep@example.com", "drop@example.org"))
     login(page, "carol")
     page.goto(f"/messages/{held.id}")
-    page.uncheck("#release-form input[value='drop@example.org']")
+    page.locator("#release-form label", has_text="drop@example.org").locator("input").uncheck()
+    page.fill("#release-form input[name=note]", NOTE)
     page.click("#release-form button[type=submit]")
     assert "to 1 recipient" in page.locator("#flash").inner_text()
     [delivered] = released_to(stack, held.id)
@@ -231,6 +234,7 @@ def test_a_refused_release_stays_held_with_the_error_shown(page: Any, stack: Sta
     held = stack.hold()
     login(page, "alice")
     page.goto(f"/messages/{held.id}")
+    page.fill("#release-form input[name=note]", NOTE)
     stack.sink.handler.data_reply = "554 5.7.1 Rejected by downstream policy"
     try:
         page.click("#release-form button[type=submit]")
@@ -239,6 +243,7 @@ def test_a_refused_release_stays_held_with_the_error_shown(page: Any, stack: Sta
     assert "Not released" in page.locator("#flash").inner_text()
     assert page.locator("#status").inner_text() == "held"
     assert "554" in page.locator("#last-error").inner_text()
+    page.fill("#release-form input[name=note]", NOTE)
     page.click("#release-form button[type=submit]")   # the downstream takes it now
     assert page.locator("#status").inner_text() == "released"
 
@@ -247,6 +252,7 @@ def test_dashboard_and_audit_export(page: Any, stack: Stack) -> None:
     held = stack.hold()
     login(page, "alice")
     page.goto(f"/messages/{held.id}")
+    page.fill("#release-form input[name=note]", NOTE)
     page.click("#release-form button[type=submit]")
     page.goto("/dashboard")
     assert page.locator("svg.chart rect").count() >= 1
@@ -322,6 +328,7 @@ def test_unticking_every_recipient_releases_to_no_one(page: Any, stack: Stack) -
     page.goto(f"/messages/{held.id}")
     for box in page.locator("#release-form input[name=recipients]").all():
         box.uncheck()
+    page.fill("#release-form input[name=note]", NOTE)
     page.click("#release-form button[type=submit]")
     assert page.locator("#flash").inner_text() == "Choose at least one recipient."
     assert page.locator("#status").inner_text() == "held" and released_to(stack, held.id) == []
@@ -337,6 +344,7 @@ def test_a_malformed_header_does_not_break_the_page(page: Any, stack: Stack) -> 
     assert SSN not in page.content() and "Message-ID" in page.locator("table.headers").inner_text()
     page.locator("table.findings button", has_text="Reveal").first.click()
     assert page.locator("table.findings mark.revealed").inner_text() == SSN
+    page.fill("#release-form input[name=note]", NOTE)
     page.click("#release-form button[type=submit]")
     assert page.locator("#status").inner_text() == "released" and len(released_to(stack, kept.id)) == 1
     page.goto(f"/messages/{gone.id}")

@@ -107,7 +107,7 @@ def test_every_response_carries_the_security_headers(app: tuple[str, config.Sett
         static = http.get("/static/app.css")
         assert static.status_code == 200 and static.headers["x-content-type-options"] == "nosniff"
         cookie = responses[-1].headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
         assert "strict-transport-security" not in responses[-1].headers
 
 
@@ -484,3 +484,18 @@ def test_csv_export_pages_by_sequence_while_records_arrive(tmp_path: Path) -> No
     finally:
         store.close()
     assert rows[0][0] == "seq" and [row[4] for row in rows[1:]] == ["Q4", "Q3", "Q2", "Q1", "Q0"]
+
+
+def test_a_request_without_a_cookie_never_gets_an_anonymous_one_it_does_not_need(
+        app: tuple[str, config.Settings, str]) -> None:
+    """A browser that withholds the session cookie (another site's form, a frame) must not
+    have it replaced by a fresh anonymous one: that would log the reviewer out."""
+    base, _, _ = app
+    with client(base) as http:
+        for reply in (http.get("/queue"), http.get("/messages/Q0000000000000000"),
+                      http.post("/logout", data={"csrf": "x"}), http.post("/queue/bulk", data={})):
+            assert reply.status_code in (303, 403) and "set-cookie" not in reply.headers, reply.url
+        page = http.get("/login")   # the login form's token needs one
+        assert "SameSite=Lax" in page.headers["set-cookie"]
+        assert login(http).status_code == 303 and http.get("/queue").status_code == 200
+        assert "set-cookie" in http.get("/queue").headers   # re-signed: the idle limit slides

@@ -32,7 +32,7 @@ def sink() -> Iterator[Sink]:
 @pytest.fixture
 def setup(tmp_path: Path, sink: Sink) -> Iterator[tuple[config.Settings, Any, Any]]:
     policies = yaml.safe_load((ROOT / "config" / "policies.yaml").read_text())
-    policies["profiles"]["palos-verdes"].update(retention_days=7, on_expiry="release")
+    policies["profiles"]["citrus-water"].update(retention_days=7, on_expiry="release")
     (tmp_path / "policies.yaml").write_text(yaml.safe_dump(policies))
     settings = config.Settings.model_validate({
         "data_dir": str(tmp_path / "var"),
@@ -45,8 +45,8 @@ def setup(tmp_path: Path, sink: Sink) -> Iterator[tuple[config.Settings, Any, An
 
 
 def put(settings: config.Settings, store: Any, profile: str, days: float) -> str:
-    content = compose("a@pvestates.example", ["x@example.com"], "Held", "SSN 219-45-6789\n")
-    return hold(settings, content, "a@pvestates.example", ["x@example.com"], profile, "Held",
+    content = compose("a@citrus.example", ["x@example.com"], "Held", "SSN 219-45-6789\n")
+    return hold(settings, content, "a@citrus.example", ["x@example.com"], profile, "Held",
                 age=timedelta(days=days), store=store).id
 
 
@@ -55,27 +55,36 @@ def test_each_profile_keeps_its_own_time_and_acts_as_it_says(
     settings, store, profiles = setup
     old_cerritos = put(settings, store, "cerritos", 31)        # default: 30 days, then delete
     young_cerritos = put(settings, store, "cerritos", 29)
-    old_pv = put(settings, store, "palos-verdes", 8)           # 7 days, then release
-    young_pv = put(settings, store, "palos-verdes", 6)
+    old_citrus = put(settings, store, "citrus-water", 8)           # 7 days, then release
+    young_citrus = put(settings, store, "citrus-water", 6)
     unknown = put(settings, store, "retired-profile", 45)      # no longer configured: the default's rule
     report = purge(store, profiles, settings.relay)
     assert (report.deleted, report.released, report.failed) == (2, 1, 0)
-    statuses = {id: store.get(id).status for id in (old_cerritos, young_cerritos, old_pv, young_pv, unknown)}
-    assert statuses == {old_cerritos: "deleted", young_cerritos: "held", old_pv: "released",
-                        young_pv: "held", unknown: "deleted"}
+    statuses = {id: store.get(id).status for id in (old_cerritos, young_cerritos, old_citrus, young_citrus, unknown)}
+    assert statuses == {old_cerritos: "deleted", young_cerritos: "held", old_citrus: "released",
+                        young_citrus: "held", unknown: "deleted"}
     [delivered] = sink.wait_for(1)
-    assert delivered.content.startswith(f"X-DLP-Released-By: retention; quarantine={old_pv}".encode())
-    assert {r["actor"] for r in store.audit_page(AuditQuery(message_id=old_pv))} == {"retention"}
+    assert delivered.content.startswith(f"X-DLP-Released-By: retention; quarantine={old_citrus}".encode())
+    assert {r["actor"] for r in store.audit_page(AuditQuery(message_id=old_citrus))} == {"retention"}
     [run] = store.audit_page(AuditQuery(event="purge"))
     assert run["actor"] == "retention"
     assert run["details"] == {"deleted": 2, "released": 1, "failed": 0,
-                              "profiles": {"cerritos": 1, "palos-verdes": 1, "retired-profile": 1}}
+                              "profiles": {"cerritos": 1, "citrus-water": 1, "retired-profile": 1}}
+
+
+def test_a_profile_whose_release_is_an_authorization_cannot_release_at_expiry(tmp_path: Path) -> None:
+    from gateway.config import ConfigError
+    policies = yaml.safe_load((ROOT / "config" / "policies.yaml").read_text())
+    policies["profiles"]["palos-verdes"].update(retention_days=7, on_expiry="release")
+    (tmp_path / "policies.yaml").write_text(yaml.safe_dump(policies))
+    with pytest.raises(ConfigError, match="release_note: required"):
+        load_profiles(tmp_path)
 
 
 def test_a_refused_release_at_expiry_stays_held_for_the_next_run(
         setup: tuple[config.Settings, Any, Any], sink: Sink) -> None:
     settings, store, profiles = setup
-    ids = [put(settings, store, "palos-verdes", 10) for _ in range(3)]
+    ids = [put(settings, store, "citrus-water", 10) for _ in range(3)]
     sink.handler.data_reply = "451 4.3.0 try later"
     report = purge(store, profiles, settings.relay)
     assert (report.released, report.failed) == (0, 3)

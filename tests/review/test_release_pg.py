@@ -131,7 +131,7 @@ def test_eight_connections_racing_release_deliver_once(twins: tuple[list[Gateway
 
     def go(store: Any, n: int) -> None:
         barrier.wait()
-        outcomes.append(releasing.release(store, relay, held.id, f"reviewer-{n}"))
+        outcomes.append(releasing.release(store, relay, held.id, f"reviewer-{n}", "supervisor J. Ortiz"))
 
     threads = [threading.Thread(target=go, args=(s, n)) for n, s in enumerate(stores)]
     try:
