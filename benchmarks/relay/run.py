@@ -22,7 +22,7 @@ Each round measures every target; the report takes each target's best round.
 Exit status: 0 when every measurement ran (whether or not the targets are met),
 1 on a harness failure.
 
-    .venv/bin/python benchmarks/relay/run.py            # full run, about 15 minutes on a quiet machine
+    .venv/bin/python benchmarks/relay/run.py            # full run: an estimated 15+ minutes (not yet timed)
     .venv/bin/python benchmarks/relay/run.py --quick    # a few hundred messages per run, 2-4 minutes
     .venv/bin/python benchmarks/relay/run.py --suite real --quick   # the real-mail scenarios only
 """
@@ -681,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.suite in ("all", "real"):
             progress("real mail")
             real = realrun.run_real(workdir, args)
+            progress(f"real mail done after {time.monotonic() - started:.0f} s")
         for round_number in range(args.rounds if targets else 0):
             progress(f"synthetic, round {round_number + 1}/{args.rounds}")
             for target in targets:
