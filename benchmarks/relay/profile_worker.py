@@ -195,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
             with (workdir / "gateway.log").open("ab") as log:
                 gateway = subprocess.Popen([sys.executable, "-c", _CPROFILE, str(stats_path), "serve", "--config",
                                             str(config_dir), "--workers", "1"], stdout=log, stderr=log, cwd=workdir)
-            base.wait_listening(port, 1, gateway, "gateway under cProfile")
+            try:
+                base.wait_listening(port, 1, gateway, "gateway under cProfile")
+            except base.HarnessError:
+                base.stop(gateway, grace=5)
+                raise
         else:
             port, gateway = target.start(sink, workdir, settings)
         assert gateway is not None
@@ -240,8 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if gateway is not None:
             base.stop(gateway)
         sink.close()
-        if not args.raw:
-            shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)  # --raw writes outside it
     return 0
 
 

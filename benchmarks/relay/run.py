@@ -269,7 +269,11 @@ class Target:
                        "--workers", str(self.workers)]
         process = subprocess.Popen(command, stdout=log, stderr=log, cwd=workdir)
         log.close()
-        wait_listening(port, self.workers, process, self.name)
+        try:
+            wait_listening(port, self.workers, process, self.name)
+        except HarnessError:
+            stop(process, grace=5)  # never leave a half-started relay behind
+            raise
         return port, process
 
 
