@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from detectors.budget import OutOfTime
 from detectors.extract import Budget, Unreadable
 from detectors.extract.archive import Archive, members, open_zip, read_member
 from detectors.extract.html_text import html_to_text
@@ -114,6 +115,8 @@ def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
     start = message.index(b"\n") + 1 if message.startswith(b"From ") and b"\n" in message else 0
     try:
         walker.message(message, start, "", 0)
+    except OutOfTime:  # the scan's CPU budget ran out (detectors.budget): keep what was read
+        walker.note("body", "time-budget")
     except Exception:  # never raise: a message we cannot parse is a corrupt one
         walker.note("body", "corrupt")
     return walker.result()
