@@ -16,7 +16,8 @@ Budgets (issue 10) bound what one hostile message can cost:
   becomes Unscannable ``time-budget`` and the policy decides (detectors.budget).
 - memory: a long segment is scanned in windows of ``window_chars`` (with
   ``margin_chars`` of context either side), so the detector's working set
-  follows the window, not the segment.
+  follows the window, not the segment, and other scans get their turn
+  between windows.
 
 >>> result = Scanner().scan(b"Subject: x\\r\\rSSN 219-45-6789\\r")
 >>> [(f.entity, f.segment) for f in result.findings], result.unscannable
@@ -26,6 +27,7 @@ Budgets (issue 10) bound what one hostile message can cost:
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 
 from detectors.budget import Deadline, OutOfTime
@@ -35,6 +37,11 @@ from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
 from detectors.segments import Extraction, Limits, Segment, Unscannable, extract
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
+
+# Scans run in worker threads (gateway.smtp) and the detector's hyperscan
+# scratch is one per process: one window is detected at a time. Windows are
+# short, so a clean message waits for at most one window of a hostile one.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +62,7 @@ class Budgets:
     max_segment_findings: int = 250
     cpu_seconds: float = 1.5
     extract_share: float = 0.6
-    window_chars: int = 1 << 16
+    window_chars: int = 1 << 14
     margin_chars: int = 1024
 
 
@@ -134,9 +141,10 @@ class _Run:
     def _window(self, segment: Segment, window: tuple[int, int, int, int]) -> list[Finding]:
         """Return the findings that start inside ``window``'s own span."""
         lo, start, end, hi = window
-        if lo == 0 and hi == len(segment.text):
-            return self.detector.find(segment.name, segment.text)
-        hits = self.detector.find(segment.name, segment.text[lo:hi])
+        with _ONE_AT_A_TIME:
+            if lo == 0 and hi == len(segment.text):
+                return self.detector.find(segment.name, segment.text)
+            hits = self.detector.find(segment.name, segment.text[lo:hi])
         return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
                 for f in hits if start <= f.start + lo < end]
 

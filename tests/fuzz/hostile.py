@@ -19,8 +19,7 @@ CARD = "4111 1111 1111 1111"
 def message(body: bytes, sender: str = "clerk@lancaster.example", headers: str = "",
             subject: str = "Quarterly report") -> bytes:
     """A CRLF message from ``sender`` to an external recipient, ``body`` as given."""
-    head = (f"From: {sender}\r\nTo: someone@outside.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <hostile@test.invalid>\r\n{headers}")
+    head = f"From: {sender}\r\nTo: someone@outside.example\r\nSubject: {subject}\r\n{headers}"
     return head.encode() + b"\r\n" + body
 
 
