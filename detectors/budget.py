@@ -24,6 +24,7 @@ import time
 from types import TracebackType
 
 _POLL_SECONDS = 0.02
+_REFIRE_SECONDS = 0.05  # CPU seconds before raising again: a __del__ can swallow one
 
 
 class OutOfTime(BaseException):
@@ -42,6 +43,7 @@ class Deadline:
         self.lock = threading.Lock()
         self.armed = False
         self.fired = False
+        self.next_fire = self.limit
 
     def expired(self) -> bool:
         """Return whether the budget is spent (a cooperative check)."""
@@ -67,10 +69,15 @@ class Deadline:
             _WATCHDOG.forget(self)
 
     def fire(self) -> None:
-        """Raise OutOfTime in the scanning thread, once, if still in the block."""
+        """Raise OutOfTime in the scanning thread if it is still in the block.
+
+        Again every ``_REFIRE_SECONDS`` of CPU until it leaves: an exception
+        raised inside a ``__del__`` is printed and dropped by Python.
+        """
         with self.lock:
-            if self.armed and not self.fired:
+            if self.armed:
                 self.fired = True
+                self.next_fire = time.clock_gettime(self.clock) + _REFIRE_SECONDS
                 _set_async_exc(self.thread, OutOfTime)
 
 
@@ -97,14 +104,14 @@ class _Watchdog:
         while True:
             time.sleep(_POLL_SECONDS)
             with self.lock:
-                due = [d for d in self.deadlines if not d.fired and _spent(d)]
+                due = [d for d in self.deadlines if _due(d)]
             for deadline in due:
                 deadline.fire()
 
 
-def _spent(deadline: Deadline) -> bool:
+def _due(deadline: Deadline) -> bool:
     try:
-        return time.clock_gettime(deadline.clock) >= deadline.limit
+        return time.clock_gettime(deadline.clock) >= deadline.next_fire
     except OSError:  # the thread is gone
         return False
 
