@@ -9,8 +9,9 @@ Three rules, each configurable under ``smtp:`` (gateway.config):
   this many seconds of connecting or of its last transaction ending, however
   many other commands it sends; otherwise it is closed with 421. And when
   every slot is taken, a new client takes the slot of the session that has
-  waited longest without a transaction (421 to that one), so idle
-  connections never lock a working mail server out.
+  waited longest without a transaction, if that is ``EVICTABLE_AFTER``
+  seconds or more (421 to that one), so idle connections never lock a
+  working mail server out.
 - ``min_data_rate``: after ``data_rate_grace`` seconds, DATA must arrive at
   this many bytes per second on average, or the session is closed with 421
   (the sender keeps the message and retries).
@@ -28,6 +29,7 @@ from gateway import replies
 
 log = logging.getLogger("dlp.smtp")
 _RATE_CHECK_SECONDS = 1.0
+EVICTABLE_AFTER = 5.0  # seconds a session must have waited for MAIL before it can be evicted
 
 
 class Slot(Protocol):
@@ -48,7 +50,9 @@ def too_many_from(peer_ip: str, sessions: Iterable[Slot], limit: int) -> bool:
 
 def evict_idle(sessions: Iterable[Slot], newcomer: Slot) -> bool:
     """Close the session longest without a transaction to make room; False when none."""
-    idle = [s for s in sessions if s is not newcomer and not s.busy and s.idle_since is not None]
+    now = time.monotonic()
+    idle = [s for s in sessions if s is not newcomer and not s.busy and s.idle_since is not None
+            and now - s.idle_since >= EVICTABLE_AFTER]
     if not idle:
         return False
     victim = min(idle, key=lambda s: s.idle_since or 0.0)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import slots
 from tests.e2e.harness import Gateway, Sink
 from tests.fuzz import hostile
 
@@ -113,23 +114,33 @@ def test_clean_mail_is_answered_while_a_hostile_one_is_scanned(gateway: Gateway,
     assert waited < 1.0  # 100 ms wanted; generous under the shared machine's load
 
 
-def test_idle_clients_do_not_lock_out_a_mail_server(gateway: Gateway, sink: Sink) -> None:
+def test_idle_clients_do_not_lock_out_a_mail_server(sink: Sink, tmp_path: Path) -> None:
+    # pre_mail_timeout well past the test: only the session limits act here.
+    gateway = _gateway(tmp_path, sink, smtp={"pre_mail_timeout": 120, "max_sessions": 60,
+                                             "max_sessions_per_client": 20})
     idle: list[Client] = []
     try:
         for n in range(200):  # 100 from one address, 100 from as many addresses
             idle.append(Client(gateway.port, "127.0.0.2" if n < 100 else f"127.0.1.{n - 99}"))
-        time.sleep(0.5)
+        time.sleep(slots.EVICTABLE_AFTER + 1)  # long enough idle to give up their slots
         began = time.monotonic()
         client = Client(gateway.port)
         reply = client.send(hostile.message(b"Hello\r\n", "clerk@citrus.example"), "clerk@citrus.example")
         client.close()
         assert reply.startswith("250"), reply
         assert time.monotonic() - began < 5.0
-        refused = sum(1 for c in idle[:100] if c.reply().startswith("421"))
-        assert refused >= 80  # max_sessions_per_client is 20
+        greetings = [c.reply()[:9] for c in idle]
+        assert greetings[:100].count("421 4.7.0") == 80  # 20 per client address
+        assert greetings[100:].count("421 4.3.2") == 60  # 60 sessions in all, none idle long enough yet
+        assert greetings.count("220 gw.te") == 60
+        held = [c for c, g in zip(idle, greetings) if g.startswith("220")]
+        readable, _, _ = select.select([c.sock for c in held], [], [], 1.0)
+        evicted = [c for c in held if c.sock in readable and c.reply().startswith("421 4.4.2")]
+        assert len(evicted) == 1  # the longest idle gave its slot to the mail server
     finally:
         for c in idle:
             c.close()
+        gateway.stop()
 
 
 def test_no_transaction_in_time_closes_the_session(gateway: Gateway) -> None:
