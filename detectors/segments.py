@@ -32,8 +32,11 @@ inflation or text budget ran out; a segment may hold the first part),
 Office file or archive, or a part that made a reader fail), ``image`` (a
 picture, or a PDF with no text layer: no OCR here), ``signature`` (S/MIME or
 PGP signature), ``unsupported-format`` (legacy Office, Outlook .msg, gzip,
-RAR, 7z, tar) and ``unknown-binary``. A segment and an Unscannable can share
-a name when only part of it was read.
+RAR, 7z, tar) and ``unknown-binary``. The scan (detectors.scan) adds
+``time-budget`` (its CPU budget ran out before this part was read or
+scanned) and ``too-many-findings`` (a findings cap was reached; the rest of
+the part was not scanned). A segment and an Unscannable can share a name
+when only part of it was read.
 
 >>> raw = b"Subject: =?utf-8?q?Q1_r=C3=A9sum=C3=A9?=\\r\\n\\r\\nSSN 219-45-6789\\r\\n"
 >>> [(s.name, s.text) for s in extract(raw).segments]

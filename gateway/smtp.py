@@ -204,6 +204,7 @@ class GatewaySMTP(SMTP):
     def close_with(self, reply: str) -> None:
         """Say ``reply`` and close the session (gateway.slots)."""
         if self.transport is not None and not self.transport.is_closing():
+            self.state.metrics.reply(reply[0])
             cast(asyncio.WriteTransport, self.transport).write(reply.encode("ascii") + b"\r\n")
             self.transport.close()
 

@@ -92,6 +92,31 @@ def test_line_endings_do_not_hide_values(gateway: Gateway, sink: Sink, end: byte
     assert "US_SSN" in reply and hostile.SSN not in reply
 
 
+def test_nul_in_charset_is_blocked_not_held(gateway: Gateway) -> None:
+    message = hostile.message(b"SSN 219-45-6789\r\n", headers='Content-Type: text/plain; charset="utf-8\0"\r\n',
+                              subject="=?utf-8\0?q?rates?=")
+    client = Client(gateway.port)
+    try:
+        reply = client.send(message)
+    finally:
+        client.close()
+    assert reply.startswith("550 5.7.1"), reply
+
+
+def test_bare_cr_is_delivered_as_the_scanner_read_it(gateway: Gateway, sink: Sink) -> None:
+    before = len(sink.messages)
+    client = Client(gateway.port)
+    try:
+        reply = client.send(b"From: a@citrus.example\rSubject: lunch\r\rNoon?\rSee you\r",
+                            "a@citrus.example")
+    finally:
+        client.close()
+    assert reply.startswith("250"), reply
+    [delivered] = sink.wait_for(before + 1)[before:]
+    assert b"\r\nFrom: a@citrus.example\r\nSubject: lunch\r\n\r\nNoon?\r\nSee you\r\n" in delivered.content
+    assert b"\r" not in delivered.content.replace(b"\r\n", b"")
+
+
 def test_clean_mail_is_answered_while_a_hostile_one_is_scanned(gateway: Gateway, sink: Sink) -> None:
     # Below thread_above (set to 100 MB here), yet scanned off the event loop.
     hostile_message = hostile.with_attachment("d.txt", hostile.spaced_digits(4 << 20), "text/plain")
