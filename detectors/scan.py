@@ -39,9 +39,19 @@ from detectors.segments import Extraction, Limits, Segment, Unscannable, extract
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
 # Scans run in worker threads (gateway.smtp) and the detector's hyperscan
-# scratch is one per process: one window is detected at a time. Windows are
-# short, so a clean message waits for at most one window of a hostile one.
+# scratch is one per process: one text (a window, in a scan) is detected at
+# a time. Windows are short, so a clean message waits for at most one window
+# of a hostile one.
 _ONE_AT_A_TIME = threading.Lock()
+
+
+class SerialDetector(Detector):
+    """A Detector whose ``find`` runs one call at a time across threads."""
+
+    def find(self, segment: str, text: str) -> list[Finding]:
+        """Return the findings in ``text``, as Detector.find does."""
+        with _ONE_AT_A_TIME:
+            return super().find(segment, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +81,7 @@ class Scanner:
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None,
                  limits: Limits = Limits(), budgets: Budgets = Budgets()) -> None:
-        self.detector = Detector(formats, edm)
+        self.detector: Detector = SerialDetector(formats, edm)
         self.limits = limits
         self.budgets = budgets
 
@@ -141,10 +151,9 @@ class _Run:
     def _window(self, segment: Segment, window: tuple[int, int, int, int]) -> list[Finding]:
         """Return the findings that start inside ``window``'s own span."""
         lo, start, end, hi = window
-        with _ONE_AT_A_TIME:
-            if lo == 0 and hi == len(segment.text):
-                return self.detector.find(segment.name, segment.text)
-            hits = self.detector.find(segment.name, segment.text[lo:hi])
+        if lo == 0 and hi == len(segment.text):
+            return self.detector.find(segment.name, segment.text)
+        hits = self.detector.find(segment.name, segment.text[lo:hi])
         return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
                 for f in hits if start <= f.start + lo < end]
 

@@ -9,8 +9,8 @@ replayed by ``test_regressions`` on every run.
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +22,7 @@ from detectors.extract.lines import crlf
 from detectors.scan import Budgets, Scanner
 from tests.e2e.harness import Gateway, Sink
 from tests.fuzz import hostile
+from tests.fuzz.edge import start as edge_start
 
 HERE = Path(__file__).parent
 REGRESSIONS = HERE / "regressions"
@@ -89,7 +90,7 @@ def test_line_ends_are_idempotent(data: bytes) -> None:
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     sink = Sink().start()
-    gateway = Gateway(tmp_path_factory.mktemp("fuzz-edge"), sink.port).start()
+    gateway = edge_start(tmp_path_factory.mktemp("fuzz-edge"), sink.port)
     yield gateway
     gateway.stop()
     sink.stop()
@@ -109,6 +110,25 @@ def test_smtp_edge_answers_every_message(edge: Gateway, message: bytes) -> None:
         except smtplib.SMTPResponseException as exc:
             code = exc.smtp_code
     assert code in (250, 451, 550, 552), code
+
+
+COMMANDS = [b"EHLO x", b"HELO x", b"MAIL FROM:<a@lancaster.example>", b"RCPT TO:<b@outside.example>",
+            b"DATA", b".", b"RSET", b"NOOP", b"XFORWARD NAME=x ADDR=1.2.3.4", b"MAIL FROM:<>", b"BDAT 10",
+            b"AUTH PLAIN", b"STARTTLS", b"VRFY x", b"QUIT", b"SSN 219-45-6789"]
+
+
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(st.one_of(st.sampled_from(COMMANDS), st.binary(max_size=300)), max_size=10))
+def test_smtp_edge_survives_any_commands(edge: Gateway, lines: list[bytes]) -> None:
+    # Any sequence of lines, then EOF: the session ends and the gateway still serves.
+    with socket.create_connection(("127.0.0.1", edge.port), timeout=15) as sock:
+        sock.recv(1024)
+        sock.sendall(b"".join(line + b"\r\n" for line in lines))
+        sock.shutdown(socket.SHUT_WR)
+        while sock.recv(65536):
+            pass
+    with smtplib.SMTP("127.0.0.1", edge.port, timeout=15) as client:
+        assert client.noop()[0] == 250
 
 
 @pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*.eml")), ids=lambda p: p.name)

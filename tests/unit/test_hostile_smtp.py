@@ -14,7 +14,7 @@ import pytest
 
 from gateway import slots
 from tests.e2e.harness import Gateway, Sink
-from tests.fuzz import hostile
+from tests.fuzz import edge, hostile
 
 SSN_CARD = f"SSN {hostile.SSN} card {hostile.CARD}".encode()
 
@@ -66,7 +66,7 @@ def sink() -> Iterator[Sink]:
 
 
 def _gateway(tmp: Path, sink: Sink, **sections: dict[str, object]) -> Gateway:
-    return Gateway(tmp, sink.port, {"detection": {"thread_above": 100_000_000}, **sections}).start()
+    return edge.start(tmp, sink.port, {"detection": {"thread_above": 100_000_000}, **sections})
 
 
 @pytest.fixture(scope="module")
