@@ -290,10 +290,7 @@ class _Walker:
         """Extract an Office package as one segment, or each member of an archive."""
         with open_zip(data) as archive:
             package = ooxml_kind(archive)
-            if package is not None:
-                self.add(name, ooxml_text(archive, package, self.budget))
-                if ooxml_embedded(archive):
-                    self.embedded(name, archive, depth)
+            if package is not None and self.package(name, archive, package, depth):
                 return
             if depth >= self.limits.max_depth:
                 raise Unreadable("too-deep")
@@ -306,6 +303,23 @@ class _Walker:
                     self.note(child, member.reason or "corrupt")
                 else:
                     self.file(child, member.data, "", None, depth + 1)
+
+    def package(self, name: str, archive: Archive, package: str, depth: int) -> bool:
+        """Extract an Office package; False when its XML is broken (read it as a plain archive)."""
+        try:
+            text = ooxml_text(archive, package, self.budget)
+        except Unreadable as problem:
+            if problem.reason != "corrupt":
+                raise
+            self.note(name, "corrupt")
+            return False
+        except Exception:  # e.g. a prefix with no namespace: its members still hold text
+            self.note(name, "corrupt")
+            return False
+        self.add(name, text)
+        if ooxml_embedded(archive):
+            self.embedded(name, archive, depth)
+        return True
 
     def embedded(self, name: str, archive: Archive, depth: int) -> None:
         """Extract the files embedded in an Office package, one level down."""

@@ -122,6 +122,17 @@ def test_damaged_member_keeps_the_rest(build, member_reason) -> None:  # type: i
         assert member_reason in notes
 
 
+def test_office_xml_without_namespace_is_read_as_an_archive() -> None:
+    # Word's XML with a "w:" prefix never declared: the package parser fails
+    # (the KeyError 'w:tc'); its parts still hold the text.
+    package = _zip(("[Content_Types].xml", b"<Types/>"), ("word/document.xml",
+                   b"<w:document><w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>SSN 219-45-6789</w:t></w:r>"
+                   b"</w:p></w:tc></w:tr></w:tbl></w:body></w:document>"))
+    result = SCANNER.scan(hostile.with_attachment("a.docx", package))
+    assert ("US_SSN", "attachment:a.docx/word_document.xml") in [(f.entity, f.segment) for f in result.findings]
+    assert ("attachment:a.docx", "corrupt") in [(u.name, u.reason) for u in result.unscannable]
+
+
 # Budgets.
 def test_findings_are_capped_per_segment_and_message() -> None:
     body = ("SSN 219-45-6789\r\n" * 400).encode()
@@ -202,17 +213,27 @@ def _adversarial(pattern: re.Pattern[str] | re.Pattern[bytes], n: int) -> list[s
     return inputs
 
 
+# Patterns the code only anchors (``.match`` at one position): timed that way.
+ANCHORED = {"_FIELD_START", "_FIRST_FIELD", "_LINE_REST", "_CONTINUATION", "_MULTIPART"}
+
+
 @pytest.mark.parametrize("label, pattern", _patterns(), ids=[p[0] for p in _patterns()])
 def test_regex_is_linear(label: str, pattern: re.Pattern[str] | re.Pattern[bytes]) -> None:
+    anchored = label.rpartition(".")[2] in ANCHORED
+
     def cost(n: int) -> float:
         total = 0.0
         for sample in _adversarial(pattern, n):
             data = sample.encode("latin-1") if isinstance(pattern.pattern, bytes) else sample
             began = time.process_time()
-            for _ in pattern.finditer(data):  # type: ignore[arg-type]
-                pass
+            if anchored:
+                pattern.match(data)  # type: ignore[arg-type]
+            else:
+                for _ in pattern.finditer(data):  # type: ignore[arg-type]
+                    pass
             total += time.process_time() - began
         return total
 
+    # Doubling twice: linear costs ~4x, quadratic ~16x; allow 3x slack for a loaded machine.
     small, large = cost(20_000), cost(80_000)
-    assert large < max(small * 4 * 3, 0.05), (label, small, large)  # 4x input: linear ~4x, quadratic ~16x
+    assert large < max(small * 4 * 3, 0.05), (label, small, large)
