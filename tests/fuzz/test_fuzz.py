@@ -1,10 +1,11 @@
 """Fuzzing that stays (issue 10): the scanner and the SMTP edge, on mutations of
-CPython's test_email messages (when the stdlib test package is installed) and of
-our own hostile cases, for a bounded time in every test run.
+CPython's test_email messages (when the stdlib test package is installed), of
+the detection corpus (tests/corpus) and of our own hostile cases, with a fixed
+number of examples (a few seconds) in every test run.
 
 Each target must never raise and must finish within its budget. An input that
-fails is written to tests/fuzz/regressions/ by hand (``<target>-<n>.eml``) and
-replayed by ``test_regressions`` on every run.
+fails (hypothesis prints it) is saved to tests/fuzz/regressions/ as
+``<what>.eml`` and replayed by ``test_regressions`` on every run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def _seeds() -> list[bytes]:
         found += [p.read_bytes() for p in sorted(data.glob("msg_*.txt"))]
     except ImportError:  # the stdlib test package is optional in distributions
         pass
+    from tests.corpus.generate import generate
+    found += [sample.message for sample in generate(seed=10, count=20)]
     found += [hostile.message(b"SSN 219-45-6789\r\n"),
               hostile.with_attachment("a.zip", hostile.overlapping_zip(20, 4096), "application/zip"),
               hostile.message(b"hi\r\n", subject="=?utf-8\0?q?SSN_219-45-6789?="),
