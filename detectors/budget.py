@@ -60,6 +60,15 @@ class Deadline:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disarm: no OutOfTime from now on, and none left pending (idempotent).
+
+        Callers call it again after catching OutOfTime, in case one was
+        delivered inside ``__exit__`` itself.
+        """
+        self.armed = False
         try:
             with self.lock:
                 self.armed = False

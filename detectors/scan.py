@@ -87,34 +87,37 @@ class Scanner:
 
     def scan(self, message: bytes) -> ScanResult:
         """Return the findings in the message (within the budgets), and what was not read."""
-        extraction = self._extract(crlf(message))
-        run = _Run(self, extraction)
+        extract_budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        run: _Run | None = None
+        detect_budget: Deadline | None = None
         try:
-            with Deadline(self.budgets.cpu_seconds - run.extract_seconds) as deadline:
-                run.detect(deadline)
+            run = _Run(self, self._extract(crlf(message), extract_budget), extract_budget.used())
+            detect_budget = Deadline(self.budgets.cpu_seconds - run.extract_seconds)
+            with detect_budget:
+                run.detect(detect_budget)
         except OutOfTime:
+            if run is None:  # delivered late, on the way out of extraction
+                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)), 0.0)
             run.out_of_time()
+        finally:
+            for budget in (extract_budget, detect_budget):
+                if budget is not None:
+                    budget.close()
         return ScanResult(tuple(run.findings), tuple(dict.fromkeys(run.notes)))
 
-    def _extract(self, message: bytes) -> tuple[Extraction, float]:
-        """Extract under the extraction share of the budget; return it and the CPU spent."""
-        budget = self.budgets.cpu_seconds * self.budgets.extract_share
-        deadline = Deadline(budget)
-        try:
-            with deadline:
-                extraction = extract(message, self.limits)
-        except OutOfTime:  # extract() keeps what it read; this is only a late delivery
-            extraction = Extraction((), (Unscannable("body", "time-budget"),))
-        return extraction, deadline.used()
+    def _extract(self, message: bytes, budget: Deadline) -> Extraction:
+        """Extract under the extraction share of the CPU budget (extract() keeps what it read)."""
+        with budget:
+            return extract(message, self.limits)
 
 
 class _Run:
     """One message's detection: findings and notes so far, and where it stopped."""
 
-    def __init__(self, scanner: Scanner, extracted: tuple[Extraction, float]) -> None:
+    def __init__(self, scanner: Scanner, extraction: Extraction, extract_seconds: float) -> None:
         self.detector = scanner.detector
         self.budgets = scanner.budgets
-        extraction, self.extract_seconds = extracted
+        self.extract_seconds = extract_seconds
         self.segments = extraction.segments
         self.notes = list(extraction.unscannable)
         self.findings: list[Finding] = []
