@@ -237,3 +237,14 @@ def test_regex_is_linear(label: str, pattern: re.Pattern[str] | re.Pattern[bytes
     # Doubling twice: linear costs ~4x, quadratic ~16x; allow 3x slack for a loaded machine.
     small, large = cost(20_000), cost(80_000)
     assert large < max(small * 4 * 3, 0.05), (label, small, large)
+
+
+def test_deadline_stops_code_that_never_checks() -> None:
+    from detectors.budget import Deadline, OutOfTime
+    with pytest.raises(OutOfTime):
+        with Deadline(0.2):
+            while True:
+                pass
+    began = time.process_time()
+    while time.process_time() - began < 0.3:  # nothing is left pending once the block is left
+        pass

@@ -117,6 +117,21 @@ def test_bare_cr_is_delivered_as_the_scanner_read_it(gateway: Gateway, sink: Sin
     assert b"\r" not in delivered.content.replace(b"\r\n", b"")
 
 
+def test_zip_bomb_is_judged_on_capped_findings(gateway: Gateway, sink: Sink) -> None:
+    message = hostile.with_attachment("bomb.zip", hostile.overlapping_zip(), "application/zip",
+                                      sender="clerk@citrus.example")
+    client = Client(gateway.port)
+    try:
+        reply = client.send(message, "clerk@citrus.example")
+    finally:
+        client.close()
+    assert reply.startswith("250 2.0.0 OK: held for review"), reply
+    [entry] = [e for e in gateway.log_entries() if e.get("msg") == "message" and e.get("quarantine_id")
+               and e["quarantine_id"] in reply]
+    assert entry["findings"] == {"US_SSN": 1000}
+    assert "too-many-findings" in entry["unscannable"]
+
+
 def test_clean_mail_is_answered_while_a_hostile_one_is_scanned(gateway: Gateway, sink: Sink) -> None:
     # Below thread_above (set to 100 MB here), yet scanned off the event loop.
     hostile_message = hostile.with_attachment("d.txt", hostile.spaced_digits(4 << 20), "text/plain")
