@@ -337,7 +337,11 @@ class GatewayHandler:
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
         started = time.perf_counter()
         queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
-        content: bytes = crlf(smtp_env.original_content or b"")  # scanned and delivered alike
+        content: bytes = smtp_env.original_content or b""
+        if len(content) > self.state.settings.detection.thread_above:  # bare line ends: one pass, off the loop
+            content = await asyncio.to_thread(crlf, content)
+        else:
+            content = crlf(content)   # scanned and delivered alike
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id)
