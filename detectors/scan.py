@@ -1,18 +1,57 @@
-"""Scanning one message: extraction, then detection on every segment.
+"""Scanning one message: extraction, then detection on every segment, under budgets.
 
 Pure: bytes in, a ScanResult out. ``dlp-gateway serve`` and
-``dlp-gateway scan`` both run this.
+``dlp-gateway scan`` both run this. Line endings are made CRLF first
+(detectors.extract.lines), so the scan reads what a mail client shows.
+
+Budgets (issue 10) bound what one hostile message can cost:
+
+- findings: at most ``max_segment_findings`` per segment and ``max_findings``
+  per message. Past either, the message is judged on what was found, the
+  rest of that segment (or of the message) is not scanned, and an
+  Unscannable ``too-many-findings`` says so. Only those findings are kept,
+  so only those are stored.
+- CPU time: ``cpu_seconds`` per message, of which extraction may use
+  ``extract_share``; when it runs out, what was not yet read or scanned
+  becomes Unscannable ``time-budget`` and the policy decides (detectors.budget).
+- memory: a long segment is scanned in windows of ``window_chars`` (with
+  ``margin_chars`` of context either side), so the detector's working set
+  follows the window, not the segment, and other scans get their turn
+  between windows.
+
+>>> result = Scanner().scan(b"Subject: x\\r\\rSSN 219-45-6789\\r")
+>>> [(f.entity, f.segment) for f in result.findings], result.unscannable
+([('US_SSN', 'body')], ())
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from dataclasses import dataclass
 
+from detectors.budget import Deadline, OutOfTime
 from detectors.edm import EdmSet
 from detectors.engine import Detector
+from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
-from detectors.segments import Limits, Unscannable, extract
+from detectors.segments import Extraction, Limits, Segment, Unscannable, extract
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
+
+# Scans run in worker threads (gateway.smtp) and the detector's hyperscan
+# scratch is one per process: one text (a window, in a scan) is detected at
+# a time. Windows are short, so a clean message waits for at most one window
+# of a hostile one.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+class SerialDetector(Detector):
+    """A Detector whose ``find`` runs one call at a time across threads."""
+
+    def find(self, segment: str, text: str) -> list[Finding]:
+        """Return the findings in ``text``, as Detector.find does."""
+        with _ONE_AT_A_TIME:
+            return super().find(segment, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +64,112 @@ class ScanResult:
         return count_by_entity(self.findings)
 
 
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """What one message may cost the scanner."""
+
+    max_findings: int = 1000
+    max_segment_findings: int = 250
+    cpu_seconds: float = 1.5
+    extract_share: float = 0.6
+    window_chars: int = 1 << 14
+    margin_chars: int = 1024
+
+
 class Scanner:
-    """Extraction limits and a detector, built once from the configuration."""
+    """Extraction limits, budgets and a detector, built once from the configuration."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None,
-                 limits: Limits = Limits()) -> None:
-        self.detector = Detector(formats, edm)
+                 limits: Limits = Limits(), budgets: Budgets = Budgets()) -> None:
+        self.detector: Detector = SerialDetector(formats, edm)
         self.limits = limits
+        self.budgets = budgets
 
     def scan(self, message: bytes) -> ScanResult:
-        """Return every finding in the message, and the parts that could not be read."""
-        extraction = extract(message, self.limits)
-        findings: list[Finding] = []
-        for segment in extraction.segments:
-            findings.extend(self.detector.find(segment.name, segment.text))
-        return ScanResult(tuple(findings), extraction.unscannable)
+        """Return the findings in the message (within the budgets), and what was not read."""
+        extract_budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        run: _Run | None = None
+        detect_budget: Deadline | None = None
+        try:
+            run = _Run(self, self._extract(crlf(message), extract_budget), extract_budget.used())
+            detect_budget = Deadline(self.budgets.cpu_seconds - run.extract_seconds)
+            with detect_budget:
+                run.detect(detect_budget)
+        except OutOfTime:
+            if run is None:  # delivered late, on the way out of extraction
+                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)), 0.0)
+            run.out_of_time()
+        finally:
+            for budget in (extract_budget, detect_budget):
+                if budget is not None:
+                    budget.close()
+        return ScanResult(tuple(run.findings), tuple(dict.fromkeys(run.notes)))
+
+    def _extract(self, message: bytes, budget: Deadline) -> Extraction:
+        """Extract under the extraction share of the CPU budget (extract() keeps what it read)."""
+        with budget:
+            return extract(message, self.limits)
+
+
+class _Run:
+    """One message's detection: findings and notes so far, and where it stopped."""
+
+    def __init__(self, scanner: Scanner, extraction: Extraction, extract_seconds: float) -> None:
+        self.detector = scanner.detector
+        self.budgets = scanner.budgets
+        self.extract_seconds = extract_seconds
+        self.segments = extraction.segments
+        self.notes = list(extraction.unscannable)
+        self.findings: list[Finding] = []
+        self.next = 0  # index of the first segment not fully scanned
+
+    def detect(self, deadline: Deadline) -> None:
+        """Scan each segment in turn until done or a budget runs out."""
+        for index, segment in enumerate(self.segments):
+            self.next = index
+            if not self._segment(segment, deadline):
+                return
+        self.next = len(self.segments)
+
+    def out_of_time(self) -> None:
+        """Mark every segment not fully scanned as ``time-budget``."""
+        self.notes.extend(Unscannable(s.name, "time-budget") for s in self.segments[self.next :])
+
+    def _segment(self, segment: Segment, deadline: Deadline) -> bool:
+        """Scan one segment window by window; False when the message must stop here."""
+        found = 0
+        for window in _windows(len(segment.text), self.budgets.window_chars, self.budgets.margin_chars):
+            if deadline.expired():
+                raise OutOfTime
+            hits = self._window(segment, window)
+            room = min(self.budgets.max_segment_findings - found,
+                       self.budgets.max_findings - len(self.findings))
+            self.findings.extend(hits[: max(room, 0)])
+            found += min(len(hits), max(room, 0))
+            if len(hits) >= room:  # a cap is reached: the rest of the segment is not scanned
+                self.notes.append(Unscannable(segment.name, "too-many-findings"))
+                return len(self.findings) < self.budgets.max_findings
+        return True
+
+    def _window(self, segment: Segment, window: tuple[int, int, int, int]) -> list[Finding]:
+        """Return the findings that start inside ``window``'s own span."""
+        lo, start, end, hi = window
+        if lo == 0 and hi == len(segment.text):
+            return self.detector.find(segment.name, segment.text)
+        hits = self.detector.find(segment.name, segment.text[lo:hi])
+        return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
+                for f in hits if start <= f.start + lo < end]
+
+
+def _windows(size: int, width: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """Return (read from, own start, own end, read to) for each window over ``size`` chars.
+
+    >>> _windows(10, 4, 2)
+    [(0, 0, 4, 6), (2, 4, 8, 10), (6, 8, 10, 10)]
+    >>> _windows(0, 4, 2)
+    [(0, 0, 0, 0)]
+    """
+    if size <= width:
+        return [(0, 0, size, size)]
+    return [(max(s - margin, 0), s, min(s + width, size), min(s + width + margin, size))
+            for s in range(0, size, width)]

@@ -32,8 +32,11 @@ inflation or text budget ran out; a segment may hold the first part),
 Office file or archive, or a part that made a reader fail), ``image`` (a
 picture, or a PDF with no text layer: no OCR here), ``signature`` (S/MIME or
 PGP signature), ``unsupported-format`` (legacy Office, Outlook .msg, gzip,
-RAR, 7z, tar) and ``unknown-binary``. A segment and an Unscannable can share
-a name when only part of it was read.
+RAR, 7z, tar) and ``unknown-binary``. The scan (detectors.scan) adds
+``time-budget`` (its CPU budget ran out before this part was read or
+scanned) and ``too-many-findings`` (a findings cap was reached; the rest of
+the part was not scanned). A segment and an Unscannable can share a name
+when only part of it was read.
 
 >>> raw = b"Subject: =?utf-8?q?Q1_r=C3=A9sum=C3=A9?=\\r\\n\\r\\nSSN 219-45-6789\\r\\n"
 >>> [(s.name, s.text) for s in extract(raw).segments]
@@ -47,6 +50,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from detectors.budget import OutOfTime
 from detectors.extract import Budget, Unreadable
 from detectors.extract.archive import Archive, members, open_zip, read_member
 from detectors.extract.html_text import html_to_text
@@ -114,6 +118,8 @@ def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
     start = message.index(b"\n") + 1 if message.startswith(b"From ") and b"\n" in message else 0
     try:
         walker.message(message, start, "", 0)
+    except OutOfTime:  # the scan's CPU budget ran out (detectors.budget): keep what was read
+        walker.note("body", "time-budget")
     except Exception:  # never raise: a message we cannot parse is a corrupt one
         walker.note("body", "corrupt")
     return walker.result()
@@ -284,10 +290,7 @@ class _Walker:
         """Extract an Office package as one segment, or each member of an archive."""
         with open_zip(data) as archive:
             package = ooxml_kind(archive)
-            if package is not None:
-                self.add(name, ooxml_text(archive, package, self.budget))
-                if ooxml_embedded(archive):
-                    self.embedded(name, archive, depth)
+            if package is not None and self.package(name, archive, package, depth):
                 return
             if depth >= self.limits.max_depth:
                 raise Unreadable("too-deep")
@@ -300,6 +303,23 @@ class _Walker:
                     self.note(child, member.reason or "corrupt")
                 else:
                     self.file(child, member.data, "", None, depth + 1)
+
+    def package(self, name: str, archive: Archive, package: str, depth: int) -> bool:
+        """Extract an Office package; False when its XML is broken (read it as a plain archive)."""
+        try:
+            text = ooxml_text(archive, package, self.budget)
+        except Unreadable as problem:
+            if problem.reason != "corrupt":
+                raise
+            self.note(name, "corrupt")
+            return False
+        except Exception:  # e.g. a prefix with no namespace: its members still hold text
+            self.note(name, "corrupt")
+            return False
+        self.add(name, text)
+        if ooxml_embedded(archive):
+            self.embedded(name, archive, depth)
+        return True
 
     def embedded(self, name: str, archive: Archive, depth: int) -> None:
         """Extract the files embedded in an Office package, one level down."""

@@ -96,8 +96,12 @@ class SmtpSettings(_Section):
     max_message_size: int = Field(36_700_160, ge=1024)
     max_recipients: int = Field(1000, ge=1)
     max_sessions: int = Field(200, ge=1)
+    max_sessions_per_client: int = Field(50, ge=1)   # gateway.slots
     command_timeout: Seconds = 300
+    pre_mail_timeout: Seconds = 30
     data_timeout: Seconds = 600
+    min_data_rate: float = Field(1024, ge=0)   # bytes/s, averaged over DATA after the grace
+    data_rate_grace: Seconds = 30
     max_line_length: int = Field(65_536, ge=1001)
 
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -189,6 +193,9 @@ class DetectionSettings(_Section):
     max_members: int = Field(1000, ge=1)
     max_inflated_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     max_ratio: int = Field(100, ge=2)
+    max_findings: int = Field(1000, ge=1)   # per message (detectors.scan.Budgets)
+    max_segment_findings: int = Field(250, ge=1)
+    scan_cpu_seconds: float = Field(1.5, gt=0, le=3600)
 
 
 class QuarantineSettings(_Section):

@@ -17,7 +17,7 @@ from typing import Any
 
 from detectors.edm import EdmStore
 from detectors.findings import Finding, count_by_entity
-from detectors.scan import Scanner
+from detectors.scan import Budgets, Scanner
 from detectors.segments import Limits, Unscannable
 from detectors.utility_account import AccountFormat
 from gateway import headers
@@ -140,7 +140,9 @@ class Pipeline:
                         for f in d.utility_accounts)
         limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
                         max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
-        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits), policy)
+        budgets = Budgets(max_findings=d.max_findings, max_segment_findings=d.max_segment_findings,
+                          cpu_seconds=d.scan_cpu_seconds)
+        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits, budgets), policy)
 
     def masked(self, text: str | None) -> str | None:
         """``text`` written by the sender (a Message-ID, say) with every value the

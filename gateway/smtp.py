@@ -25,7 +25,8 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
 from pathlib import Path
 
-from gateway import actions, failpoints, headers, masking, notify, pipeline, replies
+from detectors.extract.lines import crlf
+from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
@@ -125,13 +126,11 @@ class GatewayState:
         task.add_done_callback(self._tasks.discard)
 
     async def judge(self, envelope: pipeline.Envelope, content: bytes) -> pipeline.Verdict:
-        """Run the pipeline; a large message in a worker thread, so that
-        other sessions are served meanwhile."""
+        """Run the pipeline in a worker thread, so that other sessions are served
+        meanwhile: even a small message can be costly to scan (issue 10)."""
         stages = self.stages
         assert stages is not None
-        if len(content) > self.settings.detection.thread_above:
-            return await asyncio.to_thread(stages.run, envelope, content)
-        return stages.run(envelope, content)
+        return await asyncio.to_thread(stages.run, envelope, content)
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -183,6 +182,9 @@ class GatewaySMTP(SMTP):
         self.peer_trusted = False
         self.busy = False
         self._counted = False
+        self.idle_since: float | None = None   # gateway.slots: waiting for MAIL since
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -195,7 +197,19 @@ class GatewaySMTP(SMTP):
             self._counted = True
             self.state.metrics.sessions.inc()
 
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        super().data_received(data)
+
+    def close_with(self, reply: str) -> None:
+        """Say ``reply`` and close the session (gateway.slots)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.state.metrics.reply(reply[0])
+            cast(asyncio.WriteTransport, self.transport).write(reply.encode("ascii") + b"\r\n")
+            self.transport.close()
+
     def connection_lost(self, error: Exception | None) -> None:
+        slots.disarm(self)
         if self._counted:
             self._counted = False
             self.state.sessions.discard(self)
@@ -217,7 +231,10 @@ class GatewaySMTP(SMTP):
         if not self.peer_trusted:
             refusal = replies.R554_NOT_TRUSTED.format(ip=self.peer_ip or "unknown")
             log.warning("untrusted client refused", extra={"fields": {"client": self.peer_ip}})
-        elif len(self.state.sessions) > self.state.settings.smtp.max_sessions:
+        elif slots.too_many_from(self.peer_ip, self.state.sessions, self.state.settings.smtp.max_sessions_per_client):
+            refusal = replies.R421_TOO_MANY_FROM_CLIENT.format()
+        elif (len(self.state.sessions) > self.state.settings.smtp.max_sessions
+              and not slots.evict_idle(self.state.sessions, self)):
             refusal = replies.R421_TOO_MANY_SESSIONS.format()
         elif self.state.draining:
             refusal = replies.R421_SHUTTING_DOWN.format()
@@ -226,15 +243,28 @@ class GatewaySMTP(SMTP):
             if self.transport is not None:
                 self.transport.close()
             return
+        self.idle()
         await super()._handle_client()
+
+    def idle(self) -> None:
+        """Start waiting for MAIL: the pre-MAIL clock runs (gateway.slots)."""
+        slots.disarm(self)
+        slots.arm(self.loop, self, self.state.settings.smtp.pre_mail_timeout)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         simple = None if self.local_part_limit else simple_path(arg)
         return simple or super()._getaddr(arg)
 
     async def smtp_DATA(self, arg: str) -> None:
-        self._reset_timeout(self.state.settings.smtp.data_timeout)
-        await super().smtp_DATA(arg)
+        smtp = self.state.settings.smtp
+        self._reset_timeout(smtp.data_timeout)
+        watch = asyncio.ensure_future(slots.watch_data_rate(self, smtp.min_data_rate, smtp.data_rate_grace))
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            watch.cancel()
+            if self.transport is not None and not (self.envelope and self.envelope.mail_from):
+                self.idle()   # the transaction is over: wait for the next MAIL
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
@@ -276,6 +306,7 @@ class GatewayHandler:
             return exc.reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        slots.disarm(server)
         return replies.R250_SENDER_OK.format()
 
     async def handle_RCPT(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
@@ -293,6 +324,7 @@ class GatewayHandler:
 
     async def handle_RSET(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         await server.transaction.reset()
+        server.idle()
         return replies.R250_OK.format()
 
     async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
@@ -305,7 +337,12 @@ class GatewayHandler:
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
         started = time.perf_counter()
         queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
-        content: bytes = headers.from_sender(smtp_env.original_content or b"")   # no forged X-DLP-*
+        content: bytes = smtp_env.original_content or b""
+        if len(content) > self.state.settings.detection.thread_above:  # bare line ends: one pass, off the loop
+            content = await asyncio.to_thread(crlf, content)
+        else:
+            content = crlf(content)   # scanned and delivered alike
+        content = headers.from_sender(content)   # no forged X-DLP-*
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id)

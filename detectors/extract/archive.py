@@ -19,6 +19,7 @@ PKWARE APPNOTE.TXT 4.4.4 (general purpose bit 0: encrypted) and 4.3.7.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -48,11 +49,38 @@ class Archive(zipfile.ZipFile):
 
 
 def open_zip(data: bytes) -> Archive:
-    """Return ``data`` opened as a ZIP archive; Unreadable("corrupt") if it is not."""
+    """Return ``data`` opened as a ZIP archive; Unreadable("corrupt") if it is not.
+
+    A "version needed to extract" that zipfile refuses (``zip file version
+    8.4``) is only a label, which archivers ignore: such an archive is opened
+    with the labels lowered, and each member read by its real method.
+    """
     try:
-        return Archive(data)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        try:
+            return Archive(data)
+        except NotImplementedError:
+            return Archive(_lower_versions(data))
+    except NotImplementedError:
+        raise Unreadable("unsupported-format") from None
+    except Exception:  # zipfile raises many types on hostile directories
         raise Unreadable("corrupt") from None
+
+
+def _lower_versions(data: bytes) -> bytes:
+    """Return ``data`` with each central directory entry's version needed made 2.0."""
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(data):
+        raise zipfile.BadZipFile
+    count, size, offset = struct.unpack_from("<HLL", data, end + 10)
+    out = bytearray(data)
+    pos = offset
+    for _ in range(count):
+        if out[pos : pos + 4] != b"PK\x01\x02":
+            break
+        struct.pack_into("<H", out, pos + 6, 20)
+        name, extra, comment = struct.unpack_from("<HHH", out, pos + 28)
+        pos += 46 + name + extra + comment
+    return bytes(out)
 
 
 def members(archive: Archive, max_members: int, budget: Budget) -> Iterator[Member]:
@@ -63,7 +91,7 @@ def members(archive: Archive, max_members: int, budget: Budget) -> Iterator[Memb
     """
     count = 0
     for info in archive.infolist():
-        if info.is_dir():
+        if info.filename.endswith("/"):  # not is_dir(), which fails on an empty name
             continue
         if count == max_members:
             yield Member("", None, "too-many-members")
@@ -96,7 +124,9 @@ def read_member(archive: Archive, info: zipfile.ZipInfo, budget: Budget) -> byte
                 chunks.append(chunk)
     except NotImplementedError:
         raise Unreadable("unsupported-format") from None
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError):
+    except Unreadable:
+        raise
+    except Exception:  # zlib, bz2, lzma and zipfile errors: this member is damaged, not the rest
         raise Unreadable("corrupt") from None
     return b"".join(chunks)
 

@@ -43,6 +43,9 @@ _CONTINUATION = re.compile(r"^(.*?)\*(\d+)\*?$")
 _WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _SPACE_BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?)")
 _NOT_B64 = re.compile(rb"[^A-Za-z0-9+/]")
+_DECODING = ("base64", "quoted-printable")
+_MULTIPART = re.compile(rb"\s*multipart/", re.IGNORECASE)
+_BOUNDARY = re.compile(r';\s*boundary\s*=\s*("[^"]*"?|[^;]*)', re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +69,23 @@ class Part:
     subject: bytes | None = None
     start: int = 0
     end: int = 0
+    other_encoding: str = ""  # a second, different Content-Transfer-Encoding field
+    boundaries: tuple[str, ...] = ()  # every boundary parameter, in order
 
     def body(self, buf: bytes) -> bytes:
-        """Return this part's body decoded from its transfer encoding."""
-        return decode_transfer(buf, self.start, self.end, self.encoding)
+        """Return this part's body decoded from its transfer encoding.
+
+        With two different encodings declared, readers differ on which one
+        counts: a text part is decoded both ways (joined by a blank line),
+        anything else by the one that is not an identity.
+        """
+        first = decode_transfer(buf, self.start, self.end, self.encoding)
+        if not self.other_encoding:
+            return first
+        second = decode_transfer(buf, self.start, self.end, self.other_encoding)
+        if self.content_type.startswith("text/"):
+            return first + b"\n\n" + second
+        return second if self.encoding not in _DECODING else first
 
     @property
     def filename(self) -> str | None:
@@ -95,6 +111,9 @@ def parse_part(
         ctype = default_type
     disposition, disposition_params = _split_field(fields.get(b"content-disposition"))
     encoding = _unfold(fields.get(b"content-transfer-encoding", b"")).decode("latin-1")
+    other = _unfold(fields.get(b"content-transfer-encoding+", b"")).decode("latin-1").strip().lower()
+    raw_type = _unfold(fields.get(b"content-type", b"")).decode("latin-1")
+    boundaries = tuple(v.strip().strip('"') for v in _BOUNDARY.findall(raw_type))
     return Part(
         content_type=ctype,
         params=ctype_params,
@@ -104,6 +123,8 @@ def parse_part(
         subject=_unfold(fields[b"subject"]).strip() if b"subject" in fields else None,
         start=body_start,
         end=end,
+        other_encoding=other if other != encoding.strip().lower() else "",
+        boundaries=boundaries,
     )
 
 
@@ -114,9 +135,15 @@ def split_multipart(buf: bytes, part: Part, max_parts: int) -> Split | None:
     last child at the end of the part (a truncated message); children past
     ``max_parts`` are dropped and the Split says so.
     """
-    boundary = part.params.get("boundary", "")
-    if not boundary:
-        return None
+    for boundary in dict.fromkeys((part.params.get("boundary", ""), *part.boundaries)):
+        split = _split(buf, part, boundary, max_parts) if boundary else None
+        if split is not None:  # readers differ on which boundary counts: the first that occurs
+            return split
+    return None
+
+
+def _split(buf: bytes, part: Part, boundary: str, max_parts: int) -> Split | None:
+    """Return split_multipart's answer for one boundary."""
     delimiter = b"--" + boundary.encode("latin-1", "replace")
     children: list[tuple[int, int]] = []
     hidden: list[tuple[int, int]] = []
@@ -250,14 +277,26 @@ def _header_span(buf: bytes, start: int, end: int) -> tuple[int, int]:
 
 
 def _fields(buf: bytes, start: int, end: int) -> dict[bytes, bytes]:
-    """Return the wanted header fields in ``buf[start:end]``, first occurrence each."""
+    """Return the wanted header fields in ``buf[start:end]``, first occurrence each.
+
+    Readers disagree on repeated fields, so the one that shows more wins: a
+    multipart Content-Type over a single-part one, and a second, different
+    Content-Transfer-Encoding is kept as ``content-transfer-encoding+``.
+    """
     fields: dict[bytes, bytes] = {}
+    found: list[tuple[bytes, bytes]] = []
     if start > 0 and buf[start - 1] == 0x0A:
         start -= 1
     elif first := _FIRST_FIELD.match(buf, start, end):
-        fields[first.group(1).lower()] = first.group(2)
-    for match in _FIELDS.finditer(buf, start, end):
-        fields.setdefault(match.group(1).lower(), match.group(2))
+        found.append((first.group(1).lower(), first.group(2)))
+    found.extend((m.group(1).lower(), m.group(2)) for m in _FIELDS.finditer(buf, start, end))
+    for name, value in found:
+        if name not in fields:
+            fields[name] = value
+        elif name == b"content-type" and _MULTIPART.match(value) and not _MULTIPART.match(fields[name]):
+            fields[name] = value
+        elif name == b"content-transfer-encoding":
+            fields.setdefault(name + b"+", value)
     return fields
 
 

@@ -11,6 +11,8 @@ mail readers do (WHATWG Encoding Standard, "labels").
 'café €'
 >>> decode_text(b"\\xef\\xbb\\xbf219", None), decode_text(b"x", "no-such-charset")
 ('219', 'x')
+>>> decode_text(b"SSN 219", "utf-8\\x00"), decode_text(b"\\xff", "rot13")   # junk labels are ignored
+('SSN 219', 'ÿ')
 >>> looks_like_text(b"Name,SSN\\r\\nAna,219-45-6789\\r\\n")
 True
 >>> looks_like_text(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR")
@@ -61,7 +63,7 @@ def decode_text(data: bytes, charset: str | None) -> str:
     for name in (codec, *_FALLBACKS) if codec else _FALLBACKS:
         try:
             return data.decode(name)
-        except (UnicodeError, LookupError):
+        except (UnicodeError, LookupError, ValueError, TypeError):  # a codec is not a text codec
             continue
     return data.decode("latin-1")
 
@@ -92,10 +94,11 @@ def _codec(charset: str | None) -> str | None:
     if not charset:
         return None
     label = charset.strip().strip("\"'").lower()
-    if not label or len(label) > 40:
+    if not label or len(label) > 40 or not label.isprintable() or not label.isascii():
         return None
     label = _SUPERSETS.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        codec = codecs.lookup(label)
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
+    return codec.name if getattr(codec, "_is_text_encoding", True) else None
