@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, settings: config.Settings, err: IO[str] = sys.
             for line in batch.errors:
                 refuse(line)
 
-        outcome = replay(args.sources, setup, workers, deliver, refuse, err)
+        outcome = replay(args.sources, setup, workers, deliver, err)
         if json_out is not None:
             json_out.flush()
         if args.report is not None:

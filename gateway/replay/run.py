@@ -44,8 +44,9 @@ class Outcome:
     seconds: float = 0.0
 
 
-def batches(source_names: list[str], errors: Callable[[str], None]) -> Iterator[list[sources.Ref]]:
-    """The refs of every source in order, grouped; a source that cannot be read is reported."""
+def batches(source_names: list[str]) -> Iterator[list[sources.Ref] | str]:
+    """The refs of every source in order, grouped; a source that cannot be read is its
+    one-line error, in its place."""
     batch: list[sources.Ref] = []
     size = 0
     for name in source_names:
@@ -57,7 +58,10 @@ def batches(source_names: list[str], errors: Callable[[str], None]) -> Iterator[
                     yield batch
                     batch, size = [], 0
         except sources.SourceError as exc:
-            errors(str(exc))
+            if batch:
+                yield batch
+                batch, size = [], 0
+            yield str(exc)
     if batch:
         yield batch
 
@@ -73,6 +77,15 @@ def _init(setup: Setup | None) -> None:
 def _work(refs: list[sources.Ref]) -> Batch:
     assert _SETUP is not None
     return examine(_SETUP, refs)
+
+
+def _failed(error: str) -> Future[Batch]:
+    """A source that could not be opened, as a batch of its own (reported in order)."""
+    done: Future[Batch] = Future()
+    tally = Tally()
+    tally.refused["unreadable"] += 1
+    done.set_result(Batch("", "", "", (error,), tally))
+    return done
 
 
 def _context() -> Any:
@@ -101,7 +114,7 @@ class _Stop:
 
 
 def replay(source_names: list[str], setup: Setup, workers: int, deliver: Callable[[Batch], None],
-           errors: Callable[[str], None], err: IO[str] = sys.stderr) -> Outcome:
+           err: IO[str] = sys.stderr) -> Outcome:
     """Examine every message of ``source_names`` in ``workers`` processes; ``deliver``
     gets each batch's output in input order."""
     global _SETUP
@@ -116,14 +129,14 @@ def replay(source_names: list[str], setup: Setup, workers: int, deliver: Callabl
         progress: _Progress | None = None
         pending: deque[Future[Batch]] = deque()
         failed: str | None = None
-        work = batches(source_names, errors)
+        work = batches(source_names)
         try:
             while not stop.requested:
                 while len(pending) < workers * IN_FLIGHT_PER_WORKER:
                     refs = next(work, None)
                     if refs is None:
                         break
-                    pending.append(pool.submit(_work, refs))
+                    pending.append(pool.submit(_work, refs) if not isinstance(refs, str) else _failed(refs))
                 if not pending:
                     break
                 if progress is None:   # after the pool forked: tqdm starts a thread

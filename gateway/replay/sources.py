@@ -35,6 +35,7 @@ from typing import BinaryIO
 from gateway import headers, pipeline
 
 _BLOCK = 1 << 20
+_LONGEST_FROM_LINE = 1 << 16   # past this, a From line is cut (bounded memory on junk)
 _SNIFF = 4096
 _FROM = b"\nFrom "
 _FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -143,7 +144,7 @@ def _from_lines(f: BinaryIO) -> Iterator[tuple[int, int]]:
         hit = data.find(_FROM, at)
         if hit >= 0:
             end = data.find(b"\n", hit + 1)
-            if end < 0 and (eof or len(data) - hit > _BLOCK):   # last line, or an absurd one
+            if end < 0 and (eof or len(data) - hit > _LONGEST_FROM_LINE):   # last line, or an absurd one
                 end = len(data) - 1
             if end >= 0:
                 yield base + hit + 1, base + end + 1
