@@ -18,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from detectors.engine import Detector
+from detectors.findings import Finding
+from detectors.segments import Unscannable
 from gateway import headers, pipeline
 from gateway.policy import profiles
 from gateway.replay import sources
@@ -107,16 +109,18 @@ def _day(value: str | None) -> date | None:
 
 def _one(setup: Setup, name: str, content: bytes, tally: Tally,
          lines: list[str], held: list[str], changed: list[str]) -> None:
-    day = _day(headers.value(content, "date"))
+    found = sources.all_values(content, (*sources.ENVELOPE_FIELDS, "date"))
+    day = _day(found["date"][0] if found["date"] else None)
     if (setup.since or setup.until) and (day is None or (setup.since and day < setup.since)
                                          or (setup.until and day > setup.until)):
         tally.outside += 1
         return
     stages = setup.stages
     detector = stages.scanner.detector if stages.scanner is not None else None
-    envelope = sources.envelope(content)
-    today, candidate = _decide(setup, envelope, content)
-    subject = masked(headers.value(content, "subject") or "", detector)
+    envelope = sources.envelope(content, found)
+    subject_text, declared = headers.values(content, ("subject", "x-dlp-purpose"))
+    today, candidate = _decide(setup, envelope, content, subject_text, declared)
+    subject = masked(subject_text or "", detector)
     sender = masked(envelope.mail_from, detector)
     record: dict[str, Any] = {
         "file": name, "date": day.isoformat() if day else None, "sender": sender,
@@ -144,12 +148,12 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
                                   ensure_ascii=False) + "\n")
 
 
-def _decide(setup: Setup, envelope: pipeline.Envelope,
-            content: bytes) -> tuple[pipeline.Verdict, pipeline.Verdict | None]:
+def _decide(setup: Setup, envelope: pipeline.Envelope, content: bytes, subject: str | None,
+            declared: str | None) -> tuple[pipeline.Verdict, pipeline.Verdict | None]:
     """Today's verdict and the candidate's, from one scan."""
     stages = setup.stages
-    subject, declared = headers.values(content, ("subject", "x-dlp-purpose"))
-    findings, unscannable = (), ()
+    findings: tuple[Finding, ...] = ()
+    unscannable: tuple[Unscannable, ...] = ()
     if stages.scanner is not None:
         result = stages.scanner.scan(content)
         findings, unscannable = result.findings, result.unscannable

@@ -174,10 +174,14 @@ def refusal(content: bytes) -> str | None:
     return None
 
 
-def envelope(content: bytes) -> pipeline.Envelope:
+ENVELOPE_FIELDS = ("return-path", "from", "delivered-to", "x-original-to", "to", "cc", "bcc")
+
+
+def envelope(content: bytes, found: dict[str, list[str]] | None = None) -> pipeline.Envelope:
     """The envelope a message implies: Return-Path, else From, for the sender;
-    Delivered-To and X-Original-To, else To, Cc and Bcc, for the recipients."""
-    found = all_values(content, ("return-path", "from", "delivered-to", "x-original-to", "to", "cc", "bcc"))
+    Delivered-To and X-Original-To, else To, Cc and Bcc, for the recipients.
+    ``found``: those fields when already read (all_values)."""
+    found = found or all_values(content, ENVELOPE_FIELDS)
     sender = next((a for name in ("return-path", "from") for a in _addresses(found[name])), "")
     delivered = _addresses(found["delivered-to"] + found["x-original-to"])
     recipients = delivered or _addresses(found["to"] + found["cc"] + found["bcc"])

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from gateway.policy import profiles
+from tests.replay.archive import write_candidate
 
 ROOT = Path(__file__).resolve().parents[2]
 SSN, CARD = "219-45-6789", "4111 1111 1111 1111"
@@ -62,16 +61,6 @@ def write_mbox(path: Path, messages: list[EmailMessage]) -> None:
     for m in messages:
         box.add(m)
     box.close()
-
-
-def write_candidate(path: Path) -> None:
-    """Today's profiles with three changes: Citrus blocks, Cerritos holds cards, Lancaster takes no purpose."""
-    document = yaml.safe_load(profiles.SHIPPED.read_text())
-    chains = {name: p["chain"] for name, p in document["profiles"].items()}
-    next(link for link in chains["citrus-water"] if link["rule"] == "sensitive-data")["action"] = "block"
-    next(link for link in chains["cerritos"] if link["rule"] == "card-data")["action"] = "quarantine"
-    chains["lancaster-lce"][:] = [link for link in chains["lancaster-lce"] if link["rule"] != "business-purpose"]
-    path.write_text(yaml.safe_dump(document))
 
 
 def records(path: Path) -> list[dict[str, Any]]:
