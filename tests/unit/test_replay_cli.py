@@ -4,12 +4,17 @@ dates, Ctrl-C, and no value in any output."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import mailbox
+import os
+import pty
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -216,3 +221,25 @@ def _table(page: str, table_id: str) -> list[list[str]]:
     [table] = tree.xpath(f'//table[@id="{table_id}"]')
     return [[" ".join(cell.text_content().split()) for cell in row.xpath("./td")]
             for row in table.xpath("./tbody/tr") if not row.xpath('./td[@class="empty"]')]
+
+
+def test_a_progress_bar_on_a_terminal(archive: Path) -> None:
+    many = archive / "bar.mbox"
+    write_mbox(many, [compose(f"c{n}@citrus.example", "r@example.com", f"n{n}", "hi\n" * 200) for n in range(3000)])
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # a real terminal has a size
+    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "replay", str(many), "--workers", "1",
+                                "--report", str(archive / "bar.html")], cwd=ROOT, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:   # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0
+    assert b"msg/s" in shown and b" messages, " in shown
