@@ -78,18 +78,19 @@ def examine(setup: Setup, refs: list[sources.Ref]) -> Batch:
     errors: list[str] = []
     size = 0
     reader = sources.Reader()
+    detector = setup.stages.scanner.detector if setup.stages.scanner is not None else None
     try:
         for ref in refs:
             try:
                 content = reader.read(ref)
             except OSError as exc:
-                errors.append(f"cannot read {ref.name}: {exc.strerror or exc}")
+                errors.append(f"cannot read {masked(ref.name, detector)}: {exc.strerror or exc}")
                 tally.refused["unreadable"] += 1
                 continue
             size += len(content)
             why = sources.refusal(content)
             if why is not None:
-                errors.append(f"{ref.name}: not a message ({why})")
+                errors.append(f"{masked(ref.name, detector)}: not a message ({why})")
                 tally.refused[why] += 1
                 continue
             _one(setup, ref.name, content, tally, lines, held, changed)
@@ -123,7 +124,7 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
     subject = masked(subject_text or "", detector)
     sender = masked(envelope.mail_from, detector)
     record: dict[str, Any] = {
-        "file": name, "date": day.isoformat() if day else None, "sender": sender,
+        "file": masked(name, detector), "date": day.isoformat() if day else None, "sender": sender,
         "recipients": [masked(r, detector) for r in envelope.rcpt_tos], "subject": subject,
         "verdict": verdict_json(today)}
     if candidate is not None:

@@ -243,3 +243,13 @@ def test_a_progress_bar_on_a_terminal(archive: Path) -> None:
     os.close(leader)
     assert process.wait(timeout=120) == 0
     assert b"msg/s" in shown and b" messages, " in shown
+
+
+def test_file_names_are_masked_too(tmp_path: Path) -> None:
+    (tmp_path / f"ssn {SSN}.eml").write_bytes(bytes(compose("a@citrus.example", "r@example.com", "s", "hi\n")))
+    (tmp_path / f"card {CARD}.eml").write_bytes(b"")
+    result = replay(str(tmp_path / f"ssn {SSN}.eml"), str(tmp_path / f"card {CARD}.eml"))
+    assert result.returncode == 1
+    assert SSN not in result.stdout + result.stderr and CARD not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["file"].endswith("ssn ***-**-6789.eml")
+    assert "card **** **** **** 1111.eml: not a message (empty)" in result.stderr
