@@ -93,7 +93,11 @@ def examine(setup: Setup, refs: list[sources.Ref]) -> Batch:
                 errors.append(f"{masked(ref.name, detector)}: not a message ({why})")
                 tally.refused[why] += 1
                 continue
-            _one(setup, ref.name, content, tally, lines, held, changed)
+            try:
+                _one(setup, ref.name, content, tally, lines, held, changed)
+            except Exception as exc:   # one message must not stop the archive; the class only (no text)
+                errors.append(f"{masked(ref.name, detector)}: could not be scanned ({type(exc).__name__})")
+                tally.refused["scan error"] += 1
     finally:
         reader.close()
     return Batch("".join(lines), "".join(held), "".join(changed), tuple(errors), tally, size)
@@ -135,6 +139,12 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
     record["unscannable"] = [{"segment": masked(u.name, detector), "reason": u.reason} for u in today.unscannable]
     lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     _count(tally, record, today, candidate, day)
+    _rows(record, today, candidate, held, changed)
+
+
+def _rows(record: dict[str, Any], today: pipeline.Verdict, candidate: pipeline.Verdict | None,
+          held: list[str], changed: list[str]) -> None:
+    """The report's rows of a message that would be blocked or held, or that the candidate changes."""
     action = would(today)
     row = {k: record[k] for k in ("file", "date", "sender", "subject")}
     if action in HELD:

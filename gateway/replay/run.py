@@ -149,6 +149,8 @@ def replay(source_names: list[str], setup: Setup, workers: int, deliver: Callabl
                     progress.update(batch)
         except BrokenProcessPool:
             failed = "a worker process died (out of memory?)"
+        except Exception as exc:   # a bug, not a message: stop, but keep what was read
+            failed = f"a worker failed ({type(exc).__name__})"
         finally:
             for future in pending:
                 future.cancel()
