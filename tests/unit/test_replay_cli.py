@@ -200,11 +200,11 @@ def test_ctrl_c_stops_and_still_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "replay", str(tmp_path / "big.mbox"),
                                 "--workers", "1", "--json", str(out), "--report", str(tmp_path / "r.html")],
-                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while (not out.exists() or out.stat().st_size < 10_000) and time.monotonic() < deadline:
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)   # as a terminal's Ctrl-C: to the workers too
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
