@@ -53,7 +53,8 @@ def decide(chain: Chain, facts: Facts) -> Decision:
     for _, hit in hits[1:]:
         if hit.rule == "no-sensitive-data" or any(hit.reason in k.reason for k in kept):
             continue
-        narrower = [n for n, k in enumerate(kept) if _only_names(k) and set(k.entities) <= set(hit.entities)]
+        narrower = [n for n, k in enumerate(kept)
+                    if _only_names(k) and _only_names(hit) and set(k.entities) <= set(hit.entities)]
         if narrower:   # "found CREDIT_CARD" then "found CREDIT_CARD, US_SSN": say it once
             kept[narrower[0]] = hit
         else:
