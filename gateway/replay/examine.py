@@ -22,7 +22,7 @@ from detectors.findings import Finding
 from detectors.segments import Unscannable
 from gateway import headers, pipeline
 from gateway.policy import profiles
-from gateway.replay import sources
+from gateway.replay import report, sources
 from gateway.replay.tally import HELD, Tally
 
 _DIGITS = re.compile(r"\d")
@@ -43,8 +43,8 @@ class Batch:
     """A batch's output, in input order."""
 
     lines: str          # JSON Lines, one per message decided
-    held: str           # JSON Lines: the messages that would be blocked or held
-    changed: str        # JSON Lines: the messages whose action the candidate changes
+    held: str           # table rows (HTML): the messages that would be blocked or held
+    changed: str        # table rows (HTML): the messages whose action the candidate changes
     errors: tuple[str, ...]   # one line per input that is not a message
     tally: Tally
     size: int = 0       # bytes read
@@ -148,15 +148,14 @@ def _rows(record: dict[str, Any], today: pipeline.Verdict, candidate: pipeline.V
     action = would(today)
     row = {k: record[k] for k in ("file", "date", "sender", "subject")}
     if action in HELD:
-        held.append(json.dumps({**row, "profile": today.profile, "action": action,
-                                "reasons": list(today.reasons),
-                                "domains": sorted({r.rpartition("@")[2].lower() for r in record["recipients"]}),
-                                "findings": [{k: f[k] for k in ("entity", "segment", "masked")}
-                                             for f in record["findings"]]}, ensure_ascii=False) + "\n")
+        held.append(report.held_row({
+            **row, "profile": today.profile, "action": action, "reasons": list(today.reasons),
+            "domains": sorted({r.rpartition("@")[2].lower() for r in record["recipients"]}),
+            "findings": record["findings"]}))
     if candidate is not None and would(candidate) != action:
-        changed.append(json.dumps({**row, "profile": today.profile, "from": action, "to": would(candidate),
-                                   "candidate_profile": candidate.profile, "reasons": list(candidate.reasons)},
-                                  ensure_ascii=False) + "\n")
+        changed.append(report.changed_row({**row, "profile": today.profile, "from": action, "to": would(candidate),
+                                           "candidate_profile": candidate.profile,
+                                           "reasons": list(candidate.reasons)}))
 
 
 def _decide(setup: Setup, envelope: pipeline.Envelope, content: bytes, subject: str | None,

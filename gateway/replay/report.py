@@ -5,19 +5,22 @@ to follow; styles are inline and charts are inline SVG, and a
 Content-Security-Policy of ``default-src 'none'`` makes sure of it when the
 file is opened or forwarded. The template escapes every string (Jinja2
 autoescape); the values in it were masked in the workers. The lists of held,
-blocked and changed messages are read from spool files while the page is
-written, so memory does not grow with them.
+blocked and changed messages are rendered row by row in the workers
+(``held_row``, ``changed_row``: templates/rows.html), spooled to files in
+input order, and copied into the page as it is written, so neither memory nor
+the single writer's time grows with them.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import jinja2
+from markupsafe import Markup
 
 from gateway.review import chart
 from gateway.replay import charts
@@ -42,17 +45,28 @@ class Run:
     until: str | None = None
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def rows(spool: IO[str]) -> Iterator[dict[str, Any]]:
-    """The rows a spool file holds, from its start."""
+def held_row(message: dict[str, Any]) -> str:
+    """The table row of a message that would be blocked or held."""
+    return str(_environment().get_template("rows.html").module.held(message))  # type: ignore[attr-defined]
+
+
+def changed_row(message: dict[str, Any]) -> str:
+    """The table row of a message whose action the candidate changes."""
+    return str(_environment().get_template("rows.html").module.changed(message))  # type: ignore[attr-defined]
+
+
+def chunks(spool: IO[str]) -> Iterator[Markup]:
+    """The rendered rows a spool file holds, from its start, a block at a time."""
     spool.seek(0)
-    for line in spool:
-        yield json.loads(line)
+    while block := spool.read(1 << 16):
+        yield Markup(block)   # rendered (and escaped) by held_row/changed_row
 
 
 def _by_profile(counts: dict[tuple[str, str], int]) -> list[tuple[str, dict[str, int]]]:
@@ -70,8 +84,7 @@ def _day_chart(tally: Tally) -> chart.Chart | None:
     return chart.bars(days, series)
 
 
-def context(run: Run, tally: Tally, held: Iterable[dict[str, Any]],
-            changed: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def context(run: Run, tally: Tally, held: Iterable[Markup], changed: Iterable[Markup]) -> dict[str, Any]:
     """Everything the template shows."""
     profiles = _by_profile(tally.actions)
     candidate = _by_profile(tally.candidate)
@@ -98,6 +111,6 @@ def write(path: Path, run: Run, tally: Tally, held: IO[str], changed: IO[str]) -
     template = _environment().get_template("report.html")
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", encoding="utf-8") as out:
-        for chunk in template.generate(context(run, tally, rows(held), rows(changed))):
+        for chunk in template.generate(context(run, tally, chunks(held), chunks(changed))):
             out.write(chunk)
     partial.replace(path)
