@@ -10,6 +10,7 @@ decides when to stop.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -122,6 +123,9 @@ def replay(source_names: list[str], setup: Setup, workers: int, deliver: Callabl
     total = Tally()
     started = time.monotonic()
     context = _context()
+    # Forked workers share the loaded detector's pages until something writes to them; the
+    # collector's bookkeeping would, so what is loaded now is left out of collection.
+    gc.freeze()
     # The pool starts (and, with fork, copies this process) before any thread exists.
     with _Stop() as stop, ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
                                               initargs=(None if context.get_start_method() == "fork"
