@@ -253,3 +253,12 @@ def test_file_names_are_masked_too(tmp_path: Path) -> None:
     assert SSN not in result.stdout + result.stderr and CARD not in result.stdout + result.stderr
     assert json.loads(result.stdout)["file"].endswith("ssn ***-**-6789.eml")
     assert "card **** **** **** 1111.eml: not a message (empty)" in result.stderr
+
+
+def test_an_empty_archive_still_gets_a_report(tmp_path: Path) -> None:
+    mailbox.Maildir(tmp_path / "Maildir")
+    result = replay(str(tmp_path / "Maildir"), "--report", str(tmp_path / "r.html"))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "No messages." in page and "Nothing found." in page and 'id="chart-days"' not in page
+    assert "0 messages" in result.stderr
