@@ -1,4 +1,4 @@
-"""The ``dlp-gateway`` command: serve, check-config, scan, edm, quarantine, audit
+"""The ``dlp-gateway`` command: serve, check-config, scan, replay, edm, quarantine, audit
 (and the review app's users and review)."""
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
 
+    from gateway.replay import command as replay_command
+    replay_command.add_command(commands, _config_flag)
+
     from gateway import quarantine_cli
     quarantine_cli.add_commands(commands, _config_flag)
     from gateway.review import cli as review_cli
@@ -75,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         from gateway import scan_cli
         return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal,
                             config_dir=args.config)
+    if args.command == "replay":
+        from gateway.replay import command as replay_command
+        return replay_command.run(args, settings)
     if args.command == "edm":
         return _edm_import(args, settings)
     if args.command in ("quarantine", "audit"):

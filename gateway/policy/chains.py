@@ -3,10 +3,13 @@
 The chains themselves are configuration (config/policies.yaml, loaded by
 gateway.policy.profiles); the shipped ones are CONTRACT.md's table.
 
->>> from gateway.policy.rules import always, has_sensitive
+>>> from gateway.policy.rules import always, has_card, has_sensitive
 >>> chain = Chain("example", (Link(has_sensitive, QUARANTINE), Link(always, DELIVER)))
 >>> decide(chain, Facts("citrus.example", ("example.com",), ("US_SSN",))).action
 'quarantine'
+>>> cerritos = Chain("cerritos", (Link(has_card, BLOCK), Link(has_sensitive, QUARANTINE), Link(always, DELIVER)))
+>>> decide(cerritos, Facts("c.example", ("example.com",), ("CREDIT_CARD", "US_EIN"))).reasons
+('found CREDIT_CARD, US_EIN',)
 """
 
 from __future__ import annotations
@@ -46,9 +49,20 @@ def decide(chain: Chain, facts: Facts) -> Decision:
             hits.append((link, hit))
     link, first = hits[0]
     # The catch-all's "nothing sensitive" only explains a message it decides.
-    reasons = [first.reason]
+    kept = [first]
     for _, hit in hits[1:]:
-        if hit.rule != "no-sensitive-data" and not any(hit.reason in kept for kept in reasons):
-            reasons.append(hit.reason)
-    return Decision(link.action, first.rule, tuple(reasons))
+        if hit.rule == "no-sensitive-data" or any(hit.reason in k.reason for k in kept):
+            continue
+        narrower = [n for n, k in enumerate(kept)
+                    if _only_names(k) and _only_names(hit) and set(k.entities) <= set(hit.entities)]
+        if narrower:   # "found CREDIT_CARD" then "found CREDIT_CARD, US_SSN": say it once
+            kept[narrower[0]] = hit
+        else:
+            kept.append(hit)
+    return Decision(link.action, first.rule, tuple(dict.fromkeys(k.reason for k in kept)))
+
+
+def _only_names(hit: Hit) -> bool:
+    """The reason says nothing but which entities were found."""
+    return bool(hit.entities) and hit.reason == f"found {', '.join(hit.entities)}"
 

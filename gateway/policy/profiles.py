@@ -182,6 +182,11 @@ def load(config_dir: Path | None) -> Profiles:
     return _load(config_dir / POLICIES_FILE)
 
 
+def load_file(path: Path) -> Profiles:
+    """Profiles from one policies file (a candidate to compare with, say); ConfigError as load()."""
+    return _load(path)
+
+
 @functools.cache
 def defaults() -> Profiles:
     """The shipped profiles: CONTRACT.md's table."""

@@ -42,6 +42,7 @@ def _within(domain: str, parent: str) -> bool:
 class Hit:
     rule: str
     reason: str
+    entities: tuple[str, ...] = ()   # the entity types the reason names
 
 
 Rule = Callable[[Facts], "Hit | None"]
@@ -53,18 +54,18 @@ def all_internal(facts: Facts) -> Hit | None:
 
 def has_sensitive(facts: Facts) -> Hit | None:
     found = sorted(set(facts.entities))
-    return Hit("sensitive-data", f"found {', '.join(found)}") if found else None
+    return Hit("sensitive-data", f"found {', '.join(found)}", tuple(found)) if found else None
 
 
 def has_card(facts: Facts) -> Hit | None:
-    return Hit("card-data", "found CREDIT_CARD") if "CREDIT_CARD" in facts.entities else None
+    return Hit("card-data", "found CREDIT_CARD", ("CREDIT_CARD",)) if "CREDIT_CARD" in facts.entities else None
 
 
 def sensitive_with_purpose(facts: Facts) -> Hit | None:
     hit = has_sensitive(facts)
     if hit is None or facts.purpose is None:
         return None
-    return Hit("business-purpose", f"{hit.reason}; declared purpose {facts.purpose}")
+    return Hit("business-purpose", f"{hit.reason}; declared purpose {facts.purpose}", hit.entities)
 
 
 def unreadable_part(facts: Facts) -> Hit | None:
