@@ -25,7 +25,7 @@ from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config
+from gateway import config, systemd
 
 log = logging.getLogger("dlp.server")
 
@@ -82,7 +82,7 @@ def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
         from gateway import metrics_http
-        http = metrics_http.serve_registry(settings.metrics.listen)
+        http = metrics_http.serve_registry(settings.metrics.listen, settings)
         try:
             return run_worker(launch, settings, http.registry, reuse_port=False)
         finally:
@@ -120,9 +120,13 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(launch, state))
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
                                             "relay": str(settings.relay.address), "pid": os.getpid()}})
+    systemd.ready()
+    pinger = asyncio.create_task(systemd.keep_alive())
     reaper = asyncio.create_task(_reap(pool))
     counter = asyncio.create_task(state.keep_count(settings.quarantine.recount_seconds))
     await stop.wait()
+    systemd.stopping()
+    pinger.cancel()
     reaper.cancel()
     counter.cancel()
     await _drain(server, state)
@@ -186,7 +190,9 @@ class Supervisor:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
         os.environ[_MULTIPROC_ENV] = str(metrics_dir)
         from gateway import metrics_http
-        http = metrics_http.serve_multiprocess(self.settings.metrics.listen)
+        http = metrics_http.serve_multiprocess(self.settings.metrics.listen, self.settings,
+                                               lambda: [p.pid for p in self.workers])
+        self.hub = systemd.WorkerHub()
         try:
             self._check_port()
             for _ in range(self.count):
@@ -195,6 +201,7 @@ class Supervisor:
                 signal.signal(sig, lambda number, _frame: self.signals.append(number))
             return self._watch()
         finally:
+            self.hub.close()
             http.shutdown()
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -217,6 +224,7 @@ class Supervisor:
             if not sentinels:
                 break
             wait(sentinels, timeout=0.2)
+            self.hub.poll([p.pid for p in self.workers if p.is_alive() and p.pid is not None])
             if not self.stopping:
                 self._restart_dead()
         failed = [p.exitcode for p in self.workers if p.exitcode]
@@ -225,6 +233,7 @@ class Supervisor:
     def _forward(self, number: int) -> None:
         if number in (signal.SIGTERM, signal.SIGINT):
             self.stopping = True
+            self.hub.stopping()
             number = signal.SIGTERM
         for process in self.workers:
             if process.is_alive() and process.pid is not None:
