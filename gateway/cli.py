@@ -78,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "edm":
         return _edm_import(args, settings)
     if args.command in ("quarantine", "audit"):
-        from gateway import quarantine_cli
-        return quarantine_cli.run(args, settings)
+        from gateway import quarantine_cli, siem
+        siem.install(settings.siem)   # a release or delete here is audited like one in the app
+        try:
+            return quarantine_cli.run(args, settings)
+        finally:
+            siem.shutdown(timeout=5)
     from gateway.review import cli as review_cli
     done = review_cli.run(args, settings)
     if done is not None:

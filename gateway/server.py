@@ -25,7 +25,7 @@ from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config, systemd
+from gateway import config, siem, systemd
 
 log = logging.getLogger("dlp.server")
 
@@ -76,6 +76,7 @@ def run(launch: Launch, settings: config.Settings) -> int:
     finally:
         if app is not None:
             app.stop()
+        siem.shutdown()
 
 
 def _run(launch: Launch, settings: config.Settings) -> int:
@@ -83,6 +84,7 @@ def _run(launch: Launch, settings: config.Settings) -> int:
     if count == 1:
         from gateway import metrics_http
         http = metrics_http.serve_registry(settings.metrics.listen, settings)
+        siem.install(settings.siem, http.registry)
         try:
             return run_worker(launch, settings, http.registry, reuse_port=False)
         finally:
@@ -193,6 +195,7 @@ class Supervisor:
         http = metrics_http.serve_multiprocess(self.settings.metrics.listen, self.settings,
                                                lambda: [p.pid for p in self.workers])
         self.hub = systemd.WorkerHub()
+        siem.install(self.settings.siem, http.registry)
         try:
             self._check_port()
             for _ in range(self.count):
@@ -267,4 +270,8 @@ def _worker_main(launch: Launch, log_level: str) -> None:
     except config.ConfigError as exc:
         log.error("configuration invalid", extra={"fields": {"problem": str(exc)}})
         sys.exit(2)
-    sys.exit(run_worker(launch, settings, CollectorRegistry(), reuse_port=True))
+    registry = CollectorRegistry()
+    siem.install(settings.siem, registry)
+    code = run_worker(launch, settings, registry, reuse_port=True)
+    siem.shutdown()
+    sys.exit(code)

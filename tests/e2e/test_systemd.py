@@ -5,7 +5,9 @@ unit passes `systemd-analyze verify`."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_system
-from tests.e2e.harness import ROOT, Gateway, Sink
+from tests.e2e.harness import ROOT, Gateway, Sink, wait_for_port
 
 UNIT = ROOT / "deploy" / "systemd" / "dlp-gateway.service"
 
@@ -109,3 +111,30 @@ def test_unit_has_the_service_settings_the_manual_promises() -> None:
     assert "Type=notify\n" in text
     assert "ExecReload=/bin/kill -HUP $MAINPID" in text
     assert "ProtectSystem=strict" in text
+
+
+def test_log_lines_carry_journald_priorities_on_the_journal_stream(tmp_path: Path, sink: Sink) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))   # the review app's port is taken: an error line
+    taken.listen()
+    gateway = Gateway(tmp_path / "gw", sink.port)
+    gateway.settings["review"]["listen"] = f"127.0.0.1:{taken.getsockname()[1]}"
+    gateway.write_config()
+    try:
+        with gateway.log_path.open("ab") as log:
+            info = os.fstat(log.fileno())
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
+            gateway.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", "--config", str(gateway.config_dir)],
+                stdout=log, stderr=log, cwd=tmp_path, env=env)
+        wait_for_port(gateway.port, timeout=60)
+        assert gateway.stop() == 0
+    finally:
+        taken.close()
+    lines = gateway.log_text().splitlines()
+    priorities = {}
+    for line in lines:
+        match = re.match(r"^<([0-7])>(\{.*\})$", line)
+        assert match, line
+        priorities[json.loads(match.group(2))["msg"]] = match.group(1)
+    assert priorities["listening"] == "6" and priorities["review app not started"] == "3", priorities
