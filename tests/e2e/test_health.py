@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.harness import Gateway, Sink
+from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 
 # Prometheus' default scrape interval; /readyz must follow a change within it.
 SCRAPE_INTERVAL = 15.0

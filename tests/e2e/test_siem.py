@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Gateway, Sink, free_port
+from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 from tests.e2e.test_quarantine import SSN, cli, data, held_message
 
 # RFC 5424 §6: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG

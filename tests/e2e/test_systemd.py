@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_system
-from tests.e2e.harness import ROOT, Gateway, Sink, wait_for_port
+from tests.e2e.harness import ROOT, Gateway, Sink
+from tests.e2e.ops_helpers import START_TIMEOUT, launch
 
 UNIT = ROOT / "deploy" / "systemd" / "dlp-gateway.service"
 
@@ -56,15 +57,9 @@ def test_serve_notifies_ready_watchdog_stopping(
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.getsockname())
     monkeypatch.setenv("WATCHDOG_USEC", "1000000")   # ping at least every 0.5 s
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
-    gateway = Gateway(tmp_path / "gw", sink.port, workers=workers)
-    gateway.write_config()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with gateway.log_path.open("ab") as log:
-        gateway.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(gateway.config_dir)],
-            stdout=log, stderr=log, cwd=tmp_path, env=env)
+    gateway = launch(Gateway(tmp_path / "gw", sink.port, workers=workers), wait=False)
     try:
-        before_ready = _messages(notify_socket, "READY=1")
+        before_ready = _messages(notify_socket, "READY=1", timeout=START_TIMEOUT)
         assert "WATCHDOG=1" not in before_ready and "STOPPING=1" not in before_ready
         assert f"MAINPID={gateway.process.pid}" in before_ready
         # READY means the SMTP listener answers now, not soon.
@@ -121,13 +116,10 @@ def test_log_lines_carry_journald_priorities_on_the_journal_stream(tmp_path: Pat
     gateway.settings["review"]["listen"] = f"127.0.0.1:{taken.getsockname()[1]}"
     gateway.write_config()
     try:
-        with gateway.log_path.open("ab") as log:
-            info = os.fstat(log.fileno())
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
-            gateway.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--config", str(gateway.config_dir)],
-                stdout=log, stderr=log, cwd=tmp_path, env=env)
-        wait_for_port(gateway.port, timeout=60)
+        gateway.log_path.parent.mkdir(parents=True, exist_ok=True)
+        gateway.log_path.touch()
+        info = os.stat(gateway.log_path)
+        launch(gateway, {"JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"})
         assert gateway.stop() == 0
     finally:
         taken.close()
