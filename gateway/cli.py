@@ -1,5 +1,5 @@
-"""The ``dlp-gateway`` command: serve, check-config, scan, edm, quarantine, audit
-(and the review app's users and review)."""
+"""The ``dlp-gateway`` command: serve, check-config, scan, edm, quarantine, audit,
+backup, rekey (and the review app's users and review)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
 
-    from gateway import quarantine_cli
+    from gateway import maintenance, quarantine_cli
     quarantine_cli.add_commands(commands, _config_flag)
+    maintenance.add_commands(commands, _config_flag)
     from gateway.review import cli as review_cli
     review_cli.add_commands(commands)
     return parser
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                             config_dir=args.config)
     if args.command == "edm":
         return _edm_import(args, settings)
+    if args.command in ("backup", "rekey"):
+        from gateway import maintenance
+        return maintenance.run(args, settings)
     if args.command in ("quarantine", "audit"):
         from gateway import quarantine_cli, siem
         siem.install(settings.siem)   # a release or delete here is audited like one in the app
