@@ -118,10 +118,11 @@ def application(registry: CollectorRegistry, readiness: Readiness) -> Callable[.
 def _serve(address: HostPort, registry: CollectorRegistry, settings: Settings | None) -> MetricsServer:
     import socket
     readiness = Readiness(lambda: settings)
-    _Server.address_family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    server_class = type("_MetricsServer", (_Server,),
+                        {"address_family": socket.AF_INET6 if ":" in address.host else socket.AF_INET})
     try:
-        server = make_server(address.host, address.port, application(registry, readiness),
-                             _Server, handler_class=_Quiet)
+        server: WSGIServer = make_server(address.host, address.port, application(registry, readiness),
+                             server_class, handler_class=_Quiet)
     except OSError as exc:
         raise OSError(exc.errno, f"metrics listen address {address}: {exc.strerror}") from None
     thread = threading.Thread(target=server.serve_forever, name="dlp-metrics", daemon=True)

@@ -27,6 +27,7 @@ import json
 import logging
 import queue
 import re
+import select
 import socket
 import ssl
 import threading
@@ -200,6 +201,8 @@ class Forwarder:
                 self._sock = socket.socket(_family(self.address.host), socket.SOCK_DGRAM)
             self._sock.sendto(data[:UDP_MAX], (self.address.host, self.address.port))
             return
+        if self._sock is not None and _peer_closed(self._sock):
+            self._disconnect()   # a write would vanish into a closed connection's buffer
         if self._sock is None:
             self._sock = self._connect()
         self._sock.sendall(frame_octets(data))
@@ -226,6 +229,22 @@ class Forwarder:
                 self._sock.close()
             finally:
                 self._sock = None
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """True when the collector closed (or reset) the connection; it never sends us data."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        sock.setblocking(False)
+        return not sock.recv(1)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.settimeout(10)
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -129,6 +129,10 @@ class WorkerHub:
         now = time.monotonic()
         for pid in workers:
             self._born.setdefault(pid, now)
+        live = set(workers)   # forget workers that are gone
+        self._ready &= live
+        self._pinged = {pid: at for pid, at in self._pinged.items() if pid in live}
+        self._born = {pid: at for pid, at in self._born.items() if pid in live}
         if not self.announced and workers and all(pid in self._ready for pid in workers):
             notify("READY=1", "STATUS=serving", f"MAINPID={os.getpid()}", environ=self.upstream)
             self.announced = True

@@ -35,7 +35,8 @@ class Receiver:
                  context: ssl.SSLContext | None = None) -> None:
         self.messages: list[bytes] = []
         self.port = port or free_port()
-        messages = self.messages
+        self.connections: list[socket.socket] = []
+        messages, connections = self.messages, self.connections
 
         class Datagram(socketserver.BaseRequestHandler):
             def handle(self) -> None:
@@ -43,6 +44,7 @@ class Receiver:
 
         class Stream(socketserver.StreamRequestHandler):
             def handle(self) -> None:
+                connections.append(self.connection)
                 if context is None:
                     self.read_frames()
                     return
@@ -71,8 +73,14 @@ class Receiver:
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop listening and drop every connection, as a collector going down does."""
         self.server.shutdown()
         self.server.server_close()
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[bytes]:
         deadline = time.monotonic() + timeout
@@ -171,3 +179,19 @@ def test_collector_down_mail_flows_events_dropped_then_delivered(
     assert any(e.get("msg") == "SIEM collector unreachable; audit events wait in the buffer"
                for e in gateway.log_entries())
     socket.create_connection(("127.0.0.1", gateway.port), timeout=5).close()
+
+
+def test_collector_restart_loses_no_event_that_fit_in_the_buffer(
+        sink: Sink, start_gateway: Callable[..., Gateway], receivers: list[Receiver]) -> None:
+    first = Receiver("tcp")
+    gateway = start_gateway(sink.port, {"siem": {"address": f"127.0.0.1:{first.port}", "transport": "tcp"}})
+    assert data(gateway, blocked("up-0"), sender="clerk@pomona.example")[0] == 550
+    assert events(first.wait_for(1)) == ["block"]
+    first.stop()
+    for i in range(1, 4):   # the collector is down: mail flows, events wait
+        assert data(gateway, blocked(f"restart-{i}"), sender="clerk@pomona.example")[0] == 550
+    second = Receiver("tcp", port=first.port)
+    receivers.append(second)
+    assert events(second.wait_for(3, timeout=60)) == ["block"] * 3
+    assert gateway.metric("dlp_siem_events_dropped_total") == 0
+    assert gateway.metric("dlp_siem_events_sent_total") == 4
