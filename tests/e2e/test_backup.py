@@ -21,6 +21,9 @@ from tests.e2e.harness import Gateway, Sink
 from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 from tests.e2e.test_quarantine import SSN, cli, data, held_message, store_of
 
+# Starts gateways (each worker loads the detectors) on a shared, loaded machine.
+pytestmark = pytest.mark.timeout(300)
+
 
 def held_id(reply: str) -> str:
     return reply.split(" as ", 1)[1].split()[0].rstrip(".;,)")

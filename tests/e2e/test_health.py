@@ -11,8 +11,13 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.harness import Gateway, Sink
 from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
+
+# Starts gateways (each worker loads the detectors) on a shared, loaded machine.
+pytestmark = pytest.mark.timeout(300)
 
 # Prometheus' default scrape interval; /readyz must follow a change within it.
 SCRAPE_INTERVAL = 15.0

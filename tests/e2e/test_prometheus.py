@@ -25,6 +25,9 @@ from tests.e2e.harness import ROOT, Gateway, Sink, free_port
 from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 from tests.e2e.test_quarantine import data, held_message
 
+# Starts gateways (each worker loads the detectors) on a shared, loaded machine.
+pytestmark = pytest.mark.timeout(300)
+
 RULES = ROOT / "deploy" / "prometheus" / "dlp-gateway.rules.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dlp-gateway.json"
 PROMETHEUS = shutil.which("prometheus")

@@ -23,6 +23,9 @@ from tests.e2e.harness import Gateway, Sink, free_port
 from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 from tests.e2e.test_quarantine import SSN, cli, data, held_message
 
+# Starts gateways (each worker loads the detectors) on a shared, loaded machine.
+pytestmark = pytest.mark.timeout(300)
+
 # RFC 5424 §6: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG
 RFC5424 = re.compile(rb'^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z) (\S+) dlp-gateway (\d+) '
                      rb'(\S+) (\[dlp@32473 [^\]]*\]) (.*)$', re.S)

@@ -23,6 +23,9 @@ from tests.conftest import require_system
 from tests.e2e.harness import ROOT, Gateway, Sink
 from tests.e2e.ops_helpers import START_TIMEOUT, launch
 
+# Starts gateways (each worker loads the detectors) on a shared, loaded machine.
+pytestmark = pytest.mark.timeout(300)
+
 UNIT = ROOT / "deploy" / "systemd" / "dlp-gateway.service"
 
 
