@@ -12,7 +12,6 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.config import HostPort, Settings
@@ -93,14 +92,32 @@ def _postgres_writable(url: str, timeout: float) -> str:
     return "writable" if insert else "no INSERT privilege"
 
 
+_instances: list[Readiness] = []
+
+
+def reloaded(settings: Settings) -> None:
+    """A SIGHUP reload took effect: check the new downstream and store from now on."""
+    for readiness in list(_instances):
+        readiness.use(settings)
+
+
 class Readiness:
     """The three checks, cached for ``CACHE_SECONDS``; thread-safe."""
 
-    def __init__(self, settings: Callable[[], Settings | None]) -> None:
+    def __init__(self, settings: Settings | None) -> None:
         self._settings = settings
         self._lock = threading.Lock()
         self._at = 0.0
         self._last: list[Check] = []
+        _instances.append(self)
+
+    def use(self, settings: Settings) -> None:
+        with self._lock:
+            self._settings, self._last = settings, []
+
+    def close(self) -> None:
+        if self in _instances:
+            _instances.remove(self)
 
     def checks(self) -> list[Check]:
         with self._lock:
@@ -110,7 +127,7 @@ class Readiness:
             return list(self._last)
 
     def _run(self) -> list[Check]:
-        settings = self._settings()
+        settings = self._settings
         if settings is None:
             return [Check("config", False, "not loaded")]
         return [Check("config", True, "loaded"), downstream(settings.relay.address), store(settings)]

@@ -31,8 +31,10 @@ class MetricsServer:
     registry: CollectorRegistry
     server: WSGIServer
     thread: threading.Thread
+    readiness: Readiness
 
     def shutdown(self) -> None:
+        self.readiness.close()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
@@ -117,14 +119,15 @@ def application(registry: CollectorRegistry, readiness: Readiness) -> Callable[.
 
 def _serve(address: HostPort, registry: CollectorRegistry, settings: Settings | None) -> MetricsServer:
     import socket
-    readiness = Readiness(lambda: settings)
+    readiness = Readiness(settings)
     server_class = type("_MetricsServer", (_Server,),
                         {"address_family": socket.AF_INET6 if ":" in address.host else socket.AF_INET})
     try:
         server: WSGIServer = make_server(address.host, address.port, application(registry, readiness),
                              server_class, handler_class=_Quiet)
     except OSError as exc:
+        readiness.close()
         raise OSError(exc.errno, f"metrics listen address {address}: {exc.strerror}") from None
     thread = threading.Thread(target=server.serve_forever, name="dlp-metrics", daemon=True)
     thread.start()
-    return MetricsServer(registry, server, thread)
+    return MetricsServer(registry, server, thread, readiness)

@@ -25,7 +25,7 @@ from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config, siem, systemd
+from gateway import config, health, siem, systemd
 
 log = logging.getLogger("dlp.server")
 
@@ -147,6 +147,7 @@ def _reload(launch: Launch, state: Any) -> None:
     if new.smtp.listen != state.settings.smtp.listen or new.metrics != state.settings.metrics:
         log.warning("listen and metrics addresses change only on restart")
     state.apply(new)
+    health.reloaded(new)   # /readyz checks the new downstream and store (single worker)
     logging.getLogger().setLevel(new.log_level.upper())
     log.info("configuration reloaded")
 
@@ -238,6 +239,11 @@ class Supervisor:
             self.stopping = True
             self.hub.stopping()
             number = signal.SIGTERM
+        elif number == signal.SIGHUP:
+            try:   # the workers reload themselves; /readyz, served here, follows
+                health.reloaded(self.launch.load())
+            except config.ConfigError:
+                pass   # each worker logs it and keeps its configuration
         for process in self.workers:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, number)

@@ -69,7 +69,7 @@ def main() -> None:
         listener.listen(1000)
         settings = Settings.model_validate({"data_dir": folder,
                                             "relay": {"address": f"127.0.0.1:{listener.getsockname()[1]}"}})
-        readiness = Readiness(lambda: settings)
+        readiness = Readiness(settings)
         probes = []
         for _ in range(200):
             readiness._at = 0.0   # defeat the 1 s cache: measure the checks themselves

@@ -4,6 +4,7 @@ when the cause goes away), 404 elsewhere, process_* for every worker."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
 import urllib.error
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Gateway, Sink
+from tests.e2e.harness import Gateway, Sink, free_port
 from tests.e2e.ops_helpers import start_gateway  # noqa: F401  (fixture)
 
 # Starts gateways (each worker loads the detectors) on a shared, loaded machine.
@@ -91,3 +92,20 @@ def test_process_metrics_for_every_worker(sink: Sink, start_gateway: Callable[..
         for name in ("process_resident_memory_bytes", "process_cpu_seconds_total",
                      "process_open_fds", "process_start_time_seconds"):
             assert f'{name}{{process="{process}"}}' in text, (name, process)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_readyz_follows_a_reloaded_downstream(
+        workers: int, sink: Sink, start_gateway: Callable[..., Gateway]) -> None:
+    gateway = start_gateway(sink.port, workers=workers)
+    wait_ready(gateway, 200)
+    dead = free_port()
+    gateway.settings["relay"]["address"] = f"127.0.0.1:{dead}"
+    gateway.write_config()
+    gateway.signal(signal.SIGHUP)
+    body = wait_ready(gateway, 503)
+    assert f"downstream FAIL: 127.0.0.1:{dead}" in body, body
+    gateway.settings["relay"]["address"] = f"127.0.0.1:{sink.port}"
+    gateway.write_config()
+    gateway.signal(signal.SIGHUP)
+    wait_ready(gateway, 200)
