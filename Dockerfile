@@ -46,11 +46,12 @@ USER 10001:10001
 
 EXPOSE 10025 9465 8025
 
-# slim has no curl: probe the metrics endpoint with the standard library.
-# urlopen raises (exit status 1) on a refused connection, a timeout or an
-# HTTP error status.
+# slim has no curl: probe /readyz (configuration loaded, downstream reachable,
+# quarantine store writable) with the standard library. urlopen raises (exit
+# status 1) on a refused connection, a timeout or an HTTP error status such as
+# /readyz's 503.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9465/metrics', timeout=4).read(1)"]
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9465/readyz', timeout=4).read(1)"]
 
 ENTRYPOINT ["dlp-gateway"]
 CMD ["serve", "--config", "/etc/dlp-gateway", "--listen", "0.0.0.0:10025", "--metrics", "0.0.0.0:9465", "--review", "0.0.0.0:8025", "--data-dir", "/var/lib/dlp-gateway"]

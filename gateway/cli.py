@@ -1,5 +1,5 @@
-"""The ``dlp-gateway`` command: serve, check-config, scan, replay, edm, quarantine, audit
-(and the review app's users and review)."""
+"""The ``dlp-gateway`` command: serve, check-config, scan, replay, edm, quarantine, audit,
+backup, rekey (and the review app's users and review)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     from gateway.replay import command as replay_command
     replay_command.add_command(commands, _config_flag)
 
-    from gateway import quarantine_cli
+    from gateway import maintenance, quarantine_cli
     quarantine_cli.add_commands(commands, _config_flag)
+    maintenance.add_commands(commands, _config_flag)
     from gateway.review import cli as review_cli
     review_cli.add_commands(commands)
     return parser
@@ -83,9 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return replay_command.run(args, settings)
     if args.command == "edm":
         return _edm_import(args, settings)
+    if args.command in ("backup", "rekey"):
+        from gateway import maintenance
+        return maintenance.run(args, settings)
     if args.command in ("quarantine", "audit"):
-        from gateway import quarantine_cli
-        return quarantine_cli.run(args, settings)
+        from gateway import quarantine_cli, siem
+        siem.install(settings.siem)   # a release or delete here is audited like one in the app
+        try:
+            return quarantine_cli.run(args, settings)
+        finally:
+            siem.shutdown(timeout=5)
     from gateway.review import cli as review_cli
     done = review_cli.run(args, settings)
     if done is not None:

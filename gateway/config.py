@@ -210,6 +210,19 @@ class NotifySettings(_Section):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = "dlp-gateway@localhost"
 
 
+class SiemSettings(_Section):
+    """Audit events to a SIEM over syslog (gateway.siem); off without an address."""
+
+    address: Address | None = None
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    format: Literal["rfc5424", "cef"] = "rfc5424"
+    ca_file: Path | None = None
+    tls_verify: bool = True
+    buffer: int = Field(10_000, ge=1, le=1_000_000)
+    facility: int = Field(13, ge=0, le=23)   # 13: log audit (RFC 5424 §6.2.1)
+    app_name: Annotated[str, Field(pattern=r"^[!-~]{1,48}$")] = "dlp-gateway"
+
+
 class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     relay: RelaySettings = RelaySettings()
@@ -218,6 +231,7 @@ class Settings(_Section):
     detection: DetectionSettings = DetectionSettings()
     quarantine: QuarantineSettings = QuarantineSettings()
     notify: NotifySettings = NotifySettings()
+    siem: SiemSettings = SiemSettings()
     data_dir: Path = Path("./var")
     workers: int | None = Field(None, ge=1, le=256)
     shutdown_grace: Seconds = 30

@@ -25,7 +25,7 @@ from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config
+from gateway import config, health, siem, systemd
 
 log = logging.getLogger("dlp.server")
 
@@ -76,13 +76,15 @@ def run(launch: Launch, settings: config.Settings) -> int:
     finally:
         if app is not None:
             app.stop()
+        siem.shutdown()
 
 
 def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
         from gateway import metrics_http
-        http = metrics_http.serve_registry(settings.metrics.listen)
+        http = metrics_http.serve_registry(settings.metrics.listen, settings)
+        siem.install(settings.siem, http.registry)
         try:
             return run_worker(launch, settings, http.registry, reuse_port=False)
         finally:
@@ -120,9 +122,13 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(launch, state))
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
                                             "relay": str(settings.relay.address), "pid": os.getpid()}})
+    systemd.ready()
+    pinger = asyncio.create_task(systemd.keep_alive())
     reaper = asyncio.create_task(_reap(pool))
     counter = asyncio.create_task(state.keep_count(settings.quarantine.recount_seconds))
     await stop.wait()
+    systemd.stopping()
+    pinger.cancel()
     reaper.cancel()
     counter.cancel()
     await _drain(server, state)
@@ -141,6 +147,7 @@ def _reload(launch: Launch, state: Any) -> None:
     if new.smtp.listen != state.settings.smtp.listen or new.metrics != state.settings.metrics:
         log.warning("listen and metrics addresses change only on restart")
     state.apply(new)
+    health.reloaded(new)   # /readyz checks the new downstream and store (single worker)
     logging.getLogger().setLevel(new.log_level.upper())
     log.info("configuration reloaded")
 
@@ -186,7 +193,10 @@ class Supervisor:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
         os.environ[_MULTIPROC_ENV] = str(metrics_dir)
         from gateway import metrics_http
-        http = metrics_http.serve_multiprocess(self.settings.metrics.listen)
+        http = metrics_http.serve_multiprocess(self.settings.metrics.listen, self.settings,
+                                               lambda: [p.pid for p in self.workers])
+        self.hub = systemd.WorkerHub()
+        siem.install(self.settings.siem, http.registry)
         try:
             self._check_port()
             for _ in range(self.count):
@@ -195,6 +205,7 @@ class Supervisor:
                 signal.signal(sig, lambda number, _frame: self.signals.append(number))
             return self._watch()
         finally:
+            self.hub.close()
             http.shutdown()
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -217,6 +228,7 @@ class Supervisor:
             if not sentinels:
                 break
             wait(sentinels, timeout=0.2)
+            self.hub.poll([p.pid for p in self.workers if p.is_alive() and p.pid is not None])
             if not self.stopping:
                 self._restart_dead()
         failed = [p.exitcode for p in self.workers if p.exitcode]
@@ -225,7 +237,13 @@ class Supervisor:
     def _forward(self, number: int) -> None:
         if number in (signal.SIGTERM, signal.SIGINT):
             self.stopping = True
+            self.hub.stopping()
             number = signal.SIGTERM
+        elif number == signal.SIGHUP:
+            try:   # the workers reload themselves; /readyz, served here, follows
+                health.reloaded(self.launch.load())
+            except config.ConfigError:
+                pass   # each worker logs it and keeps its configuration
         for process in self.workers:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, number)
@@ -258,4 +276,8 @@ def _worker_main(launch: Launch, log_level: str) -> None:
     except config.ConfigError as exc:
         log.error("configuration invalid", extra={"fields": {"problem": str(exc)}})
         sys.exit(2)
-    sys.exit(run_worker(launch, settings, CollectorRegistry(), reuse_port=True))
+    registry = CollectorRegistry()
+    siem.install(settings.siem, registry)
+    code = run_worker(launch, settings, registry, reuse_port=True)
+    siem.shutdown()
+    sys.exit(code)

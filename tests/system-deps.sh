@@ -2,8 +2,10 @@
 # Installs and starts what the end-to-end tests need from the system: Debian's
 # postfix (for the real-Postfix test and the relay benchmark's smtp-source and
 # smtp-sink), Debian's chromium (the review app's browser tests drive it with
-# Playwright; Playwright's own browser download does not work here) and the
-# local PostgreSQL server. Without root (or apt), it says
+# Playwright; Playwright's own browser download does not work here), Debian's
+# prometheus (promtool for the alert rules' unit tests, and a real Prometheus
+# scraping the gateway), systemd (systemd-analyze verify for the unit file)
+# and the local PostgreSQL server. Without root (or apt), it says
 # what is missing and the tests that need it skip (they fail under CI=true).
 set -u
 
@@ -29,6 +31,18 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "system-deps: chromium is not installed and cannot be (needs root and apt-get); the browser tests will skip"
   fi
 fi
+
+for tool in prometheus:prometheus promtool:prometheus systemd-analyze:systemd; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    if have_root_apt; then
+      echo "system-deps: installing ${tool#*:}"
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${tool#*:}" >/dev/null
+    else
+      echo "system-deps: ${tool%%:*} is not installed and cannot be (needs root and apt-get); its tests will skip"
+    fi
+  fi
+done
 
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then

@@ -234,6 +234,8 @@ class SqlStore(ABC):
         self._key = key
         self._keys = (key, *old_keys)
         self._lock = threading.Lock()
+        from gateway import siem   # audit records also go to the SIEM, once committed
+        self._transaction = siem.audited(self._transaction)  # type: ignore[method-assign, assignment]
 
     # -- dialect hooks -------------------------------------------------------
 

@@ -26,7 +26,8 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 
-EXPECTED_SERVICES = ("gateway", "postgres", "prometheus", "mailpit")
+EXPECTED_SERVICES = ("gateway", "postgres", "prometheus", "mailpit", "grafana")
+GRAFANA_SERVICE = "grafana"
 GATEWAY_SERVICE = "gateway"
 MAILPIT_SERVICE = "mailpit"
 PROMETHEUS_SERVICE = "prometheus"
@@ -383,7 +384,7 @@ def image_cmd_flags(dockerfile: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def test_expected_services_exist(services: dict[str, dict[str, Any]]) -> None:
-    """The trial stack has exactly the gateway, postgres, prometheus and mailpit."""
+    """The trial stack has exactly the gateway, postgres, prometheus, mailpit and grafana."""
     assert sorted(services) == sorted(EXPECTED_SERVICES)
 
 
@@ -682,21 +683,21 @@ def test_dockerfile_cmd_uses_config_and_data_volume(
     assert data_dir in volumes, f"image CMD --data-dir {data_dir} is not a VOLUME ({volumes})"
 
 
-def test_dockerfile_healthcheck_fetches_metrics(
+def test_dockerfile_healthcheck_fetches_readyz(
     dockerfile: list[tuple[str, str]],
     image_cmd_flags: dict[str, str],
     gateway: dict[str, Any],
     gateway_flags: dict[str, str],
     gateway_config: dict[str, Any],
 ) -> None:
-    """HEALTHCHECK fetches /metrics with urllib on the port the gateway serves it on."""
+    """HEALTHCHECK fetches /readyz with urllib on the port the gateway serves it on."""
     checks = instruction_args(dockerfile, "HEALTHCHECK")
     assert checks, "the Dockerfile has no HEALTHCHECK"
     check = checks[-1]
     assert check.upper() != "NONE", "HEALTHCHECK is disabled"
     assert "urllib" in check, "the healthcheck should use python's urllib (slim has no curl)"
-    match = re.search(r"http://(127\.0\.0\.1|localhost):(\d+)/metrics", check)
-    assert match, f"the healthcheck does not fetch a loopback /metrics URL: {check}"
+    match = re.search(r"http://(127\.0\.0\.1|localhost):(\d+)/readyz", check)
+    assert match, f"the healthcheck does not fetch a loopback /readyz URL: {check}"
     port = int(match.group(2))
     _, image_port = split_hostport(image_cmd_flags["--metrics"])
     assert port == image_port, f"healthcheck port {port} != image CMD metrics port {image_port}"
@@ -750,3 +751,88 @@ def test_the_compose_configuration_loads_and_uses_the_compose_postgres() -> None
     from gateway import config
     settings = config.load(REPO / "config" / "docker")
     assert settings.quarantine.url is not None and "@postgres:5432/" in settings.quarantine.url
+
+
+# ------------------------------------------------- the trial's fixes (issue 15)
+
+
+def test_compose_healthcheck_fetches_readyz_on_the_metrics_port(
+    gateway: dict[str, Any], gateway_flags: dict[str, str], gateway_config: dict[str, Any]
+) -> None:
+    """The gateway's compose health check asks /readyz on the port metrics listens on."""
+    test = " ".join(gateway.get("healthcheck", {}).get("test", []))
+    match = re.search(r"http://(127\.0\.0\.1|localhost):(\d+)/readyz", test)
+    assert match, f"the compose healthcheck does not fetch a loopback /readyz URL: {test}"
+    metrics = effective("metrics", gateway_flags, gateway_config)
+    assert metrics is not None and int(match.group(2)) == split_hostport(metrics)[1]
+
+
+def test_the_database_password_is_set_in_one_place(
+    services: dict[str, dict[str, Any]], gateway_config: dict[str, Any]
+) -> None:
+    """PostgreSQL's password and the gateway's come from one variable; the URL has none."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    assert text.count("${POSTGRES_PASSWORD") == 1, "POSTGRES_PASSWORD should be read in one place"
+    postgres = env_dict(services[POSTGRES_SERVICE])["POSTGRES_PASSWORD"]
+    assert env_dict(services[GATEWAY_SERVICE]).get("PGPASSWORD") == postgres
+    url = str(lookup(gateway_config, ("quarantine", "url")))
+    userinfo = url.split("://", 1)[1].split("@", 1)[0]
+    assert ":" not in userinfo, f"the quarantine URL carries a password: {url}"
+    assert userinfo == env_dict(services[POSTGRES_SERVICE])["POSTGRES_USER"]
+
+
+def test_the_shipped_policies_are_mounted_beside_gateway_yaml(
+    gateway_flags: dict[str, str], gateway_mounts: list[Mount]
+) -> None:
+    """The configuration directory the gateway reads holds the shipped policies.yaml."""
+    target = f"{gateway_flags['--config'].rstrip('/')}/policies.yaml"
+    mounts = [m for m in gateway_mounts if m.target == target]
+    assert len(mounts) == 1 and mounts[0].kind == "bind", f"nothing mounts {target}"
+    assert (REPO / mounts[0].source).resolve() == (REPO / "config" / "policies.yaml").resolve()
+    from gateway.policy import profiles
+    assert (REPO / "config" / "policies.yaml").read_text() == profiles.SHIPPED.read_text()
+
+
+def test_the_first_admin_command_in_the_header_parses() -> None:
+    """The documented one-line `users add` is a command the gateway accepts."""
+    from gateway import cli
+    lines = [line for line in COMPOSE_FILE.read_text(encoding="utf-8").splitlines()
+             if "docker compose exec gateway dlp-gateway users add" in line]
+    assert lines, "the compose file should say how to create the first review admin"
+    args = shlex.split(lines[0].lstrip("# ").split("dlp-gateway", 1)[1])
+    parsed = cli._parser().parse_args(args)
+    assert parsed.command == "users" and parsed.role == "admin"
+    assert str(parsed.config) == "/etc/dlp-gateway"
+
+
+def _bind_sources(service: dict[str, Any]) -> dict[str, str]:
+    return {m.target: m.source for m in (parse_mount(e) for e in service.get("volumes", [])) if m.kind == "bind"}
+
+
+def test_prometheus_loads_the_shipped_rules(services: dict[str, dict[str, Any]],
+                                            prometheus_config_path: Path) -> None:
+    """Each rule file Prometheus loads is the repo's, mounted where the config says."""
+    config = load_yaml(prometheus_config_path)
+    mounts = _bind_sources(services[PROMETHEUS_SERVICE])
+    assert config.get("rule_files"), "Prometheus loads no rule files"
+    for path in config["rule_files"]:
+        assert path in mounts, f"rule file {path} is not mounted"
+        assert (REPO / mounts[path]).resolve() == (REPO / "deploy/prometheus/dlp-gateway.rules.yml").resolve()
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(
+    services: dict[str, dict[str, Any]], scrape_target: tuple[str, int]
+) -> None:
+    """Grafana's data source is the compose Prometheus; its dashboard folder holds the shipped JSON."""
+    grafana = services[GRAFANA_SERVICE]
+    mounts = _bind_sources(grafana)
+    provisioning = REPO / mounts["/etc/grafana/provisioning"]
+    sources = load_yaml(provisioning / "datasources" / "prometheus.yml")["datasources"]
+    assert [d["url"] for d in sources] == ["http://prometheus:9090"]
+    assert (PROMETHEUS_SERVICE, 9090) == split_hostport(sources[0]["url"].split("//", 1)[1])
+    providers = load_yaml(provisioning / "dashboards" / "dlp-gateway.yml")["providers"]
+    folder = providers[0]["options"]["path"]
+    assert folder in mounts, f"the dashboard folder {folder} is not mounted"
+    assert (REPO / mounts[folder] / "dlp-gateway.json").is_file()
+    published = {parse_port(p).container_port for p in grafana.get("ports", [])}
+    assert published == {3000}
