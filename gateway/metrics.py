@@ -36,6 +36,9 @@ class Metrics:
                                 registry=r, multiprocess_mode="livemax")
         self.notices = Counter("dlp_notices_total", "Notices to security staff and senders, by outcome",
                                ["outcome"], registry=r)
+        self.internal_errors = Counter("dlp_internal_errors_total",
+                                       "Unexpected failures, by stage (after-*: once the reply was settled)",
+                                       ["stage"], registry=r)
         self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
                                ["class"], registry=r)
         self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",

@@ -234,7 +234,14 @@ class GatewaySMTP(SMTP):
 
     async def smtp_DATA(self, arg: str) -> None:
         self._reset_timeout(self.state.settings.smtp.data_timeout)
-        await super().smtp_DATA(arg)
+        try:
+            await super().smtp_DATA(arg)
+        except Exception:
+            # aiosmtpd answers with handle_exception but keeps the envelope:
+            # the next MAIL would get "503 nested MAIL command".
+            self._set_post_data_state()
+            await self.transaction.reset()
+            raise
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
@@ -298,6 +305,7 @@ class GatewayHandler:
     async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         server.busy = True
         try:
+            failpoints.raised("data-handler")
             return await self._process(server, session, envelope)
         finally:
             server.busy = False
@@ -323,12 +331,26 @@ class GatewayHandler:
             self._relay_failed(exc, "DATA")
             outcome.downstream, outcome.reply = exc.reply, exc.reply
         except Exception as exc:
-            log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
-            outcome.reply = outcome.failure
-            await server.transaction.reset()
+            if outcome.settled:   # delivered, held or blocked: the reply stands
+                self._failed_after(queue_id, "processing", exc)
+            else:
+                log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
+                self.state.metrics.internal_errors.labels("processing").inc()
+                outcome.reply = outcome.failure
+                await server.transaction.reset()
         finally:
-            self._record(content, envelope, outcome, started)
+            try:
+                self._record(content, envelope, outcome, started)
+            except Exception as exc:
+                self._failed_after(queue_id, "record", exc)
         return outcome.reply
+
+    def _failed_after(self, queue_id: str, stage: str, exc: Exception) -> None:
+        """A failure once the message's fate is settled: logged and counted, never
+        turned into a 4xx (the client would retry a message already delivered or held)."""
+        log.error("failure after the message was settled; the reply stands",
+                  extra={"fields": {"queue_id": queue_id, "stage": stage, "problem": _problem(exc)}})
+        self.state.metrics.internal_errors.labels(f"after-{stage}").inc()
 
     async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
@@ -337,6 +359,7 @@ class GatewayHandler:
         entry = _audit_entry("block", envelope, self.state.message_id(content), verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
+        outcome.settled = True
         self._notify(envelope, content, verdict, None)
 
     async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
@@ -351,9 +374,10 @@ class GatewayHandler:
             decided_by=None, decided_at=None, note=None)
         entry = _audit_entry("quarantine", envelope, self.state.message_id(content), verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
-        failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
         outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
+        outcome.settled = True
+        failpoints.reached("quarantine-before-reply")
         self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
         self._notify(envelope, content, verdict, held.id)
 
@@ -379,6 +403,7 @@ class GatewayHandler:
             message = actions.deliverable(content, verdict, exception_ref)
         outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
+        outcome.settled = True
 
     def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
                 held_as: str | None) -> None:
@@ -409,6 +434,7 @@ class GatewayHandler:
 
     def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
                 started: float) -> None:
+        failpoints.raised("record")
         elapsed = time.perf_counter() - started
         metrics = self.state.metrics
         metrics.processing.observe(elapsed)
@@ -442,6 +468,7 @@ class GatewayHandler:
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("session error", exc_info=error)
+        self.state.metrics.internal_errors.labels("session").inc()
         return replies.R451_INTERNAL.format()
 
     def _relay_failed(self, exc: RelayError, stage: str) -> None:
@@ -462,6 +489,7 @@ class _Outcome:
     downstream: str = ""
     held_as: str | None = None
     audit_ref: int | None = None
+    settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
 
 
 def _path(address: str) -> str:
