@@ -196,6 +196,11 @@ class QuarantineSettings(_Section):
     key_file: Path | None = None
     old_key_files: tuple[Path, ...] = ()
     recount_seconds: float = Field(15.0, gt=0, le=3600)
+    # Every store call has this deadline; past it the client gets 451 4.3.0.
+    timeout: float = Field(10.0, gt=0, le=600)
+    # A retry of the same message (Message-ID, envelope, content) within this
+    # window finds the copy already held instead of holding a second one.
+    retry_window: float = Field(5 * 86400, gt=0, le=30 * 86400)
 
 
 class NotifySettings(_Section):

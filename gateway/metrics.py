@@ -39,6 +39,9 @@ class Metrics:
         self.internal_errors = Counter("dlp_internal_errors_total",
                                        "Unexpected failures, by stage (after-*: once the reply was settled)",
                                        ["stage"], registry=r)
+        self.store_errors = Counter("dlp_store_errors_total",
+                                    "Quarantine store calls that failed, by reason (timeout, error)",
+                                    ["reason"], registry=r)
         self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
                                ["class"], registry=r)
         self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",

@@ -10,6 +10,7 @@ Any failure answers 4xx: the client keeps the message and retries.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import os
@@ -18,6 +19,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
@@ -30,6 +32,7 @@ from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
 from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
+from gateway.quarantine.store import retry_key
 from gateway.relay import RelayError, RelayPool, Transaction
 
 _T = TypeVar("_T")
@@ -63,6 +66,10 @@ class GatewayState:
     store: QuarantineStore | None = None
     _networks: tuple[Any, ...] = ()
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Store calls run in threads of their own: a frozen database must not take
+    # the threads that scan large messages with it.
+    _store_threads: concurrent.futures.ThreadPoolExecutor = field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="dlp-store"))
 
     def __post_init__(self) -> None:
         self.apply(self.settings)
@@ -86,10 +93,22 @@ class GatewayState:
         return self.store
 
     async def stored(self, work: Callable[[QuarantineStore], _T]) -> _T:
-        """Run ``work`` on the store in a thread (its writes fsync)."""
+        """Run ``work`` on the store in a thread (its writes fsync), within the
+        store deadline; past it, TimeoutError (a call not yet started never runs)."""
         def run() -> _T:
             return work(self.open_store())
-        return await asyncio.to_thread(run)
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._store_threads, run),
+                                          self.settings.quarantine.timeout)
+        except TimeoutError:
+            self.metrics.store_errors.labels("timeout").inc()
+            log.error("quarantine store past its deadline",
+                      extra={"fields": {"timeout": self.settings.quarantine.timeout}})
+            raise
+        except Exception:
+            self.metrics.store_errors.labels("error").inc()
+            raise
 
     async def redacted(self, verdict: pipeline.Verdict, content: bytes) -> pipeline.Verdict:
         """Redact the values in the text bodies; what redaction cannot reach (an
@@ -373,9 +392,11 @@ class GatewayHandler:
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
         entry = _audit_entry("quarantine", envelope, self.state.message_id(content), verdict, outcome.queue_id)
-        outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
-        outcome.held_as = held.id
-        outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
+        key = retry_key(actions.message_id(content), envelope.mail_from, envelope.rcpt_tos, content)
+        since = held.received_at - timedelta(seconds=self.state.settings.quarantine.retry_window)
+        held_as, outcome.audit_ref = await self.state.stored(lambda s: s.hold(held, content, entry, key, since))
+        outcome.held_as = held_as
+        outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
         outcome.settled = True
         failpoints.reached("quarantine-before-reply")
         self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
