@@ -120,8 +120,11 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     state = GatewayState(settings, pool, metrics, hostname, config_dir=launch.config_dir)
     handler = GatewayHandler(state)
     loop = asyncio.get_running_loop()
-    sock = listening_socket(settings.smtp.listen, reuse_port)
-    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock)
+    backlog = settings.smtp.backlog
+    sock = listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
+    # create_server listens again on the socket it is given: with its default
+    # backlog (100) unless told.
+    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock, backlog=backlog)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
