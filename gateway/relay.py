@@ -5,6 +5,11 @@ with the downstream's own answers, so a recipient the downstream refuses is
 refused to the client too, and 250 after DATA means the downstream accepted
 the message. A pooled connection the downstream closed is replaced, not an
 error: the command is retried once on a fresh connection.
+
+When the downstream cannot be reached at MAIL, the transaction goes on
+detached: recipients are taken without asking it, the message is received and
+judged (a hold or a block needs no downstream), and only a delivery fails, with
+451 4.4.1.
 """
 
 from __future__ import annotations
@@ -178,10 +183,16 @@ class Transaction:
         self._conn: _Connection | None = None
         self._smtputf8 = False
         self.accepted: list[str] = []
+        self.detached = False
 
     @property
     def active(self) -> bool:
-        return self._conn is not None
+        return self._conn is not None or self.detached
+
+    def detach(self) -> None:
+        """Go on without the downstream (unreachable at MAIL): see the module doc."""
+        self._drop()
+        self.detached = True
 
     async def mail(self, sender: str, options: Sequence[str]) -> str:
         """Open the downstream transaction; return the reply for our client."""
@@ -232,6 +243,9 @@ class Transaction:
 
         A refusal comes back as a RelayError whose reply is for this recipient only.
         """
+        if self.detached:
+            self.accepted.append(recipient)
+            return replies.R250_RECIPIENT_OK.format()
         conn = self._require()
         try:
             response = await conn.client.rcpt(recipient, encoding=self._encoding)
@@ -245,6 +259,10 @@ class Transaction:
 
     async def data(self, message: bytes) -> str:
         """Send the message; return the downstream's reply. The transaction ends."""
+        if self.detached:
+            self.detached = False
+            self.accepted = []
+            raise _unavailable()
         conn = self._require()
         try:
             response = await conn.client.data(message)
@@ -267,6 +285,7 @@ class Transaction:
         """Abandon the downstream transaction (RSET) and give the connection back."""
         conn, self._conn = self._conn, None
         self.accepted = []
+        self.detached = False
         if conn is not None:
             await self._pool_back(conn, rset=True)
 
@@ -286,6 +305,7 @@ class Transaction:
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         self.accepted = []
+        self.detached = False
         if conn is not None:
             self._pool.release(conn, reusable=False)
 

@@ -299,7 +299,9 @@ class GatewayHandler:
             await server.transaction.mail(_path(address), mail_options)
         except RelayError as exc:
             self._relay_failed(exc, "MAIL")
-            return exc.reply
+            if exc.reason not in ("unavailable", "lost"):
+                return exc.reply
+            server.transaction.detach()   # holds and blocks need no downstream (gateway.relay)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.R250_SENDER_OK.format()
