@@ -196,7 +196,7 @@ class QuarantineSettings(_Section):
     url: Annotated[str, Field(pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$")] | None = None
     key_file: Path | None = None
     old_key_files: tuple[Path, ...] = ()
-    recount_seconds: float = Field(15.0, gt=0, le=3600)
+    recount_seconds: float = Field(1.0, gt=0, le=3600)
     # Every store call has this deadline; past it the client gets 451 4.3.0.
     timeout: float = Field(10.0, gt=0, le=600)
     # A retry of the same message (Message-ID, envelope, content) within this

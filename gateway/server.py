@@ -87,8 +87,9 @@ def run(launch: Launch, settings: config.Settings) -> int:
 def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
-        from gateway import metrics_http
+        from gateway import metrics, metrics_http
         http = metrics_http.serve_registry(settings.metrics.listen)
+        metrics.register_held(http.registry, settings)
         lock = lifecycle.hold_worker_lock(settings.data_dir)
         try:
             return run_worker(launch, settings, http.registry, reuse_port=False)
@@ -132,10 +133,8 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
                                             "relay": str(settings.relay.address), "pid": os.getpid()}})
     reaper = asyncio.create_task(_reap(pool))
-    counter = asyncio.create_task(state.keep_count(settings.quarantine.recount_seconds))
     await stop.wait()
     reaper.cancel()
-    counter.cancel()
     await _drain(server, state)
     await pool.close()
     log.info("stopped", extra={"fields": {"pid": os.getpid()}})
@@ -200,6 +199,8 @@ class Supervisor:
         os.environ[_MULTIPROC_ENV] = str(metrics_dir)
         from gateway import metrics_http
         http = metrics_http.serve_multiprocess(self.settings.metrics.listen)
+        from gateway import metrics
+        metrics.register_held(http.registry, self.settings)   # one count for every worker
         try:
             self._check_port()
             for _ in range(self.count):

@@ -36,7 +36,6 @@ from gateway.quarantine.store import retry_key
 from gateway.relay import RelayError, RelayPool, Transaction
 
 _T = TypeVar("_T")
-HELD_COUNT_INTERVAL = 15.0   # seconds between recounts of dlp_quarantine_messages
 log = logging.getLogger("dlp.smtp")
 message_log = logging.getLogger("dlp.message")
 
@@ -89,7 +88,6 @@ class GatewayState:
         """The quarantine store, opened (and migrated) on first need."""
         if self.store is None:
             self.store = open_from_settings(self.settings)
-            self.metrics.quarantine.set(self.store.count())
         return self.store
 
     async def stored(self, work: Callable[[QuarantineStore], _T]) -> _T:
@@ -116,20 +114,6 @@ class GatewayState:
         stages = self.stages
         assert stages is not None
         return await asyncio.to_thread(stages.redact, verdict, content)
-
-    async def count_held(self) -> None:
-        """Set dlp_quarantine_messages from the store (others release and delete too)."""
-        try:
-            self.metrics.quarantine.set(await self.stored(lambda s: s.count()))
-        except Exception as exc:
-            log.warning("cannot count held messages", extra={"fields": {"problem": _problem(exc)}})
-
-    async def keep_count(self, every: float = HELD_COUNT_INTERVAL) -> None:
-        """Recount held messages now and then: the review app, the CLI, retention
-        and other gateways change the number too."""
-        while True:
-            await asyncio.sleep(every)
-            await self.count_held()
 
     def message_id(self, content: bytes) -> str | None:
         """The Message-ID for logs and records, any value in it masked."""
@@ -401,7 +385,6 @@ class GatewayHandler:
         outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
         outcome.settled = True
         failpoints.reached("quarantine-before-reply")
-        self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
         self._notify(envelope, content, verdict, held.id)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
