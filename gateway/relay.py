@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiosmtplib import errors
 
-from gateway import replies
+from gateway import replies, xforward
 from gateway.config import RelaySettings
 
 log = logging.getLogger("dlp.relay")
@@ -184,6 +184,7 @@ class Transaction:
         self._smtputf8 = False
         self.accepted: list[str] = []
         self.detached = False
+        self._client: xforward.XForward | None = None
 
     @property
     def active(self) -> bool:
@@ -194,10 +195,14 @@ class Transaction:
         self._drop()
         self.detached = True
 
-    async def mail(self, sender: str, options: Sequence[str]) -> str:
-        """Open the downstream transaction; return the reply for our client."""
+    async def mail(self, sender: str, options: Sequence[str], client: xforward.XForward | None = None) -> str:
+        """Open the downstream transaction; return the reply for our client.
+
+        ``client`` (what our client said with XFORWARD) goes to a downstream that offers XFORWARD.
+        """
         conn, reused = await self._pool.acquire()
         self._smtputf8 = "SMTPUTF8" in options
+        self._client = client
         try:
             response = await self._mail_on(conn, sender, options)
         except _LOST:
@@ -221,8 +226,19 @@ class Transaction:
 
     async def _mail_on(self, conn: _Connection, sender: str, options: Sequence[str]) -> aiosmtplib.SMTPResponse:
         client = conn.client
+        if self._client is not None and client.supports_extension("xforward"):
+            await self._xforward(client)
         passed = [o for o in options if self._passes(client, o)]
         return await client.mail(sender, options=passed, encoding=self._encoding)
+
+    async def _xforward(self, client: aiosmtplib.SMTP) -> None:
+        assert self._client is not None
+        args = xforward.command(self._client, client.esmtp_extensions.get("xforward", ""))
+        if args is None:
+            return
+        response = await client.execute_command(b"XFORWARD", *args.encode("ascii").split())
+        if response.code != 250:   # the message still goes; only the MTA's log loses the client
+            log.warning("downstream refused XFORWARD: %s %s", response.code, _one_line(response.message))
 
     @staticmethod
     def _passes(client: aiosmtplib.SMTP, option: str) -> bool:

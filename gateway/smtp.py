@@ -27,7 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
 from pathlib import Path
 
-from gateway import actions, failpoints, headers, notify, pipeline, replies
+from gateway import actions, failpoints, headers, notify, pipeline, replies, xforward
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
@@ -186,6 +186,7 @@ class GatewaySMTP(SMTP):
         self.peer_trusted = False
         self.busy = False
         self._counted = False
+        self.xforward: xforward.XForward | None = None   # until the transaction ends
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -235,6 +236,22 @@ class GatewaySMTP(SMTP):
         simple = None if self.local_part_limit else simple_path(arg)
         return simple or super()._getaddr(arg)
 
+    async def smtp_XFORWARD(self, arg: str) -> None:
+        await self.push(self._xforwarded(arg or ""))
+
+    def _xforwarded(self, arg: str) -> str:
+        """Take XFORWARD attributes (gateway.xforward); return the reply."""
+        if not self.peer_trusted:
+            return replies.R554_NOT_TRUSTED.format(ip=self.peer_ip or "unknown")
+        if self.envelope is not None and self.envelope.mail_from:
+            return xforward.IN_TRANSACTION
+        try:
+            attrs = xforward.parse(arg)
+        except xforward.XForwardError as exc:
+            return str(exc)
+        self.xforward = (self.xforward or xforward.XForward()).merged(attrs)
+        return xforward.OK
+
     async def smtp_DATA(self, arg: str) -> None:
         self._reset_timeout(self.state.settings.smtp.data_timeout)
         try:
@@ -271,6 +288,13 @@ class GatewayHandler:
     def __init__(self, state: GatewayState) -> None:
         self.state = state
 
+    async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if server.peer_trusted:
+            responses.insert(len(responses) - 1, "250-" + xforward.EXTENSION)
+        return responses
+
     async def handle_MAIL(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
                           address: str, mail_options: list[str]) -> str:
         if not server.peer_trusted:
@@ -280,7 +304,7 @@ class GatewayHandler:
         if server.transaction.active:  # left over from a refused DATA or a new EHLO
             await server.transaction.reset()
         try:
-            await server.transaction.mail(_path(address), mail_options)
+            await server.transaction.mail(_path(address), mail_options, server.xforward)
         except RelayError as exc:
             self._relay_failed(exc, "MAIL")
             if exc.reason not in ("unavailable", "lost"):
@@ -305,6 +329,7 @@ class GatewayHandler:
 
     async def handle_RSET(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         await server.transaction.reset()
+        server.xforward = None
         return replies.R250_OK.format()
 
     async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
@@ -314,6 +339,7 @@ class GatewayHandler:
             return await self._process(server, session, envelope)
         finally:
             server.busy = False
+            server.xforward = None   # XFORWARD holds for one transaction
 
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
         started = time.perf_counter()
@@ -321,7 +347,7 @@ class GatewayHandler:
         content: bytes = smtp_env.original_content or b""
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
-        outcome = _Outcome(queue_id)
+        outcome = _Outcome(queue_id, client=server.xforward)
         try:
             outcome.verdict = verdict = await self.state.judge(envelope, content)
             if verdict.action is Action.REDACT:
@@ -466,6 +492,8 @@ class GatewayHandler:
                 fields["purpose"] = verdict.purpose
             if verdict.monitored is not None:
                 fields["monitor"] = verdict.monitored.value
+        if outcome.client is not None:
+            fields["client"] = outcome.client.fields()
         if outcome.held_as:
             fields["quarantine_id"] = outcome.held_as
         if outcome.audit_ref is not None:
@@ -496,6 +524,7 @@ class _Outcome:
     held_as: str | None = None
     audit_ref: int | None = None
     settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
+    client: xforward.XForward | None = None   # what the MTA in front said of its client
 
 
 def _path(address: str) -> str:
