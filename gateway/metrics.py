@@ -48,6 +48,9 @@ class Metrics:
         self.store_errors = Counter("dlp_store_errors_total",
                                     "Quarantine store calls that failed, by reason (timeout, error)",
                                     ["reason"], registry=r)
+        self.budget_refusals = Counter("dlp_budget_refusals_total",
+                                       "Messages refused 452 4.3.1 over the worker's in-flight byte budget",
+                                       registry=r)
         self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
                                ["class"], registry=r)
         self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",

@@ -28,6 +28,7 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 from pathlib import Path
 
 from gateway import actions, failpoints, headers, notify, pipeline, replies, xforward
+from gateway.budget import Budget
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
@@ -63,6 +64,7 @@ class GatewayState:
     stages: pipeline.Pipeline | None = None
     config_dir: Path | None = None
     store: QuarantineStore | None = None
+    budget: Budget = field(default_factory=lambda: Budget(0))
     _networks: tuple[Any, ...] = ()
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Store calls run in threads of their own: a frozen database must not take
@@ -81,6 +83,7 @@ class GatewayState:
         """Put new settings in force (start and SIGHUP)."""
         self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
+        self.budget.limit = settings.smtp.inflight_bytes
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
 
@@ -187,6 +190,7 @@ class GatewaySMTP(SMTP):
         self.busy = False
         self._counted = False
         self.xforward: xforward.XForward | None = None   # until the transaction ends
+        self.declared = 0   # bytes of the in-flight budget taken for the message being received
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -254,6 +258,13 @@ class GatewaySMTP(SMTP):
 
     async def smtp_DATA(self, arg: str) -> None:
         self._reset_timeout(self.state.settings.smtp.data_timeout)
+        self.declared = _declared_size(self.envelope.mail_options if self.envelope else [])
+        if self.envelope is not None and self.envelope.rcpt_tos and not self.state.budget.admit(self.declared, 0):
+            self.state.metrics.budget_refusals.inc()
+            self._set_post_data_state()   # the client retries the whole transaction later
+            await self.transaction.reset()
+            await self.push(replies.R452_BUSY.format())
+            return
         try:
             await super().smtp_DATA(arg)
         except Exception:
@@ -262,6 +273,9 @@ class GatewaySMTP(SMTP):
             self._set_post_data_state()
             await self.transaction.reset()
             raise
+        finally:
+            self.state.budget.release(self.declared)
+            self.declared = 0
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
@@ -334,10 +348,18 @@ class GatewayHandler:
 
     async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         server.busy = True
+        extra = max(0, len(envelope.original_content or b"") - server.declared)
+        if not self.state.budget.admit(extra, server.declared):
+            server.busy = False
+            server.xforward = None
+            self.state.metrics.budget_refusals.inc()
+            await server.transaction.reset()
+            return replies.R452_BUSY.format()
         try:
             failpoints.raised("data-handler")
             return await self._process(server, session, envelope)
         finally:
+            self.state.budget.release(extra)
             server.busy = False
             server.xforward = None   # XFORWARD holds for one transaction
 
@@ -525,6 +547,15 @@ class _Outcome:
     audit_ref: int | None = None
     settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
     client: xforward.XForward | None = None   # what the MTA in front said of its client
+
+
+def _declared_size(options: list[str]) -> int:
+    """The SIZE= the client declared at MAIL (RFC 1870), else 0."""
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit() and len(value) < 12:
+            return int(value)
+    return 0
 
 
 def _path(address: str) -> str:
