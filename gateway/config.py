@@ -100,7 +100,7 @@ class SmtpSettings(_Section):
     data_timeout: Seconds = 600
     max_line_length: int = Field(65_536, ge=1001)
     backlog: int = Field(1024, ge=1, le=65_535)   # capped by the kernel's net.core.somaxconn
-    inflight_bytes: int = Field(256 * 1024 * 1024, ge=65_536)   # per worker (gateway.budget)
+    inflight_bytes: int = Field(64 * 1024 * 1024, ge=65_536)   # per worker (gateway.budget)
 
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_networks)
