@@ -140,5 +140,5 @@ def register_held(registry: CollectorRegistry, settings: Any) -> HeldCollector:
     from gateway.quarantine import open_from_settings
     q = settings.quarantine
     collector = HeldCollector(lambda: open_from_settings(settings), q.recount_seconds, min(q.timeout, 5.0))
-    registry.register(collector)   # type: ignore[arg-type]
+    registry.register(collector)
     return collector

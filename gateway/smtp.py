@@ -261,7 +261,7 @@ class GatewaySMTP(SMTP):
         self.declared = _declared_size(self.envelope.mail_options if self.envelope else [])
         if self.envelope is not None and self.envelope.rcpt_tos and not self.state.budget.admit(self.declared, 0):
             self.state.metrics.budget_refusals.inc()
-            self._set_post_data_state()   # the client retries the whole transaction later
+            self._set_post_data_state()  # type: ignore[no-untyped-call]  # the client retries later
             await self.transaction.reset()
             await self.push(replies.R452_BUSY.format())
             return
@@ -270,7 +270,7 @@ class GatewaySMTP(SMTP):
         except Exception:
             # aiosmtpd answers with handle_exception but keeps the envelope:
             # the next MAIL would get "503 nested MAIL command".
-            self._set_post_data_state()
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
             await self.transaction.reset()
             raise
         finally:
