@@ -10,7 +10,6 @@ Any failure answers 4xx: the client keeps the message and retries.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import ipaddress
 import logging
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from gateway import actions, failpoints, headers, notify, pipeline, replies, xforward
 from gateway.budget import Budget
+from gateway.daemon_threads import DaemonThreads
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
@@ -69,8 +69,7 @@ class GatewayState:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Store calls run in threads of their own: a frozen database must not take
     # the threads that scan large messages with it.
-    _store_threads: concurrent.futures.ThreadPoolExecutor = field(
-        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="dlp-store"))
+    _store_threads: DaemonThreads = field(default_factory=lambda: DaemonThreads(4, "dlp-store"))
 
     def __post_init__(self) -> None:
         self.apply(self.settings)
@@ -98,9 +97,8 @@ class GatewayState:
         store deadline; past it, TimeoutError (a call not yet started never runs)."""
         def run() -> _T:
             return work(self.open_store())
-        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._store_threads, run),
+            return await asyncio.wait_for(asyncio.wrap_future(self._store_threads.submit(run)),
                                           self.settings.quarantine.timeout)
         except TimeoutError:
             self.metrics.store_errors.labels("timeout").inc()

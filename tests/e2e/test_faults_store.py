@@ -80,3 +80,18 @@ def test_frozen_store_answers_451_at_the_deadline_and_holds_once(
     with psycopg.connect(cluster.url) as conn:
         row = conn.execute("SELECT id FROM held_messages WHERE subject = 'frozen store'").fetchone()
     assert row is not None and row[0] == held_as
+
+
+def test_sigterm_with_the_store_frozen_stops_within_the_grace(
+        cluster: PgCluster, sink: Sink, start_gateway: StartGateway) -> None:
+    gateway = start_gateway(sink.port, {"quarantine": {"url": cluster.url, "timeout": 1}, "shutdown_grace": 3})
+    assert attempt(gateway, "someone@example.com", HOLD)[0] == 250
+    cluster.freeze()
+    try:
+        code, text, _ = attempt(gateway, "someone@example.com", HOLD.replace(b"frozen-1", b"frozen-2"))
+        assert (code, text[:5]) == (451, b"4.3.0")     # a store thread is now stuck in a commit
+        started = time.monotonic()
+        assert gateway.stop(timeout=30) == 0             # the stuck thread does not hold the exit
+        assert time.monotonic() - started < 30
+    finally:
+        cluster.thaw()
