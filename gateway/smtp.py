@@ -256,13 +256,15 @@ class GatewaySMTP(SMTP):
 
     async def smtp_DATA(self, arg: str) -> None:
         self._reset_timeout(self.state.settings.smtp.data_timeout)
-        self.declared = _declared_size(self.envelope.mail_options if self.envelope else [])
-        if self.envelope is not None and self.envelope.rcpt_tos and not self.state.budget.admit(self.declared, 0):
-            self.state.metrics.budget_refusals.inc()
-            self._set_post_data_state()  # type: ignore[no-untyped-call]  # the client retries later
-            await self.transaction.reset()
-            await self.push(replies.R452_BUSY.format())
-            return
+        if self.envelope is not None and self.envelope.rcpt_tos:
+            declared = _declared_size(self.envelope.mail_options)
+            if not self.state.budget.admit(declared, 0):
+                self.state.metrics.budget_refusals.inc()
+                self._set_post_data_state()  # type: ignore[no-untyped-call]  # the client retries later
+                await self.transaction.reset()
+                await self.push(replies.R452_BUSY.format())
+                return
+            self.declared = declared
         try:
             await super().smtp_DATA(arg)
         except Exception:
@@ -431,7 +433,7 @@ class GatewayHandler:
         outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
         outcome.settled = True
         failpoints.reached("quarantine-before-reply")
-        self._notify(envelope, content, verdict, held.id)
+        self._notify(envelope, content, verdict, held_as)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
                        envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
