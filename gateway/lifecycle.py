@@ -61,7 +61,7 @@ def _lock_file(data_dir: Path) -> IO[bytes]:
 def wait_for_old_workers(data_dir: Path, timeout: float) -> None:
     """Return once no worker of an earlier gateway on ``data_dir`` is alive.
 
-    Raises RuntimeError when they are still there after ``timeout`` seconds.
+    Raises OSError (EBUSY) when they are still there after ``timeout`` seconds.
     """
     with _lock_file(data_dir) as handle:
         deadline = time.monotonic() + timeout
@@ -74,8 +74,8 @@ def wait_for_old_workers(data_dir: Path, timeout: float) -> None:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
             if time.monotonic() > deadline:
-                raise RuntimeError(f"workers of an earlier gateway still run on {data_dir} "
-                                   f"after {timeout:.0f}s; not starting beside them")
+                raise OSError(errno.EBUSY, f"workers of an earlier gateway still run on {data_dir} "
+                                           f"after {timeout:.0f}s; not starting beside them")
             if not logged:
                 log.warning("waiting for the workers of an earlier gateway to exit")
                 logged = True
