@@ -185,6 +185,8 @@ class Transaction:
         self.accepted: list[str] = []
         self.detached = False
         self._client: xforward.XForward | None = None
+        self._mail: tuple[str, tuple[str, ...]] = ("", ())
+        self._pooled = False
 
     @property
     def active(self) -> bool:
@@ -203,13 +205,15 @@ class Transaction:
         conn, reused = await self._pool.acquire()
         self._smtputf8 = "SMTPUTF8" in options
         self._client = client
+        self._mail = (sender, tuple(options))
+        self._pooled = reused
         try:
             response = await self._mail_on(conn, sender, options)
         except _LOST:
             self._pool.release(conn, reusable=False)
             if not reused:
                 raise _lost() from None
-            conn, _ = await self._pool.acquire()  # the pooled one was stale: once more
+            conn, self._pooled = await self._pool.acquire()  # the pooled one was stale: once more
             try:
                 response = await self._mail_on(conn, sender, options)
             except _LOST:
@@ -254,10 +258,12 @@ class Transaction:
     def _encoding(self) -> str:
         return "utf-8" if self._smtputf8 else "ascii"
 
-    async def rcpt(self, recipient: str) -> str:
+    async def rcpt(self, recipient: str, again: bool = True) -> str:
         """Ask the downstream about one recipient; return its answer for our client.
 
         A refusal comes back as a RelayError whose reply is for this recipient only.
+        A pooled connection the downstream closed just after our MAIL is replaced
+        (MAIL again on another) before the first recipient, not an error.
         """
         if self.detached:
             self.accepted.append(recipient)
@@ -269,9 +275,25 @@ class Transaction:
             raise _refused(exc) from None
         except _LOST:
             self._drop()
-            raise _lost() from None
+            if not (again and self._pooled and not self.accepted):
+                raise _lost() from None
+            await self._reopen()
+            return await self.rcpt(recipient, again=False)
         self.accepted.append(recipient)
         return f"{response.code} {_one_line(response.message)}"
+
+    async def _reopen(self) -> None:
+        """MAIL again on another connection (the pooled one closed under us)."""
+        conn, self._pooled = await self._pool.acquire()
+        try:
+            await self._mail_on(conn, *self._mail)
+        except _LOST:
+            self._pool.release(conn, reusable=False)
+            raise _lost() from None
+        except errors.SMTPResponseException:
+            await self._pool_back(conn, rset=True)
+            raise _lost() from None
+        self._conn = conn
 
     async def data(self, message: bytes) -> str:
         """Send the message; return the downstream's reply. The transaction ends."""
