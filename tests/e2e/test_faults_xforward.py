@@ -5,7 +5,9 @@ user's client rather than the gateway."""
 from __future__ import annotations
 
 import re
+import shutil
 import smtplib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,15 +45,18 @@ def test_xforward_is_validated_logged_and_kept_for_one_transaction(sink: Sink,
     assert "client" not in second       # XFORWARD holds for one transaction
 
 
-def test_postfix_reinjection_log_names_the_users_client(tmp_path: Path, sink: Sink,
+def test_postfix_reinjection_log_names_the_users_client(sink: Sink,
                                                         start_gateway: StartGateway) -> None:
     require_system(postfix_available())
     reinject = free_port()
     gateway = start_gateway(reinject)
-    postfix = PostfixInstance(tmp_path / "postfix", smtpd_port=free_port(), filter_port=gateway.port,
+    # Outside pytest's own 0700 directory, which a concurrent pytest run may
+    # chmod back while the postfix user needs to reach this one.
+    base = Path(tempfile.mkdtemp(prefix="dlp-postfix-"))
+    postfix = PostfixInstance(base / "postfix", smtpd_port=free_port(), filter_port=gateway.port,
                               reinject_port=reinject, sink_port=sink.port)
-    postfix.start()
     try:
+        postfix.start()
         # The user's client on 127.0.0.2; the gateway connects from 127.0.0.1.
         with smtplib.SMTP("127.0.0.1", postfix.ports["smtpd_port"], timeout=30,
                           source_address=("127.0.0.2", 0)) as client:
@@ -60,6 +65,7 @@ def test_postfix_reinjection_log_names_the_users_client(tmp_path: Path, sink: Si
         log = postfix.log(tail=500)
     finally:
         postfix.stop()
+        shutil.rmtree(base, ignore_errors=True)
     # Received from the user, then re-injected by the gateway: Postfix names
     # the connecting gateway as client and the forwarded one as orig_client.
     received = re.findall(r"smtpd\[\d+\]: [0-9A-F]+: (client=.*)", log)
