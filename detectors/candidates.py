@@ -18,6 +18,7 @@ no-break space) to ``-`` and `` ``.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -124,7 +125,6 @@ try:
 
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
-    _SCRATCH = hyperscan.Scratch(_DB)
 
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
@@ -136,11 +136,22 @@ try:
     _UNICODE_DB = hyperscan.Database()
     _UNICODE_DB.compile(expressions=[_hs_class(_DIGIT_CODES), b"[0-9]" + _hs_class(_SEP_CODES) + b"[0-9]"],
                         ids=[1, 2], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH] * 2)
-    _UNICODE_SCRATCH = hyperscan.Scratch(_UNICODE_DB)
+
+    # A scratch space serves one scan at a time: large messages are scanned in
+    # worker threads while small ones (and Message-IDs) are scanned on the
+    # event loop, so every thread gets its own (hyperscan's ScratchInUseError).
+    _LOCAL = threading.local()
+
+    def _scratch(name: str, db: hyperscan.Database) -> hyperscan.Scratch:
+        scratch = getattr(_LOCAL, name, None)
+        if scratch is None:
+            scratch = hyperscan.Scratch(db)
+            setattr(_LOCAL, name, scratch)
+        return scratch
 
     def _needs_mapping(text: str) -> bool:
         hits: list[int] = []
-        _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_UNICODE_SCRATCH,
+        _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_scratch("unicode", _UNICODE_DB),
                          match_event_handler=lambda *_: hits.append(1))
         return bool(hits)
 
@@ -151,7 +162,7 @@ try:
         # One byte per character ("?" for anything not ASCII), so byte offsets
         # are character offsets; digits were made ASCII by normalize().
         data = text.encode("ascii", "replace")
-        _DB.scan(data, scratch=_SCRATCH,
+        _DB.scan(data, scratch=_scratch("runs", _DB),
                  match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
         if not ends:
             return  # no six digits together: most texts

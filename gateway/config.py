@@ -103,6 +103,8 @@ class SmtpSettings(_Section):
     min_data_rate: float = Field(1024, ge=0)   # bytes/s, averaged over DATA after the grace
     data_rate_grace: Seconds = 30
     max_line_length: int = Field(65_536, ge=1001)
+    backlog: int = Field(1024, ge=1, le=65_535)   # capped by the kernel's net.core.somaxconn
+    inflight_bytes: int = Field(64 * 1024 * 1024, ge=65_536)   # per worker (gateway.budget)
 
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_networks)
@@ -202,7 +204,12 @@ class QuarantineSettings(_Section):
     url: Annotated[str, Field(pattern=r"^(sqlite:///.+|postgres(ql)?://.+)$")] | None = None
     key_file: Path | None = None
     old_key_files: tuple[Path, ...] = ()
-    recount_seconds: float = Field(15.0, gt=0, le=3600)
+    recount_seconds: float = Field(1.0, gt=0, le=3600)
+    # Every store call has this deadline; past it the client gets 451 4.3.0.
+    timeout: float = Field(10.0, gt=0, le=600)
+    # A retry of the same message (Message-ID, envelope, content) within this
+    # window finds the copy already held instead of holding a second one.
+    retry_window: float = Field(5 * 86400, gt=0, le=30 * 86400)
 
 
 class NotifySettings(_Section):

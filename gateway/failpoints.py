@@ -15,3 +15,13 @@ def reached(name: str) -> None:
     """Die here, at once and without cleanup, when ``name`` is armed."""
     if name in _ARMED:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class FailpointError(RuntimeError):
+    """Raised where a test armed a failure (``raised``)."""
+
+
+def raised(name: str) -> None:
+    """Raise FailpointError here when ``name`` is armed (an unexpected bug, say)."""
+    if name in _ARMED:
+        raise FailpointError(name)

@@ -7,12 +7,20 @@ workers' values; the supervisor serves them (see gateway.server).
 
 from __future__ import annotations
 
+import concurrent.futures
+import logging
 import platform
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
 
 from gateway import __version__
+
+log = logging.getLogger("dlp.metrics")
 
 ACTIONS = ("deliver", "disclaimer", "quarantine", "block", "redact")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,10 +40,17 @@ class Metrics:
                                     buckets=_LATENCY_BUCKETS, registry=r)
         self.relay_errors = Counter("dlp_relay_errors_total", "Downstream failures, by reason",
                                     ["reason"], registry=r)
-        self.quarantine = Gauge("dlp_quarantine_messages", "Messages held in quarantine",
-                                registry=r, multiprocess_mode="livemax")
         self.notices = Counter("dlp_notices_total", "Notices to security staff and senders, by outcome",
                                ["outcome"], registry=r)
+        self.internal_errors = Counter("dlp_internal_errors_total",
+                                       "Unexpected failures, by stage (after-*: once the reply was settled)",
+                                       ["stage"], registry=r)
+        self.store_errors = Counter("dlp_store_errors_total",
+                                    "Quarantine store calls that failed, by reason (timeout, error)",
+                                    ["reason"], registry=r)
+        self.budget_refusals = Counter("dlp_budget_refusals_total",
+                                       "Messages refused 452 4.3.1 over the worker's in-flight byte budget",
+                                       registry=r)
         self.replies = Counter("dlp_smtp_replies_total", "SMTP replies sent, by code class",
                                ["class"], registry=r)
         self.sessions = Gauge("dlp_smtp_sessions_in_flight", "Open SMTP client sessions",
@@ -71,3 +86,59 @@ class Metrics:
     def pool_changed(self, open_count: int, idle_count: int) -> None:
         self.pool.labels("busy").set(open_count - idle_count)
         self.pool.labels("idle").set(idle_count)
+
+
+class HeldCollector:
+    """``dlp_quarantine_messages`` counted in the store when scraped (cached for
+    ``every`` seconds), so it is true across workers, gateways, the review app
+    and the CLI. The count runs in a thread of its own within ``timeout``: a
+    stuck database leaves the last known value, never a stuck scrape."""
+
+    def __init__(self, open_store: Callable[[], Any], every: float, timeout: float) -> None:
+        self._open = open_store
+        self._store: Any = None
+        self._every = every
+        self._timeout = timeout
+        self._value: int | None = None
+        self._at = float("-inf")
+        self._running: concurrent.futures.Future[int] | None = None
+        self._threads = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlp-held-count")
+        self._lock = threading.Lock()
+
+    def _count(self) -> int:
+        if self._store is None:
+            self._store = self._open()
+        return int(self._store.count())
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._at < self._every:
+                return
+            if self._running is None or self._running.done():
+                self._running = self._threads.submit(self._count)
+            running = self._running
+        try:
+            value = running.result(self._timeout)
+        except Exception as exc:   # the store is down or stuck: keep the last value
+            log.warning("cannot count held messages", extra={"fields": {"problem": type(exc).__name__}})
+            return
+        with self._lock:
+            self._value, self._at = value, time.monotonic()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        self._refresh()
+        if self._value is not None:
+            yield GaugeMetricFamily("dlp_quarantine_messages", "Messages held in quarantine",
+                                    value=self._value)
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []   # collected on scrape only, never at registration
+
+
+def register_held(registry: CollectorRegistry, settings: Any) -> HeldCollector:
+    """Serve dlp_quarantine_messages from the store named by ``settings``."""
+    from gateway.quarantine import open_from_settings
+    q = settings.quarantine
+    collector = HeldCollector(lambda: open_from_settings(settings), q.recount_seconds, min(q.timeout, 5.0))
+    registry.register(collector)
+    return collector

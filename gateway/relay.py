@@ -5,6 +5,11 @@ with the downstream's own answers, so a recipient the downstream refuses is
 refused to the client too, and 250 after DATA means the downstream accepted
 the message. A pooled connection the downstream closed is replaced, not an
 error: the command is retried once on a fresh connection.
+
+When the downstream cannot be reached at MAIL, the transaction goes on
+detached: recipients are taken without asking it, the message is received and
+judged (a hold or a block needs no downstream), and only a delivery fails, with
+451 4.4.1.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiosmtplib import errors
 
-from gateway import replies
+from gateway import replies, xforward
 from gateway.config import RelaySettings
 
 log = logging.getLogger("dlp.relay")
@@ -178,22 +183,37 @@ class Transaction:
         self._conn: _Connection | None = None
         self._smtputf8 = False
         self.accepted: list[str] = []
+        self.detached = False
+        self._client: xforward.XForward | None = None
+        self._mail: tuple[str, tuple[str, ...]] = ("", ())
+        self._pooled = False
 
     @property
     def active(self) -> bool:
-        return self._conn is not None
+        return self._conn is not None or self.detached
 
-    async def mail(self, sender: str, options: Sequence[str]) -> str:
-        """Open the downstream transaction; return the reply for our client."""
+    def detach(self) -> None:
+        """Go on without the downstream (unreachable at MAIL): see the module doc."""
+        self._drop()
+        self.detached = True
+
+    async def mail(self, sender: str, options: Sequence[str], client: xforward.XForward | None = None) -> str:
+        """Open the downstream transaction; return the reply for our client.
+
+        ``client`` (what our client said with XFORWARD) goes to a downstream that offers XFORWARD.
+        """
         conn, reused = await self._pool.acquire()
         self._smtputf8 = "SMTPUTF8" in options
+        self._client = client
+        self._mail = (sender, tuple(options))
+        self._pooled = reused
         try:
             response = await self._mail_on(conn, sender, options)
         except _LOST:
             self._pool.release(conn, reusable=False)
             if not reused:
                 raise _lost() from None
-            conn, _ = await self._pool.acquire()  # the pooled one was stale: once more
+            conn, self._pooled = await self._pool.acquire()  # the pooled one was stale: once more
             try:
                 response = await self._mail_on(conn, sender, options)
             except _LOST:
@@ -210,8 +230,19 @@ class Transaction:
 
     async def _mail_on(self, conn: _Connection, sender: str, options: Sequence[str]) -> aiosmtplib.SMTPResponse:
         client = conn.client
+        if self._client is not None and client.supports_extension("xforward"):
+            await self._xforward(client)
         passed = [o for o in options if self._passes(client, o)]
         return await client.mail(sender, options=passed, encoding=self._encoding)
+
+    async def _xforward(self, client: aiosmtplib.SMTP) -> None:
+        assert self._client is not None
+        args = xforward.command(self._client, client.esmtp_extensions.get("xforward", ""))
+        if args is None:
+            return
+        response = await client.execute_command(b"XFORWARD", *args.encode("ascii").split())
+        if response.code != 250:   # the message still goes; only the MTA's log loses the client
+            log.warning("downstream refused XFORWARD: %s %s", response.code, _one_line(response.message))
 
     @staticmethod
     def _passes(client: aiosmtplib.SMTP, option: str) -> bool:
@@ -227,11 +258,16 @@ class Transaction:
     def _encoding(self) -> str:
         return "utf-8" if self._smtputf8 else "ascii"
 
-    async def rcpt(self, recipient: str) -> str:
+    async def rcpt(self, recipient: str, again: bool = True) -> str:
         """Ask the downstream about one recipient; return its answer for our client.
 
         A refusal comes back as a RelayError whose reply is for this recipient only.
+        A pooled connection the downstream closed just after our MAIL is replaced
+        (MAIL again on another) before the first recipient, not an error.
         """
+        if self.detached:
+            self.accepted.append(recipient)
+            return replies.R250_RECIPIENT_OK.format()
         conn = self._require()
         try:
             response = await conn.client.rcpt(recipient, encoding=self._encoding)
@@ -239,12 +275,32 @@ class Transaction:
             raise _refused(exc) from None
         except _LOST:
             self._drop()
-            raise _lost() from None
+            if not (again and self._pooled and not self.accepted):
+                raise _lost() from None
+            await self._reopen()
+            return await self.rcpt(recipient, again=False)
         self.accepted.append(recipient)
         return f"{response.code} {_one_line(response.message)}"
 
+    async def _reopen(self) -> None:
+        """MAIL again on another connection (the pooled one closed under us)."""
+        conn, self._pooled = await self._pool.acquire()
+        try:
+            await self._mail_on(conn, *self._mail)
+        except _LOST:
+            self._pool.release(conn, reusable=False)
+            raise _lost() from None
+        except errors.SMTPResponseException:
+            await self._pool_back(conn, rset=True)
+            raise _lost() from None
+        self._conn = conn
+
     async def data(self, message: bytes) -> str:
         """Send the message; return the downstream's reply. The transaction ends."""
+        if self.detached:
+            self.detached = False
+            self.accepted = []
+            raise _unavailable()
         conn = self._require()
         try:
             response = await conn.client.data(message)
@@ -267,6 +323,7 @@ class Transaction:
         """Abandon the downstream transaction (RSET) and give the connection back."""
         conn, self._conn = self._conn, None
         self.accepted = []
+        self.detached = False
         if conn is not None:
             await self._pool_back(conn, rset=True)
 
@@ -286,6 +343,7 @@ class Transaction:
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         self.accepted = []
+        self.detached = False
         if conn is not None:
             self._pool.release(conn, reusable=False)
 

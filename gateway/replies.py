@@ -39,6 +39,7 @@ R451_RELAY_DEFERRED = Reply(451, "4.4.0", "Downstream deferred ({code}), try aga
 R451_STORE = Reply(451, "4.3.0", "Quarantine store unavailable, try again later")
 R451_INTERNAL = Reply(451, "4.3.0", "Temporary processing error, try again later")
 R452_TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
+R452_BUSY = Reply(452, "4.3.1", "Insufficient system resources (messages in flight), try again later")
 R550_BLOCKED = Reply(550, "5.7.1", "Refused by data-loss policy {profile}: {why}")
 R552_TOO_BIG = Reply(552, "5.3.4", "Message size exceeds fixed limit of {limit} bytes")
 R554_NOT_TRUSTED = Reply(554, "5.7.1", "Client host {ip} is not in the trusted networks; relaying denied")

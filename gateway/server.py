@@ -4,7 +4,9 @@ supervisor with N workers sharing the listening port through SO_REUSEPORT.
 Signals: SIGTERM/SIGINT stop accepting, let sessions in flight finish (up to
 ``shutdown_grace``) and exit 0; SIGHUP reloads the configuration, and an
 invalid new configuration is logged while the old one stays in force. The
-supervisor passes both signals on to every worker.
+supervisor passes both signals on to every worker. Workers die with the
+supervisor, a crashed worker is restarted with backoff, and only a crash loop
+of every worker stops the service (gateway.lifecycle).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config, health, siem, systemd
+from gateway import config, failpoints, health, lifecycle, siem, systemd
 
 log = logging.getLogger("dlp.server")
 
 _REAP_INTERVAL = 5.0
-_CRASH_LOOP_SECONDS = 5.0
+_HEALTHY_SECONDS = 5.0     # a worker that ran this long was not crash-looping
+_CRASH_LOOP_RESTARTS = 5   # early deaths in a row, in every slot, that stop the service
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -70,6 +73,9 @@ def run(launch: Launch, settings: config.Settings) -> int:
     """Serve until told to stop; return the exit status."""
     # The review app: once per gateway, in this process (a thread of its own).
     from gateway.review import serve as review
+    # Never beside the workers of an earlier gateway (a supervisor killed with
+    # SIGKILL: its workers are draining): they would split the traffic.
+    lifecycle.wait_for_old_workers(settings.data_dir, settings.shutdown_grace + 10)
     app = review.start(settings, launch.config_dir)
     try:
         return _run(launch, settings)
@@ -82,13 +88,16 @@ def run(launch: Launch, settings: config.Settings) -> int:
 def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
-        from gateway import metrics_http
+        from gateway import metrics, metrics_http
         http = metrics_http.serve_registry(settings.metrics.listen, settings)
+        metrics.register_held(http.registry, settings)
         siem.install(settings.siem, http.registry)
+        lock = lifecycle.hold_worker_lock(settings.data_dir)
         try:
             return run_worker(launch, settings, http.registry, reuse_port=False)
         finally:
             http.shutdown()
+            lock.close()
     return Supervisor(launch, settings, count).run()
 
 
@@ -114,8 +123,11 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     state = GatewayState(settings, pool, metrics, hostname, config_dir=launch.config_dir)
     handler = GatewayHandler(state)
     loop = asyncio.get_running_loop()
-    sock = listening_socket(settings.smtp.listen, reuse_port)
-    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock)
+    backlog = settings.smtp.backlog
+    sock = listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
+    # create_server listens again on the socket it is given: with its default
+    # backlog (100) unless told.
+    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock, backlog=backlog)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -125,12 +137,10 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     systemd.ready()
     pinger = asyncio.create_task(systemd.keep_alive())
     reaper = asyncio.create_task(_reap(pool))
-    counter = asyncio.create_task(state.keep_count(settings.quarantine.recount_seconds))
     await stop.wait()
     systemd.stopping()
     pinger.cancel()
     reaper.cancel()
-    counter.cancel()
     await _drain(server, state)
     await pool.close()
     log.info("stopped", extra={"fields": {"pid": os.getpid()}})
@@ -188,6 +198,8 @@ class Supervisor:
         self.started: dict[int, float] = {}
         self.stopping = False
         self.signals: list[int] = []
+        self.slots = lifecycle.Slots(count, _HEALTHY_SECONDS, _CRASH_LOOP_RESTARTS)
+        self.crash_loop = False
 
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
@@ -195,6 +207,8 @@ class Supervisor:
         from gateway import metrics_http
         http = metrics_http.serve_multiprocess(self.settings.metrics.listen, self.settings,
                                                lambda: [p.pid for p in self.workers])
+        from gateway import metrics
+        metrics.register_held(http.registry, self.settings)   # one count for every worker
         self.hub = systemd.WorkerHub()
         siem.install(self.settings.siem, http.registry)
         try:
@@ -215,7 +229,8 @@ class Supervisor:
 
     def _spawn(self) -> Any:
         process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
-                                       args=(self.launch, self.settings.log_level), daemon=False)
+                                       args=(self.launch, self.settings.log_level, os.getpid()),
+                                       daemon=False)
         process.start()
         self.started[process.pid or 0] = time.monotonic()
         return process
@@ -224,15 +239,17 @@ class Supervisor:
         while True:
             while self.signals:
                 self._forward(self.signals.pop(0))
-            sentinels = [p.sentinel for p in self.workers if p.is_alive()]
-            if not sentinels:
-                break
-            wait(sentinels, timeout=0.2)
-            self.hub.poll([p.pid for p in self.workers if p.is_alive() and p.pid is not None])
             if not self.stopping:
                 self._restart_dead()
-        failed = [p.exitcode for p in self.workers if p.exitcode]
-        return 1 if failed else 0
+            sentinels = [p.sentinel for p in self.workers if p.is_alive()]
+            if not sentinels and (self.stopping or self.slots.next_due() is None):
+                break
+            if sentinels:
+                wait(sentinels, timeout=0.2)
+            else:
+                time.sleep(0.1)   # every worker waits for its restart
+            self.hub.poll([p.pid for p in self.workers if p.is_alive() and p.pid is not None])
+        return 1 if self.crash_loop else 0
 
     def _forward(self, number: int) -> None:
         if number in (signal.SIGTERM, signal.SIGINT):
@@ -249,28 +266,36 @@ class Supervisor:
                 os.kill(process.pid, number)
 
     def _restart_dead(self) -> None:
+        """Schedule a restart for each worker that died (backoff when it died
+        young); start those that are due; stop on a crash loop of every worker."""
         from prometheus_client import multiprocess
+        now = time.monotonic()
         for index, process in enumerate(self.workers):
-            if process.is_alive():
-                continue
-            fields = {"pid": process.pid, "exit_code": process.exitcode}
             pid = process.pid or 0
+            if process.is_alive() or pid not in self.started:
+                continue
             multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-            if time.monotonic() - self.started.pop(pid, 0.0) < _CRASH_LOOP_SECONDS:
-                # Dying at start (a bad file, a port taken) would only die again.
-                log.error("worker failed at start; stopping", extra={"fields": fields})
-                self.stopping = True
-                self._forward(signal.SIGTERM)
-                return
-            log.error("worker exited; starting another", extra={"fields": fields})
+            delay = self.slots.died(index, now - self.started.pop(pid), now)
+            log.error("worker exited; starting another", extra={"fields": {
+                "pid": pid, "exit_code": process.exitcode, "restart_in": delay}})
+        if self.slots.crash_loop():
+            log.error("every worker keeps crashing at start; stopping",
+                      extra={"fields": {"restarts": _CRASH_LOOP_RESTARTS}})
+            self.crash_loop = self.stopping = True
+            self.slots.due.clear()
+            self._forward(signal.SIGTERM)
+            return
+        for index in self.slots.ready(now):
             self.workers[index] = self._spawn()
 
 
-def _worker_main(launch: Launch, log_level: str) -> None:
+def _worker_main(launch: Launch, log_level: str, supervisor: int) -> None:
     from gateway import logs
     from prometheus_client import CollectorRegistry
+    lifecycle.die_with_parent(supervisor)
     logs.setup(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; it sends SIGTERM
+    failpoints.reached("worker-start")
     try:
         settings = launch.load()
     except config.ConfigError as exc:
@@ -278,6 +303,10 @@ def _worker_main(launch: Launch, log_level: str) -> None:
         sys.exit(2)
     registry = CollectorRegistry()
     siem.install(settings.siem, registry)
-    code = run_worker(launch, settings, registry, reuse_port=True)
+    lock = lifecycle.hold_worker_lock(settings.data_dir)
+    try:
+        code = run_worker(launch, settings, registry, reuse_port=True)
+    finally:
+        lock.close()
     siem.shutdown()
     sys.exit(code)

@@ -18,6 +18,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
@@ -26,15 +27,17 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 from pathlib import Path
 
 from detectors.extract.lines import crlf
-from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots
+from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots, xforward
+from gateway.budget import Budget
+from gateway.daemon_threads import DaemonThreads
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
 from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
+from gateway.quarantine.store import retry_key
 from gateway.relay import RelayError, RelayPool, Transaction
 
 _T = TypeVar("_T")
-HELD_COUNT_INTERVAL = 15.0   # seconds between recounts of dlp_quarantine_messages
 log = logging.getLogger("dlp.smtp")
 message_log = logging.getLogger("dlp.message")
 
@@ -62,8 +65,12 @@ class GatewayState:
     stages: pipeline.Pipeline | None = None
     config_dir: Path | None = None
     store: QuarantineStore | None = None
+    budget: Budget = field(default_factory=lambda: Budget(0))
     _networks: tuple[Any, ...] = ()
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Store calls run in threads of their own: a frozen database must not take
+    # the threads that scan large messages with it.
+    _store_threads: DaemonThreads = field(default_factory=lambda: DaemonThreads(4, "dlp-store"))
 
     def __post_init__(self) -> None:
         self.apply(self.settings)
@@ -76,6 +83,7 @@ class GatewayState:
         """Put new settings in force (start and SIGHUP)."""
         self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
+        self.budget.limit = settings.smtp.inflight_bytes
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
 
@@ -83,14 +91,24 @@ class GatewayState:
         """The quarantine store, opened (and migrated) on first need."""
         if self.store is None:
             self.store = open_from_settings(self.settings)
-            self.metrics.quarantine.set(self.store.count())
         return self.store
 
     async def stored(self, work: Callable[[QuarantineStore], _T]) -> _T:
-        """Run ``work`` on the store in a thread (its writes fsync)."""
+        """Run ``work`` on the store in a thread (its writes fsync), within the
+        store deadline; past it, TimeoutError (a call not yet started never runs)."""
         def run() -> _T:
             return work(self.open_store())
-        return await asyncio.to_thread(run)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(self._store_threads.submit(run)),
+                                          self.settings.quarantine.timeout)
+        except TimeoutError:
+            self.metrics.store_errors.labels("timeout").inc()
+            log.error("quarantine store past its deadline",
+                      extra={"fields": {"timeout": self.settings.quarantine.timeout}})
+            raise
+        except Exception:
+            self.metrics.store_errors.labels("error").inc()
+            raise
 
     async def redacted(self, verdict: pipeline.Verdict, content: bytes) -> pipeline.Verdict:
         """Redact the values in the text bodies; what redaction cannot reach (an
@@ -98,20 +116,6 @@ class GatewayState:
         stages = self.stages
         assert stages is not None
         return await asyncio.to_thread(stages.redact, verdict, content)
-
-    async def count_held(self) -> None:
-        """Set dlp_quarantine_messages from the store (others release and delete too)."""
-        try:
-            self.metrics.quarantine.set(await self.stored(lambda s: s.count()))
-        except Exception as exc:
-            log.warning("cannot count held messages", extra={"fields": {"problem": _problem(exc)}})
-
-    async def keep_count(self, every: float = HELD_COUNT_INTERVAL) -> None:
-        """Recount held messages now and then: the review app, the CLI, retention
-        and other gateways change the number too."""
-        while True:
-            await asyncio.sleep(every)
-            await self.count_held()
 
     def message_id(self, content: bytes) -> str | None:
         """The Message-ID for logs and records, any value in it masked."""
@@ -185,6 +189,8 @@ class GatewaySMTP(SMTP):
         self.idle_since: float | None = None   # gateway.slots: waiting for MAIL since
         self.idle_timer: asyncio.TimerHandle | None = None
         self.received = 0
+        self.xforward: xforward.XForward | None = None   # until the transaction ends
+        self.declared = 0   # bytes of the in-flight budget taken for the message being received
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -255,14 +261,48 @@ class GatewaySMTP(SMTP):
         simple = None if self.local_part_limit else simple_path(arg)
         return simple or super()._getaddr(arg)
 
+    async def smtp_XFORWARD(self, arg: str) -> None:
+        await self.push(self._xforwarded(arg or ""))
+
+    def _xforwarded(self, arg: str) -> str:
+        """Take XFORWARD attributes (gateway.xforward); return the reply."""
+        if not self.peer_trusted:
+            return replies.R554_NOT_TRUSTED.format(ip=self.peer_ip or "unknown")
+        if self.envelope is not None and self.envelope.mail_from:
+            return xforward.IN_TRANSACTION
+        try:
+            attrs = xforward.parse(arg)
+        except xforward.XForwardError as exc:
+            return str(exc)
+        self.xforward = (self.xforward or xforward.XForward()).merged(attrs)
+        return xforward.OK
+
     async def smtp_DATA(self, arg: str) -> None:
         smtp = self.state.settings.smtp
         self._reset_timeout(smtp.data_timeout)
+        if self.envelope is not None and self.envelope.rcpt_tos:
+            declared = _declared_size(self.envelope.mail_options)
+            if not self.state.budget.admit(declared, 0):
+                self.state.metrics.budget_refusals.inc()
+                self._set_post_data_state()  # type: ignore[no-untyped-call]  # the client retries later
+                await self.transaction.reset()
+                await self.push(replies.R452_BUSY.format())
+                self.idle()
+                return
+            self.declared = declared
         watch = asyncio.ensure_future(slots.watch_data_rate(self, smtp.min_data_rate, smtp.data_rate_grace))
         try:
             await super().smtp_DATA(arg)
+        except Exception:
+            # aiosmtpd answers with handle_exception but keeps the envelope:
+            # the next MAIL would get "503 nested MAIL command".
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.transaction.reset()
+            raise
         finally:
             watch.cancel()
+            self.state.budget.release(self.declared)
+            self.declared = 0
             if self.transport is not None and not (self.envelope and self.envelope.mail_from):
                 self.idle()   # the transaction is over: wait for the next MAIL
 
@@ -291,6 +331,13 @@ class GatewayHandler:
     def __init__(self, state: GatewayState) -> None:
         self.state = state
 
+    async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if server.peer_trusted:
+            responses.insert(len(responses) - 1, "250-" + xforward.EXTENSION)
+        return responses
+
     async def handle_MAIL(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
                           address: str, mail_options: list[str]) -> str:
         if not server.peer_trusted:
@@ -300,10 +347,12 @@ class GatewayHandler:
         if server.transaction.active:  # left over from a refused DATA or a new EHLO
             await server.transaction.reset()
         try:
-            await server.transaction.mail(_path(address), mail_options)
+            await server.transaction.mail(_path(address), mail_options, server.xforward)
         except RelayError as exc:
             self._relay_failed(exc, "MAIL")
-            return exc.reply
+            if exc.reason not in ("unavailable", "lost"):
+                return exc.reply
+            server.transaction.detach()   # holds and blocks need no downstream (gateway.relay)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         slots.disarm(server)
@@ -325,14 +374,25 @@ class GatewayHandler:
     async def handle_RSET(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         await server.transaction.reset()
         server.idle()
+        server.xforward = None
         return replies.R250_OK.format()
 
     async def handle_DATA(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope) -> str:
         server.busy = True
+        extra = max(0, len(envelope.original_content or b"") - server.declared)
+        if not self.state.budget.admit(extra, server.declared):
+            server.busy = False
+            server.xforward = None
+            self.state.metrics.budget_refusals.inc()
+            await server.transaction.reset()
+            return replies.R452_BUSY.format()
         try:
+            failpoints.raised("data-handler")
             return await self._process(server, session, envelope)
         finally:
+            self.state.budget.release(extra)
             server.busy = False
+            server.xforward = None   # XFORWARD holds for one transaction
 
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
         started = time.perf_counter()
@@ -345,7 +405,7 @@ class GatewayHandler:
         content = headers.from_sender(content)   # no forged X-DLP-*
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
-        outcome = _Outcome(queue_id)
+        outcome = _Outcome(queue_id, client=server.xforward)
         try:
             outcome.verdict = verdict = await self.state.judge(envelope, content)
             if verdict.action is Action.REDACT:
@@ -360,12 +420,26 @@ class GatewayHandler:
             self._relay_failed(exc, "DATA")
             outcome.downstream, outcome.reply = exc.reply, exc.reply
         except Exception as exc:
-            log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
-            outcome.reply = outcome.failure
-            await server.transaction.reset()
+            if outcome.settled:   # delivered, held or blocked: the reply stands
+                self._failed_after(queue_id, "processing", exc)
+            else:
+                log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
+                self.state.metrics.internal_errors.labels("processing").inc()
+                outcome.reply = outcome.failure
+                await server.transaction.reset()
         finally:
-            self._record(content, envelope, outcome, started)
+            try:
+                self._record(content, envelope, outcome, started)
+            except Exception as exc:
+                self._failed_after(queue_id, "record", exc)
         return outcome.reply
+
+    def _failed_after(self, queue_id: str, stage: str, exc: Exception) -> None:
+        """A failure once the message's fate is settled: logged and counted, never
+        turned into a 4xx (the client would retry a message already delivered or held)."""
+        log.error("failure after the message was settled; the reply stands",
+                  extra={"fields": {"queue_id": queue_id, "stage": stage, "problem": _problem(exc)}})
+        self.state.metrics.internal_errors.labels(f"after-{stage}").inc()
 
     async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
@@ -375,6 +449,7 @@ class GatewayHandler:
                              outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
+        outcome.settled = True
         self._notify(envelope, content, verdict, None)
 
     async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
@@ -389,12 +464,14 @@ class GatewayHandler:
             decided_by=None, decided_at=None, note=None)
         entry = _audit_entry("quarantine", masking.envelope(envelope), self.state.message_id(content),
                              verdict, outcome.queue_id)
-        outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
+        key = retry_key(actions.message_id(content), envelope.mail_from, envelope.rcpt_tos, content)
+        since = held.received_at - timedelta(seconds=self.state.settings.quarantine.retry_window)
+        held_as, outcome.audit_ref = await self.state.stored(lambda s: s.hold(held, content, entry, key, since))
+        outcome.held_as = held_as
+        outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
+        outcome.settled = True
         failpoints.reached("quarantine-before-reply")
-        outcome.held_as = held.id
-        outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
-        self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
-        self._notify(envelope, content, verdict, held.id)
+        self._notify(envelope, content, verdict, held_as)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
                        envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
@@ -418,6 +495,7 @@ class GatewayHandler:
             message = actions.deliverable(content, verdict, exception_ref)
         outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
+        outcome.settled = True
 
     def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
                 held_as: str | None) -> None:
@@ -449,6 +527,7 @@ class GatewayHandler:
 
     def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
                 started: float) -> None:
+        failpoints.raised("record")
         elapsed = time.perf_counter() - started
         metrics = self.state.metrics
         metrics.processing.observe(elapsed)
@@ -476,6 +555,8 @@ class GatewayHandler:
                 fields["purpose"] = verdict.purpose
             if verdict.monitored is not None:
                 fields["monitor"] = verdict.monitored.value
+        if outcome.client is not None:
+            fields["client"] = outcome.client.fields()
         if outcome.held_as:
             fields["quarantine_id"] = outcome.held_as
         if outcome.audit_ref is not None:
@@ -484,6 +565,7 @@ class GatewayHandler:
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("session error", exc_info=error)
+        self.state.metrics.internal_errors.labels("session").inc()
         return replies.R451_INTERNAL.format()
 
     def _relay_failed(self, exc: RelayError, stage: str) -> None:
@@ -504,6 +586,17 @@ class _Outcome:
     downstream: str = ""
     held_as: str | None = None
     audit_ref: int | None = None
+    settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
+    client: xforward.XForward | None = None   # what the MTA in front said of its client
+
+
+def _declared_size(options: list[str]) -> int:
+    """The SIZE= the client declared at MAIL (RFC 1870), else 0."""
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit() and len(value) < 12:
+            return int(value)
+    return 0
 
 
 def _path(address: str) -> str:

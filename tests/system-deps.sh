@@ -44,6 +44,17 @@ for tool in prometheus:prometheus promtool:prometheus systemd-analyze:systemd; d
   fi
 done
 
+# The store-fault tests start a private cluster of their own (initdb, pg_ctl).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if have_root_apt; then
+    echo "system-deps: installing postgresql"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "system-deps: PostgreSQL server binaries missing and cannot be installed; the store-fault tests will skip"
+  fi
+fi
+
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
     echo "system-deps: starting PostgreSQL"

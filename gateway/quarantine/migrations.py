@@ -103,6 +103,15 @@ _SESSIONS = ["ALTER TABLE review_users ADD COLUMN session_epoch INTEGER NOT NULL
 SQLITE.append(list(_SESSIONS))
 POSTGRES.append(list(_SESSIONS))
 
+# v6: a digest of Message-ID, envelope and content, so that a client's retry of
+# a hold whose reply was lost (a store past its deadline) finds the first copy.
+_RETRY_KEY = [
+    "ALTER TABLE held_messages ADD COLUMN retry_key TEXT",
+    "CREATE INDEX held_messages_retry_key ON held_messages (retry_key, received_at)",
+]
+SQLITE.append(list(_RETRY_KEY))
+POSTGRES.append(list(_RETRY_KEY))
+
 MIGRATIONS: dict[str, list[list[str]]] = {"sqlite": SQLITE, "postgres": POSTGRES}
 
 

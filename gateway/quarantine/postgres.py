@@ -115,6 +115,9 @@ class PostgresStore(SqlStore):
         self._conn = psycopg.connect(self._conninfo, autocommit=False)
         self._set_search_path()
 
+    def _serialise(self, run: Execute, key: str) -> None:
+        run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [key])
+
     def _read(self, query: str, params: Sequence[object]) -> list[Row]:
         with self._lock:
             try:

@@ -10,6 +10,7 @@ own committed transaction, so ``put`` is durable before it returns and
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import secrets
 import threading
@@ -150,6 +151,8 @@ class QuarantineStore(Protocol):
     """Durable, encrypted storage for held messages plus an audit log."""
 
     def put(self, message: HeldMessage, content: bytes, audit: AuditEntry | None = None) -> int | None: ...
+    def hold(self, message: HeldMessage, content: bytes, audit: AuditEntry | None, key: str,
+             since: datetime) -> tuple[str, int | None]: ...
     def get(self, id: str) -> HeldMessage | None: ...
     def content(self, id: str) -> bytes: ...
     def list(
@@ -188,6 +191,22 @@ class ReviewStore(QuarantineStore, Protocol):
     def disable_user(self, name: str, audit: AuditEntry | None = None) -> bool: ...
     def end_sessions(self, name: str, audit: AuditEntry | None = None) -> None: ...
     def set_password_hash(self, name: str, password_hash: str) -> None: ...
+
+
+def retry_key(message_id: str | None, mail_from: str, rcpt_tos: Sequence[str], content: bytes) -> str:
+    """A digest naming one message as a client sends it: the same Message-ID,
+    envelope and content on a retry give the same key.
+
+    >>> retry_key("<a@b>", "x@y", ["z@w"], b"hi") == retry_key("<a@b>", "x@y", ["z@w"], b"hi")
+    True
+    >>> retry_key("<a@b>", "x@y", ["z@w"], b"hi") == retry_key("<a@b>", "x@y", ["z@w"], b"ho")
+    False
+    """
+    digest = hashlib.sha256()
+    for part in (message_id or "", mail_from, *rcpt_tos):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
 
 
 def new_id() -> str:
@@ -247,6 +266,10 @@ class SqlStore(ABC):
         """Run one statement in its own committed transaction; return rowcount."""
         return self._transaction(lambda run: run(sql, params)[0])
 
+    def _serialise(self, run: Execute, key: str) -> None:
+        """Serialise writers of ``key`` until commit, across connections (a
+        no-op where writers are serialised anyway)."""
+
     @abstractmethod
     def _read(self, sql: str, params: Sequence[object]) -> builtins.list[Row]:
         """Run one query and return all rows."""
@@ -275,6 +298,33 @@ class SqlStore(ABC):
         With ``audit``, its record is written in the same transaction (both or
         neither) and its sequence number returned.
         """
+        return self._transaction(self._insert(message, content, audit, None))
+
+    def hold(self, message: HeldMessage, content: bytes, audit: AuditEntry | None, key: str,
+             since: datetime) -> tuple[str, int | None]:
+        """Store ``message`` unless a copy with the same retry ``key`` was stored
+        since ``since``; return the id actually held and the audit sequence number
+        (None for a retry that found its first copy).
+
+        A hold whose commit came after the client had given up (451) is found
+        again on the client's retry instead of being held twice.
+        """
+        insert = self._insert(message, content, audit, key)
+        find = "SELECT id FROM held_messages WHERE retry_key = ? AND received_at >= ?"
+        after = self._time_in(require_aware(since, "since"))
+
+        def work(run: Execute) -> tuple[str, int | None]:
+            self._serialise(run, key)
+            _, row = run(find, [key, after])
+            if row is not None:
+                return str(row[0]), None
+            return message.id, insert(run)
+
+        return self._transaction(work)
+
+    def _insert(self, message: HeldMessage, content: bytes, audit: AuditEntry | None,
+                key: str | None) -> Callable[[Execute], int | None]:
+        """The work of one insert (with its audit record) inside a transaction."""
         received = require_aware(message.received_at, "received_at")
         decided = message.decided_at
         params: builtins.list[object] = [
@@ -285,10 +335,10 @@ class SqlStore(ABC):
             message.status, message.decided_by,
             None if decided is None else self._time_in(require_aware(decided, "decided_at")),
             message.note, message.last_error, self._key.key_id,
-            seal(self._key, message.id, content),
+            seal(self._key, message.id, content), key,
         ]
-        insert = (f"INSERT INTO held_messages ({_COLUMNS}, key_id, content) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        insert = (f"INSERT INTO held_messages ({_COLUMNS}, key_id, content, retry_key) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
         def work(run: Execute) -> int | None:
             run(insert, params)
@@ -296,7 +346,7 @@ class SqlStore(ABC):
             failpoints.reached("quarantine-before-commit")
             return seq
 
-        return self._transaction(work)
+        return work
 
     def get(self, id: str) -> HeldMessage | None:
         """Return the held message with ``id``, or None."""

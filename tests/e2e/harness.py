@@ -166,7 +166,7 @@ class Gateway:
                 [sys.executable, "-m", "gateway.cli", "serve", "--config", str(self.config_dir)],
                 stdout=log, stderr=log, cwd=self.workdir, env=env)
         try:
-            wait_for_port(self.port)
+            wait_for_port(self.port, timeout=60)   # slow starts on a loaded machine
         except TimeoutError:
             self.stop()
             raise AssertionError(f"gateway did not start:\n{self.log_text()}") from None

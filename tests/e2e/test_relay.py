@@ -89,11 +89,13 @@ def test_reuses_downstream_connections(sink: Sink, start_gateway: StartGateway) 
 
 def test_downstream_down_answers_451_and_delivers_nothing(start_gateway: StartGateway) -> None:
     gateway = start_gateway(free_port())
-    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+    # The session goes on detached (a hold or block would be carried out); a
+    # delivery is refused at the end of DATA.
+    with pytest.raises(smtplib.SMTPDataError) as refused:
         send(gateway, "a@citrus.example", ["b@example.com"])
     assert refused.value.smtp_code == 451
     assert refused.value.smtp_error.startswith(b"4.4.1")
-    assert gateway.metric('dlp_relay_errors_total{reason="unavailable"}') == 1
+    assert gateway.metric('dlp_relay_errors_total{reason="unavailable"}') >= 1
     assert "downstream failure" in gateway.log_text()
 
 

@@ -745,3 +745,37 @@ def test_a_release_with_an_unknown_outcome_can_be_deleted_only_with_force(store:
     assert store.decide(message.id, "deleted", "bob", "it did go out", force=True)
     got = store.get(message.id)
     assert got is not None and got.status == "deleted"
+
+
+# -- hold: a retry of the same message finds its first copy ---------------------
+
+
+def test_hold_is_idempotent_on_the_retry_key(backend: Backend, key: Key) -> None:
+    from gateway.quarantine.store import retry_key
+    first, second = backend.open(key), backend.open(key)   # two gateways, one database
+    try:
+        same = retry_key("<m1@x>", "clerk@citrus.example", ["a@example.com"], CONTENT)
+        since = T0 - timedelta(days=5)
+        results: list[tuple[str, int | None]] = []
+
+        def hold_once(store: SqlStore) -> None:
+            audit = AuditEntry("quarantine", "gateway", {"n": 1})
+            results.append(store.hold(held(), CONTENT, audit, same, since))
+
+        threads = [threading.Thread(target=hold_once, args=(s,)) for s in (first, second, first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len({held_as for held_as, _ in results}) == 1
+        assert sorted(seq is None for _, seq in results) == [False, True, True, True]
+        assert first.count() == 1
+        other = retry_key("<m1@x>", "clerk@citrus.example", ["a@example.com"], CONTENT + b"x")
+        assert first.hold(held(), CONTENT, None, other, since)[0] != results[0][0]
+        # Outside the window the same message is held again (a new send, days later).
+        later = held(received_at=T0 + timedelta(days=9))
+        assert first.hold(later, CONTENT, None, same, T0 + timedelta(days=4))[0] == later.id
+        assert first.count() == 3
+    finally:
+        first.close()
+        second.close()

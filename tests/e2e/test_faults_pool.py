@@ -1,0 +1,45 @@
+"""A pooled downstream connection closed right after our MAIL (an idle
+timeout, a restart) is replaced before the first recipient, not a 451."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.e2e.harness import Gateway, Sink, SinkHandler
+
+StartGateway = Callable[..., Gateway]
+
+
+@dataclass
+class ClosingAfterSecondMail(SinkHandler):
+    """Answers MAIL, then closes the connection when it was not its first transaction."""
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        session.mails = getattr(session, "mails", 0) + 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        if session.mails > 1:
+            asyncio.get_running_loop().call_soon(server.transport.close)   # after the 250
+        return "250 2.1.0 OK"
+
+
+def test_pooled_connection_closed_after_mail_is_replaced(start_gateway: StartGateway) -> None:
+    handler = ClosingAfterSecondMail()
+    sink = Sink()
+    sink.handler = sink.controller.handler = handler
+    sink.start()
+    try:
+        gateway = start_gateway(sink.port)
+        for i in range(3):
+            with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
+                assert client.sendmail("a@citrus.example", [f"r{i}@example.com"],
+                                       b"Subject: pool\r\n\r\nhello\r\n") == {}
+        assert len(sink.wait_for(3)) == 3
+        assert gateway.metric('dlp_relay_errors_total{reason="lost"}') == 0
+    finally:
+        sink.stop()
