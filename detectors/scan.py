@@ -38,5 +38,5 @@ class Scanner:
         extraction = extract(message, self.limits)
         findings: list[Finding] = []
         for segment in extraction.segments:
-            findings.extend(self.detector.find(segment.name, segment.text))
+            findings.extend(self.detector.find(segment.name, segment.text, segment.tables))
         return ScanResult(tuple(findings), extraction.unscannable)

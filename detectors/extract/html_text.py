@@ -49,26 +49,33 @@ _MARKS = re.compile(f"[ {_BLOCK}{_CELL}{_TABLE}]*[{_BLOCK}{_CELL}{_TABLE}][ {_BL
 # An unclosed hidden element or comment left after the cuts: shown as text.
 # An unclosed comment is shown as text; an unclosed hidden element becomes
 # an unknown one, whose content shows.
-_UNCLOSED = re.compile(r"<(?:(!--)|(?=(?:script|style|title|xml|template)[\s/>]))", re.IGNORECASE)
+_UNCLOSED = re.compile(r"<(?:(!--)|(?=(script|style|title|xml|template)[\s/>]))", re.IGNORECASE)
+# A "<" that opens no tag is text: kept aside as a private-use character, it
+# reaches the parser as part of one run of text, not one event per character.
+_LONE_LT = re.compile(r"<(?![a-zA-Z/!?])")
+_LT = "\ue003"
 
 
 def html_to_text(markup: str) -> str:
     """Return the visible text of ``markup``, blocks on lines, cells tab-separated."""
-    markup = markup.replace(_BLOCK, "").replace(_CELL, "").replace(_TABLE, "")
+    for mark in (_BLOCK, _CELL, _TABLE, _LT):
+        markup = markup.replace(mark, "")
     if "<" not in markup and "&" not in markup:
         return " ".join(markup.split())
-    markup = _UNCLOSED.sub(_unclosed, _drop_hidden(markup))
+    markup = _LONE_LT.sub(_LT, _UNCLOSED.sub(_unclosed, _drop_hidden(markup)))
     collector = _Collector()
     parser = etree.HTMLParser(target=collector, recover=True, no_network=True, remove_comments=True,
                               remove_pis=True, default_doctype=False)
     parser.feed(markup)
     parser.close()
-    text = " ".join("".join(collector.out).split())
+    text = " ".join("".join(collector.out).split()).replace(_LT, "<")
     return _MARKS.sub(_separator, text).strip("\t\n") if text else text
 
 
 def _unclosed(match: re.Match[str]) -> str:
-    return "&lt;!--" if match.group(1) else "<x-"
+    if match.group(1):
+        return "&lt;!--"
+    return "<x-"
 
 
 def _separator(match: re.Match[str]) -> str:

@@ -26,7 +26,7 @@ HOSTILE: dict[str, Callable[[int], str]] = {
     "unclosed comments": lambda n: "<!--" * (n // 4),
     "attributes": lambda n: "<a " + "b=c " * (n // 4),
 }
-SIZES = (12_000, 24_000, 48_000)
+SIZES = (40_000, 80_000, 160_000)
 
 
 def best_time(markup: str, runs: int = 5) -> float:
@@ -38,12 +38,18 @@ def best_time(markup: str, runs: int = 5) -> float:
     return best
 
 
+def growth(make: Callable[[int], str]) -> tuple[float, list[float]]:
+    times = [best_time(make(size)) for size in SIZES]
+    floor = 0.005  # below this, timer noise dominates: count it as this much
+    return max(times[-1], floor) / max(times[0], floor), times
+
+
 @pytest.mark.parametrize("make", HOSTILE.values(), ids=HOSTILE.keys())
 def test_time_grows_linearly(make: Callable[[int], str]) -> None:
-    times = [best_time(make(size)) for size in SIZES]
-    floor = 0.002  # below this, timer noise dominates: count it as this much
-    growth = max(times[-1], floor) / max(times[0], floor)
-    assert growth < 9, [f"{t * 1000:.1f} ms" for t in times]
+    grew, times = growth(make)
+    if grew >= 9:  # a shared machine: measure once more before failing
+        grew, times = growth(make)
+    assert grew < 9, [f"{t * 1000:.1f} ms" for t in times]
 
 
 def test_large_hostile_inputs_finish() -> None:
