@@ -2,9 +2,11 @@
 
 A label is context wherever a reader connects it to the value:
 
-- in prose, before the number in the same sentence, line or cell, at most
-  ``MAX_WORDS`` words away, with no other number between them unless it is
-  one of a list of like numbers ("accounts 00123456, 00123457");
+- in prose, before the number on the same line or in the same cell, at most
+  ``MAX_WORDS`` words away (across sentence ends: "the account for the
+  tenant at 12 Elm St.? It's ..."), with no other number of six digits or
+  more between them unless it is one of a list of like numbers ("accounts
+  00123456, 00123457");
 - for a number alone on its line, the short line above it (forms, PDFs);
 - for a number alone in its cell, the cell before it when that holds no
   digits (the row label of a key/value table);
@@ -47,12 +49,12 @@ NEGATIVE = (
     "invoice", "inv", "invoice #", "order", "order #", "order no", "order number", "confirmation",
     "confirmation #", "batch", "batch #", "lot", "tracking", "tracking #", "tracking number", "check no",
     "check number", "check #", "check#", "chk", "cheque", "ticket", "case", "case #", "claim", "permit",
-    "work order", "serial", "serial #", "sku", "part", "part #", "version", "model", "zip", "zip code",
-    "reference", "ref", "ref #", "transaction", "transaction id", "receipt", "voucher", "job",
+    "work order", "serial", "serial #", "sku", "part #", "part no", "part number", "version", "model", "zip", "zip code",
+    "reference", "ref", "ref #", "transaction", "transaction id", "receipt", "voucher",
+    "meter", "meter #", "meter no", "meter number", "meter id", "meter read", "reading", "medidor", "lectura",
     "id de reunión", "reunión", "factura", "pedido", "orden", "rastreo", "código", "contraseña",
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-_SENTENCE_END = re.compile(r"[.!?;](?=\s+[A-Z¿¡])")
 
 
 def fold(text: str) -> str:
@@ -128,7 +130,8 @@ class Label(NamedTuple):
     text: str  # lower-cased: column header, row label and the words before the number
     nearest: frozenset[str]  # entities of the nearest label word; {NOT} for a negative label
     words: int  # words between the nearest label and the number (0 for a header or row label)
-    before: str  # lower-cased: the line or cell before the number, other numbers and all
+    before: str  # lower-cased: the table's header row, and the line or cell before the number
+    column: bool = False  # the nearest label is the number's column header
 
 
 NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
@@ -167,6 +170,8 @@ class Context:
                 row = _line_above(text, line)
         if not (head or row or header):
             return NO_LABEL
+        if table is not None:
+            before = " ".join(table.headers) + "\n" + before
         return self._judge(head, row, header, before)
 
     def _judge(self, head: str, row: str, header: str, before: str) -> Label:
@@ -179,12 +184,13 @@ class Context:
                 first = next(m for m in found if len(lower[m.end():].split()) <= MAX_WORDS)
                 text = " ".join((fold(header), fold(row), lower[first.start():]))
                 return Label(text, self.vocab.entities(last.group()), words, fold(before))
-        for part in (row, header):
+        for part in (header, row):  # a column's header before a neighbouring cell
             match = None
             for match in self.vocab.pattern.finditer(fold(part)):
                 pass
             if match is not None:
-                return Label(fold(header + " " + row), self.vocab.entities(match.group()), 0, fold(before))
+                return Label(fold(header + " " + row), self.vocab.entities(match.group()), 0, fold(before),
+                             part is header)
         return Label("", frozenset(), MAX_WORDS + 1, fold(before))
 
     def _line_of(self, pos: int) -> tuple[int, int]:
@@ -236,14 +242,15 @@ class Context:
 
 
 def _clause(head: str, groups: tuple[int, ...]) -> str:
-    """The words of ``head`` in the number's sentence, back to an unlike number."""
+    """The words of ``head`` on the number's line, back to an unlike number.
+
+    No cut at a full stop or question mark: people write "the account for
+    the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
+    nearest label keep a label to its own number.
+    """
     nl = head.rfind("\n")
     if nl >= 0:
         head = head[nl + 1:]
-    if "." in head or "!" in head or "?" in head or ";" in head:
-        ends = [m.end() for m in _SENTENCE_END.finditer(head) if not _abbreviation(head, m.start())]
-        if ends:
-            head = head[ends[-1]:]
     return _after_unlike_number(head, groups) if _DIGIT.search(head) else head
 
 
@@ -283,23 +290,17 @@ def _count_cells(text: str, start: int, end: int, sep: str, count: int, quoted: 
     return count, quoted
 
 
-def _abbreviation(head: str, dot: int) -> bool:
-    """Whether the full stop at ``dot`` ends a short abbreviation (St., No., Acct.)."""
-    word = head[max(0, dot - 6):dot].rsplit(None, 1)[-1:]
-    return bool(word) and len(word[0]) <= 4 and word[0].isalpha()
-
-
-_NUMBER = re.compile(r"\d[\d\-. ]*\d")
+_NUMBER = re.compile(r"\d[\d\-. ]{4,}\d")  # six digits or more: house numbers and years do not cut
 _DIGITS = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
 
 
 def _after_unlike_number(head: str, groups: tuple[int, ...]) -> str:
-    """``head`` after its last number of four or more digits unlike the one labelled."""
+    """``head`` after its last number of six or more digits unlike the one labelled."""
     cut = 0
     for match in _NUMBER.finditer(head):
         value = match.group()
-        if len(value) - value.count("-") - value.count(".") - value.count(" ") >= 4 \
+        if len(value) - value.count("-") - value.count(".") - value.count(" ") >= 6 \
                 and tuple(len(g) for g in _DIGITS.findall(value)) != groups:
             cut = match.end()
     return head[cut:]

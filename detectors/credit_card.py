@@ -66,7 +66,11 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
         return None
     if not (_grouped_like_a_card(c.groups) and brand_fits(c.digits) and luhn.is_valid(c.digits)):
         return None
-    return 1.0 if WORDS.search(label_of().text) else 0.9
+    label = label_of()
+    if WORDS.search(label.text):
+        return 1.0
+    # A bank account that happens to pass Luhn is no card: its own label says so.
+    return None if label.nearest and ENTITY not in label.nearest and label.words <= 3 else 0.9
 
 
 def find(text: str) -> list[Finding]:

@@ -38,7 +38,7 @@ _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 def span(c: Candidate, text: str) -> tuple[int, int, str] | None:
     """The phone number's span and digits (with a parenthesised area code), or None."""
     start, digits, groups = c.start, c.digits, c.groups
-    if groups == (3, 4) and c.sep in ("-", "."):
+    if groups == (3, 4) and c.sep in ("-", ".", " "):
         area = _AREA.search(text, max(0, start - 12), start)
         if area is None:
             return None

@@ -23,17 +23,26 @@ def written_as_ssn(c: Candidate) -> bool:
     return c.groups == (3, 2, 4) and c.sep in SEPARATORS
 
 
-def formatted_or_labelled(entity: str, is_valid: Callable[[str], bool], words: re.Pattern[str]) -> Judge:
+def formatted_or_labelled(entity: str, is_valid: Callable[[str], bool], words: re.Pattern[str],
+                          also: frozenset[str] = frozenset()) -> Judge:
     """Judge for nine digits written ``ddd-dd-dddd`` (a finding alone) or plain beside a label.
 
-    The nearest label decides: ``EIN 219-45-6789`` is no SSN (us_ein takes it).
+    The nearest label decides: ``EIN 219-45-6789`` is no SSN (us_ein takes
+    it). A label of this entity alone (or of one in ``also``) takes any
+    grouping (``SSN 21-9456789``); a label it shares with the EIN (TIN)
+    takes ``ddd-dd-dddd`` and leaves plain digits to the EIN, as vendors'
+    TINs are.
     """
     def judge(c: Candidate, label_of: LabelOf) -> float | None:
         if len(c.digits) != 9 or c.sep == "mixed" or not is_valid(c.digits):
             return None
         label = label_of()
-        if entity in label.nearest:
-            return 1.0  # labelled: any grouping (``SSN 21-9456789``)
+        if entity in label.nearest or also & label.nearest:
+            if len(label.nearest) == 1:
+                return 1.0
+            if written_as_ssn(c):
+                return 1.0
+            return 0.9 if c.plain else None
         if not (c.plain or written_as_ssn(c)):
             return None
         labelled = words.search(label.text) is not None

@@ -94,9 +94,8 @@ def analyse(text: str, start: int, end: int, known: Callable[[str], bool] | None
         return []
     lines = block.split("\n")
     sep = _separator(lines[:_SAMPLE_LINES])
-    if sep is None:
-        return _aligned(lines, start, end)
-    return _delimited(lines, start, end, sep, known)
+    tables = _delimited(lines, start, end, sep, known) if sep is not None else []
+    return tables or _aligned(lines, start, end)
 
 
 def _separator(sample: list[str]) -> str | None:
@@ -109,12 +108,18 @@ def _separator(sample: list[str]) -> str | None:
 
 
 def _label_like(cells: list[str]) -> bool:
-    """Whether a row's cells read as column labels: short, with letters, mostly filled."""
+    """Whether a row's cells read as column labels: short, mostly filled, mostly words.
+
+    A short number may head a column ("1099", "2026") beside labels.
+    """
     filled = [c for c in cells if c]
     if len(filled) < max(1, (len(cells) + 1) // 2):
         return False
-    return all(len(c) <= _MAX_HEADER_CELL and c.count(" ") < _MAX_HEADER_WORDS and _LETTER.search(c)
-               and not _LONG_NUMBER.search(c) for c in filled)
+    if not all(len(c) <= _MAX_HEADER_CELL and c.count(" ") < _MAX_HEADER_WORDS and not _LONG_NUMBER.search(c)
+               for c in filled):
+        return False
+    worded = sum(1 for c in filled if _LETTER.search(c))
+    return worded == len(filled) or (worded >= 2 and worded * 3 >= len(filled) * 2)
 
 
 def _split(line: str, sep: str) -> list[str]:
@@ -157,6 +162,11 @@ def _rows_agree(header: str, following: list[str], sep: str) -> bool:
 
 
 def _aligned(lines: list[str], start: int, end: int) -> list[Table]:
+    """A pasted report: a label row whose columns are split by two or more spaces.
+
+    A rule of dashes under the labels (``-----  ----``) gives the columns'
+    widths; without one, each label's own span does.
+    """
     pos = start
     for index, line in enumerate(lines[:-1]):
         s, pos = pos, pos + len(line) + 1
@@ -164,7 +174,11 @@ def _aligned(lines: list[str], start: int, end: int) -> list[Table]:
             continue
         words = [(m.start(), m.end()) for m in _GAP.finditer(line)]
         cells = [line[a:b].lower() for a, b in words]
-        if len(words) < 2 or not _label_like(cells) or "  " not in lines[index + 1].strip():
+        following = lines[index + 1]
+        if len(words) < 2 or not _label_like(cells) or "  " not in following.strip():
             continue
+        rule = [(m.start(), m.end()) for m in _GAP.finditer(following)]
+        if len(rule) == len(words) and not following.strip(" -=\t"):
+            words = rule
         return [Table(pos, end, " ", tuple(cells), tuple(words))]
     return []

@@ -29,7 +29,8 @@ ENTITY = "US_EIN"
 CONTEXT = ("ein", "ein#", "fein", "fein#", "employer identification", "employer identification number",
            "employer id", "employer id no", "employer no", "employer number", "federal tax id", "federal tax",
            "federal id", "tax id", "tax id no", "tax id number", "tax identification", "w-9", "w9", "tin",
-           "tin#", "taxpayer identification", "vendor tin", "payer tin", "payee tin",
+           "tin#", "taxpayer identification", "vendor tin", "payer tin", "payee tin", "recipient tin",
+           "recipient's tin", "payer's tin",
            "número de identificación patronal", "identificación patronal", "número patronal")
 SIZES = (9,)
 WORDS = keywords(*CONTEXT)

@@ -4,7 +4,8 @@
 90-92 or 94-99 (IRS; 93 is the ATIN range). python-stdnum's ``us.itin``
 rejects 50-65, which the IRS now issues, so the ranges are checked here.
 A formatted ITIN is a finding on its own; nine plain digits need a label
-(ITIN, or TIN, which an ITIN-shaped number answers before an EIN does).
+(ITIN, or an SSN label: SSN fields hold ITINs of people without an SSN).
+Under a bare TIN label, ``9dd-dd-dddd`` is an ITIN and plain digits an EIN.
 A number is an ITIN or an SSN, never both: SSNs never start with 9.
 
 >>> [f.masked for f in find("ITIN 912-50-1234 on file")]
@@ -20,8 +21,10 @@ from detectors.findings import Finding
 from detectors.recognizer import formatted_or_labelled
 
 ENTITY = "US_ITIN"
+# TIN words name EINs too (us_ein): there the written form decides.
 CONTEXT = ("itin", "itin#", "individual taxpayer", "taxpayer identification", "taxpayer id", "tin", "tin#",
-           "número de identificación personal del contribuyente")
+           "tax id", "tax id no", "tax id number", "tax identification", "vendor tin", "payer tin", "payee tin",
+           "recipient tin", "recipient's tin", "payer's tin", "número de identificación personal del contribuyente")
 SIZES = (9,)
 WORDS = keywords(*CONTEXT)
 _GROUPS = frozenset(range(50, 66)) | frozenset(range(70, 89)) | {90, 91, 92} | frozenset(range(94, 100))
@@ -30,10 +33,11 @@ _GROUPS = frozenset(range(50, 66)) | frozenset(range(70, 89)) | {90, 91, 92} | f
 def is_valid(digits: str) -> bool:
     """Whether nine digits have the ITIN structure."""
     return len(digits) == 9 and digits[0] == "9" and int(digits[3:5]) in _GROUPS \
-        and digits[5:] != "0000"
+        and digits[5:] != "0000" and digits != "9" * 9  # 999-99-9999 is a placeholder
 
 
-judge = formatted_or_labelled(ENTITY, is_valid, WORDS)
+# An SSN field holds the ITIN of whoever has no SSN.
+judge = formatted_or_labelled(ENTITY, is_valid, WORDS, also=frozenset({"US_SSN"}))
 
 
 def find(text: str) -> list[Finding]:

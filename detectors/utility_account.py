@@ -42,6 +42,10 @@ CONTEXT = ("account", "acct", "acct#", "acct #", "acct no", "account no", "accou
            "account#", "a/c", "acc", "acc#", "customer account", "service account", "billing account",
            "utility account", "sce", "edison", "cuenta", "número de cuenta", "no de cuenta", "num de cuenta",
            "cuenta de servicio", "cuenta de cliente")
+# Words that label a number printed in a utility's own layout (d-dd-ddd-dddd),
+# not plain digits: a "customer number" is no account until the EDM list says so.
+LAYOUT_CONTEXT = ("customer", "cust", "cust #", "cust no", "customer #", "customer no", "customer number",
+                  "service", "cliente")
 SIZES = tuple(range(6, 20))
 WORDS = keywords(*CONTEXT)
 # A bank's account is no utility's (US_BANK_ACCOUNT), unless the label names the utility.
@@ -89,16 +93,35 @@ def _grouped_account(c: Candidate) -> bool:
     return c.sep == "-" and (c.groups == (3, 3, 4) or (len(c.groups) == 2 and c.groups != (5, 4)))
 
 
+def _customer_column(c: Candidate, label_of: LabelOf) -> bool:
+    """Plain digits in a customer-number column that are printed like accounts.
+
+    A billing export's "Cust #" column holds the account: an SCE customer
+    account written as ten plain digits starts with 2, a water account keeps
+    its leading zeros. Elsewhere a customer number is left to the EDM list.
+    """
+    digits = c.digits
+    if not ((len(digits) == 10 and digits[0] == "2") or (8 <= len(digits) <= 12 and digits[0] == "0")):
+        return False
+    label = label_of()
+    return label.column and ENTITY in label.nearest and not _bank_only(label.before, label.text)
+
+
+def _bank_only(before: str, text: str) -> bool:
+    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text)
+
+
 class UtilityAccounts:
     """Judges candidates against the configured formats and the EDM list."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None) -> None:
-        self.formats = tuple((f, f.groups, keywords(*f.context, *CONTEXT)) for f in formats)
+        self.formats = tuple((f, f.groups, keywords(*f.context, *CONTEXT, *(LAYOUT_CONTEXT if f.layout else ())))
+                             for f in formats)
         self.edm = edm
 
     def words(self) -> tuple[str, ...]:
         """Every label word of the formats, for the label vocabulary."""
-        return tuple(word for fmt, _, _ in self.formats for word in fmt.context)
+        return (*(word for fmt, _, _ in self.formats for word in fmt.context), *LAYOUT_CONTEXT)
 
     def judge(self, c: Candidate, label_of: LabelOf) -> tuple[float, str] | None:
         """Score and recognizer name for a candidate, or None."""
@@ -110,6 +133,8 @@ class UtilityAccounts:
             score = self._fits(fmt, groups, words, c, label_of)
             if score is not None:
                 return score, f"DlpUtilityAccountRecognizer:{fmt.name}"
+        if c.plain and _customer_column(c, label_of):
+            return 0.8, "DlpUtilityAccountRecognizer:customer-column"
         return None
 
     @staticmethod
@@ -129,7 +154,7 @@ class UtilityAccounts:
         label = label_of()
         if not words.search(label.text):  # type: ignore[attr-defined]
             return None
-        if _BANK.search(label.before) and not _UTILITY.search(label.before + " " + label.text):
+        if _bank_only(label.before, label.text):
             return None
         nearest = ENTITY in label.nearest
         if fmt.layout is None and not (nearest and (c.plain or label.words <= _GROUPED_WORDS)):
