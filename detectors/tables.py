@@ -30,7 +30,7 @@ read once, in linear time, for:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 SEPARATORS = ("\t", ",", ";", "|")
@@ -40,7 +40,8 @@ _LONG_NUMBER = re.compile(r"\d{5}")
 _LETTER = re.compile(r"[^\W\d_]")
 _MAX_HEADER_CELL = 60
 _MAX_HEADER_WORDS = 6
-_SAMPLE_LINES = 2000  # lines read to choose a block's delimiter
+_SAMPLE_LINES = 1000  # a block's head: lines read to choose its delimiter, each a possible header
+_NO_DIGITS = re.compile(r"^[^\d\n]+$", re.MULTILINE)  # further down, only such lines can be headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +89,42 @@ def find_tables(text: str, known: Callable[[str], bool] | None = None) -> tuple[
 
 
 def analyse(text: str, start: int, end: int, known: Callable[[str], bool] | None = None) -> list[Table]:
-    """The tables in the block ``text[start:end]``; ``known`` says whether a header names something."""
-    block = text[start:end]
-    if "\n" not in block:
+    """The tables in the block ``text[start:end]``; ``known`` says whether a header names something.
+
+    Every line of the block's head can be a header row; further down, only
+    lines without digits are looked at (found by one regular expression,
+    so 200,000 data rows cost one C scan, not a Python loop).
+    """
+    head_end = start
+    for _ in range(_SAMPLE_LINES):
+        head_end = text.find("\n", head_end, end) + 1
+        if head_end <= 0:
+            head_end = end
+            break
+    lines = text[start:head_end].split("\n")
+    if len(lines) < 2 or (len(lines) == 2 and not lines[1]):
         return []
-    lines = block.split("\n")
-    sep = _separator(lines[:_SAMPLE_LINES])
-    tables = _delimited(lines, start, end, sep, known) if sep is not None else []
+    sep = _separator(lines)
+    tables = _delimited(_rows(text, start, head_end, end, lines), end, sep, known) if sep is not None else []
     return tables or _aligned(lines, start, end)
+
+
+def _rows(text: str, start: int, head_end: int, end: int, lines: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(offset, line, next line) of the lines that may be header rows."""
+    pos = start
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else _line_at(text, pos + len(line) + 1, end)
+        yield pos, line, following
+        pos += len(line) + 1
+    for match in _NO_DIGITS.finditer(text, head_end, end):
+        yield match.start(), match.group(), _line_at(text, match.end() + 1, end)
+
+
+def _line_at(text: str, pos: int, end: int) -> str:
+    if pos >= end:
+        return ""
+    stop = text.find("\n", pos, end)
+    return text[pos:end if stop < 0 else stop]
 
 
 def _separator(sample: list[str]) -> str | None:
@@ -128,18 +157,16 @@ def _split(line: str, sep: str) -> list[str]:
     return [cell.strip().strip('"').strip().lower() for cell in line.split(sep)]
 
 
-def _delimited(lines: list[str], start: int, end: int, sep: str,
+def _delimited(rows: Iterable[tuple[int, str, str]], end: int, sep: str,
                known: Callable[[str], bool] | None) -> list[Table]:
     tables: list[Table] = []
     headers: tuple[str, ...] | None = None
     begin = 0
-    pos = start
-    for index, line in enumerate(lines):
-        s, pos = pos, pos + len(line) + 1
+    for s, line, following in rows:
         count = line.count(sep)
         if not count or len(line) > (count + 1) * (_MAX_HEADER_CELL + 1):
             continue  # no row, or cells too long for labels
-        if sep != "\t" and not _rows_agree(line, lines[index + 1:index + 2], sep):
+        if sep != "\t" and not _rows_agree(line, following, sep):
             continue  # CSV rows have as many fields as their header; prose with commas does not
         if _LONG_NUMBER.search(line):
             continue  # a data row
@@ -150,15 +177,15 @@ def _delimited(lines: list[str], start: int, end: int, sep: str,
             continue
         if headers is not None:
             tables.append(Table(begin, s, sep, headers))
-        headers, begin = tuple(cells), pos
+        headers, begin = tuple(cells), s + len(line) + 1
     if headers is not None and begin < end:
         tables.append(Table(begin, end, sep, headers))
     return tables
 
 
-def _rows_agree(header: str, following: list[str], sep: str) -> bool:
+def _rows_agree(header: str, following: str, sep: str) -> bool:
     """Whether the row below ``header`` has as many delimiters (outside quotes)."""
-    return bool(following) and cells_before(following[0], sep) == cells_before(header, sep)
+    return bool(following) and cells_before(following, sep) == cells_before(header, sep)
 
 
 def _aligned(lines: list[str], start: int, end: int) -> list[Table]:

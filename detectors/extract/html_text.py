@@ -52,7 +52,7 @@ _MARKS = re.compile(f"[ {_BLOCK}{_CELL}{_TABLE}]*[{_BLOCK}{_CELL}{_TABLE}][ {_BL
 _UNCLOSED = re.compile(r"<(?:(!--)|(?=(script|style|title|xml|template)[\s/>]))", re.IGNORECASE)
 # A "<" that opens no tag is text: kept aside as a private-use character, it
 # reaches the parser as part of one run of text, not one event per character.
-_LONE_LT = re.compile(r"<(?![a-zA-Z/!?])")
+_LONE_LT = re.compile(r"<+(?![a-zA-Z/!?])")
 _LT = "\ue003"
 
 
@@ -62,7 +62,7 @@ def html_to_text(markup: str) -> str:
         markup = markup.replace(mark, "")
     if "<" not in markup and "&" not in markup:
         return " ".join(markup.split())
-    markup = _LONE_LT.sub(_LT, _UNCLOSED.sub(_unclosed, _drop_hidden(markup)))
+    markup = _LONE_LT.sub(_lone, _UNCLOSED.sub(_unclosed, _drop_hidden(markup)))
     collector = _Collector()
     parser = etree.HTMLParser(target=collector, recover=True, no_network=True, remove_comments=True,
                               remove_pis=True, default_doctype=False)
@@ -70,6 +70,10 @@ def html_to_text(markup: str) -> str:
     parser.close()
     text = " ".join("".join(collector.out).split()).replace(_LT, "<")
     return _MARKS.sub(_separator, text).strip("\t\n") if text else text
+
+
+def _lone(match: re.Match[str]) -> str:
+    return _LT * (match.end() - match.start())
 
 
 def _unclosed(match: re.Match[str]) -> str:
