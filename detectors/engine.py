@@ -17,6 +17,8 @@ resolved to the strongest, so one span is one entity.
 
 from __future__ import annotations
 
+import re
+import threading
 from functools import lru_cache
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
@@ -89,6 +91,9 @@ class Detector:
         hits: list[_Hit] = []
         for c in candidates(norm):
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
+        if "\n" in norm and _may_wrap(norm):
+            for c in wrapped(norm):  # after the others: labels are read in order of position
+                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
@@ -112,13 +117,59 @@ class Detector:
         if not found:
             if number is None:
                 return found
-            return [(phone.quick_score(text, number[0]), number[0], number[1], 6, phone.ENTITY, _PHONE)]
+            alone = phone.quick_score(text, number[0])
+            return [] if alone is None else [(alone, number[0], number[1], 6, phone.ENTITY, _PHONE)]
         label = label_of()
         if NOT in label.nearest:  # the customer list beats any label
             found = [hit for hit in found if hit[5] == "DlpEdmRecognizer"]
         elif number is not None:
             found.append((phone.score(label), number[0], number[1], 6, phone.ENTITY, _PHONE))
         return found
+
+
+# A formatted number wrapped inside a group or after a hyphen, its second line
+# possibly quoted ("2-08-10\n9-1867", "2-79-\n> > 641-5622").
+_WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
+
+
+_WRAP_HINT = re.compile(r"[\d-]\n[> \t]*\d")
+_local = threading.local()
+try:
+    import hyperscan
+
+    _WRAP_DB = hyperscan.Database()
+    _WRAP_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[hyperscan.HS_FLAG_SINGLEMATCH])
+
+    def _may_wrap(text: str) -> bool:
+        """Whether a digit or dash ends a line and a digit starts the next (one hyperscan pass)."""
+        scratch = getattr(_local, "scratch", None)
+        if scratch is None:
+            scratch = _local.scratch = hyperscan.Scratch(_WRAP_DB)  # a scratch serves one thread
+        hits: list[int] = []
+        _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch, match_event_handler=lambda *_: hits.append(1))
+        return bool(hits)
+except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
+    def _may_wrap(text: str) -> bool:
+        return _WRAP_HINT.search(text) is not None
+
+
+def wrapped(text: str) -> list[Candidate]:
+    """Formatted numbers broken by a line wrap: three groups or more, joined by dashes.
+
+    Plain digits are never joined across lines: two numbers on neighbouring
+    lines must not merge into a false one.
+    """
+    out = []
+    for match in _WRAPPED.finditer(text):
+        first, second = match.group(1), match.group(3)
+        joined = first + second if first.endswith("-") else first + second
+        groups = tuple(len(g) for g in joined.split("-"))
+        if len(groups) < 3 or "" in joined.split("-") or not 9 <= sum(groups) <= 19:
+            continue
+        if first.endswith("-") and not match.group(2):
+            continue  # "219-45-\n6789" is one candidate already
+        out.append(Candidate(match.start(), match.end(), joined.replace("-", ""), groups, "-"))
+    return out
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 import phonenumbers
 
 from detectors.candidates import Candidate
-from detectors.context import Label, keywords
+from detectors.context import NEGATIVE, Label, keywords
 from detectors.findings import Finding
 
 ENTITY = "PHONE_NUMBER"
@@ -27,6 +27,7 @@ CONTEXT = ("phone", "phone number", "phone #", "ph", "tel", "telephone", "cell",
            "móvil", "llame", "llámenos")
 SIZES = (7, 10, 11)  # 7: the part after a parenthesised area code
 WORDS = keywords(*CONTEXT)
+_WORDS_OR_NOT = re.compile(f"(?P<yes>{WORDS.pattern})|(?P<no>{keywords(*NEGATIVE).pattern})")
 _AREA = re.compile(r"(?:\+1[ .-]?)?\((\d{3})\) ?$")
 _NANP_DESCS = (getattr(phonenumbers.PhoneMetadata.metadata_for_region(r), "general_desc", None)
                for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
@@ -65,9 +66,20 @@ def score(label: Label) -> float:
     return 0.75 if WORDS.search(label.text) else 0.6
 
 
-def quick_score(text: str, start: int) -> float:
-    """The score of a phone number no other entity claims, from the words just before it."""
-    return 0.75 if WORDS.search(text[max(0, start - 40):start].lower()) else 0.6
+def quick_score(text: str, start: int) -> float | None:
+    """The score of a phone number no other entity claims, from the words just before it.
+
+    None when the nearest of those words, on its line and past any other
+    number, is a negative label ("Meeting ID").
+    """
+    window = text[max(0, start - 40):start]
+    window = window[max(window.rfind("\n"), *(window.rfind(d) for d in "0123456789")) + 1:].lower()
+    last = None
+    for last in _WORDS_OR_NOT.finditer(window):
+        pass
+    if last is None:
+        return 0.6
+    return None if last.lastgroup == "no" else 0.75
 
 
 def is_valid(national: str) -> bool:
