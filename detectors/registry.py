@@ -66,6 +66,7 @@ class DlpRecognizer(EntityRecognizer):
     def __init__(self, entity: str, shared: _Shared) -> None:
         module = next(m for m in MODULES if m.ENTITY == entity)
         self.shared = shared
+        self.label_name: str = NAMES[entity]
         super().__init__(supported_entities=[entity], name=NAMES[entity], supported_language="en",
                          context=list(module.CONTEXT))
 
@@ -81,7 +82,7 @@ class DlpRecognizer(EntityRecognizer):
 
     def _result(self, f: Finding) -> RecognizerResult:
         # The label already counted in the score: Presidio must not add context again.
-        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.label_name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                     RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True}
         return RecognizerResult(f.entity, f.start, f.end, f.score, recognition_metadata=metadata)

@@ -64,8 +64,8 @@ def html_to_text(markup: str) -> str:
         return " ".join(markup.split())
     markup = _LONE_LT.sub(_lone, _UNCLOSED.sub(_unclosed, _drop_hidden(markup)))
     collector = _Collector()
-    parser = etree.HTMLParser(target=collector, recover=True, no_network=True, remove_comments=True,
-                              remove_pis=True, default_doctype=False)
+    parser = etree.HTMLParser(target=collector, recover=True, no_network=True,  # type: ignore[arg-type]
+                              remove_comments=True, remove_pis=True)
     parser.feed(markup)
     parser.close()
     text = " ".join("".join(collector.out).split()).replace(_LT, "<")
