@@ -290,7 +290,7 @@ def _count_cells(text: str, start: int, end: int, sep: str, count: int, quoted: 
     return count, quoted
 
 
-_NUMBER = re.compile(r"\d[\d\-. ]{4,}\d")  # six digits or more: house numbers and years do not cut
+_NUMBER = re.compile(r"(?<!\w)\d[\d\-. ]{4,}\d(?!\w)")  # six digits or more: house numbers and years do not cut
 _DIGITS = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
 

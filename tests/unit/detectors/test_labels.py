@@ -28,6 +28,7 @@ CASES = [
      [("UTILITY_ACCOUNT", "4417730982")]),
     ("Can you check the account for the tenant at 2514 Valinda Ave? It's 009836321",
      [("UTILITY_ACCOUNT", "009836321")]),
+    ("> check the account for the tenant at 18700 10th St W? It's 3238897055", [("UTILITY_ACCOUNT", "3238897055")]),
     ("acct no. 00123456 and 00123457", [("UTILITY_ACCOUNT", "00123456"), ("UTILITY_ACCOUNT", "00123457")]),
     ("SS# 219456789", [("US_SSN", "219456789")]),
     ("soc sec no. 219456789", [("US_SSN", "219456789")]),
