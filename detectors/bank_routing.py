@@ -43,6 +43,8 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     label = label_of()
     if ENTITY in label.nearest:
         return 1.0
+    if "UTILITY_ACCOUNT" in label.nearest:
+        return None  # "bank account 021000021": the account label is nearer
     return 0.9 if WORDS.search(label.text) else None
 
 

@@ -174,6 +174,11 @@ class Context:
             before = " ".join(table.headers) + "\n" + before
         return self._judge(head, row, header, before)
 
+    def in_table(self, pos: int) -> bool:
+        """Whether ``pos`` sits in a table row under a header."""
+        line, line_end = self._line_of(pos)
+        return self._table(pos, line, line_end) is not None
+
     def _judge(self, head: str, row: str, header: str, before: str) -> Label:
         lower = _last_words(fold(head), MAX_WORDS + 4)
         found = list(self.vocab.pattern.finditer(lower)) if lower else []
