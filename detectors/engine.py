@@ -91,7 +91,7 @@ class Detector:
         hits: list[_Hit] = []
         for c in candidates(norm):
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
-        if "\n" in norm and _may_wrap(norm):
+        if "\n" in norm:
             for c in wrapped(norm):  # after the others: labels are read in order of position
                 hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
@@ -136,41 +136,53 @@ class Detector:
 # A formatted number wrapped inside a group or after a hyphen, its second line
 # possibly quoted ("2-08-10\n9-1867", "2-79-\n> > 641-5622").
 _WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
+_WRAP_REACH = 32  # characters read on each side of a line break: a formatted number is shorter
 
 
-_WRAP_HINT = re.compile(r"[\d-]\n[> \t]*\d")
 _local = threading.local()
 try:
     import hyperscan
 
     _WRAP_DB = hyperscan.Database()
-    _WRAP_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[hyperscan.HS_FLAG_SINGLEMATCH])
+    _WRAP_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[0])
 
-    def _may_wrap(text: str) -> bool:
-        """Whether a digit or dash ends a line and a digit starts the next (one hyperscan pass)."""
+    def _line_breaks(text: str) -> list[int]:
+        """Offsets of the line breaks with a digit or dash before and a digit after (one hyperscan pass)."""
         scratch = getattr(_local, "scratch", None)
         if scratch is None:
             scratch = _local.scratch = hyperscan.Scratch(_WRAP_DB)  # a scratch serves one thread
-        hits: list[int] = []
-        _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch, match_event_handler=lambda *_: hits.append(1))
-        return bool(hits)
+        ends: list[int] = []
+        _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch,
+                      match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
+        return [text.rfind("\n", 0, end) for end in ends]
 except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
-    def _may_wrap(text: str) -> bool:
-        return _WRAP_HINT.search(text) is not None
+    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
+
+    def _line_breaks(text: str) -> list[int]:
+        return [m.start() + 1 for m in _HINT.finditer(text)]
 
 
 def wrapped(text: str) -> list[Candidate]:
     """Formatted numbers broken by a line wrap: three groups or more, joined by dashes.
 
     Plain digits are never joined across lines: two numbers on neighbouring
-    lines must not merge into a false one.
+    lines must not merge into a false one. Only the few characters around
+    each candidate line break are read.
     """
     out = []
-    for match in _WRAPPED.finditer(text):
+    seen = -1
+    for nl in _line_breaks(text):
+        if nl <= seen:
+            continue
+        seen = nl
+        match = _WRAPPED.search(text, max(0, nl - _WRAP_REACH), nl + _WRAP_REACH)
+        if match is None or match.start(2) - 1 != nl:
+            continue
         first, second = match.group(1), match.group(3)
-        joined = first + second if first.endswith("-") else first + second
-        groups = tuple(len(g) for g in joined.split("-"))
-        if len(groups) < 3 or "" in joined.split("-") or not 9 <= sum(groups) <= 19:
+        joined = first + second
+        parts = joined.split("-")
+        groups = tuple(len(g) for g in parts)
+        if len(groups) < 3 or "" in parts or not 9 <= sum(groups) <= 19:
             continue
         if first.endswith("-") and not match.group(2):
             continue  # "219-45-\n6789" is one candidate already

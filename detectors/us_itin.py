@@ -23,7 +23,7 @@ from detectors.recognizer import formatted_or_labelled
 ENTITY = "US_ITIN"
 # TIN words name EINs too (us_ein): there the written form decides.
 CONTEXT = ("itin", "itin#", "individual taxpayer", "taxpayer identification", "taxpayer id", "tin", "tin#",
-           "tax id", "tax id no", "tax id number", "tax identification", "vendor tin", "payer tin", "payee tin",
+           "vendor tin", "payer tin", "payee tin",
            "recipient tin", "recipient's tin", "payer's tin", "número de identificación personal del contribuyente")
 SIZES = (9,)
 WORDS = keywords(*CONTEXT)
