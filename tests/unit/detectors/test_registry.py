@@ -33,15 +33,12 @@ def test_predefined_recognizers_load_beside_ours() -> None:
 
 
 def corpus_segments() -> list[tuple[str, str]]:
-    """Every extracted segment of a sample of the labeled corpus (and the evaluation corpus, if present)."""
+    """Every extracted segment of a sample of both corpora (tests/corpus and the independent one)."""
     from detectors.segments import extract
     from tests.corpus import generate as corpus
+    from tests.evalcorpus import generate as evalcorpus
     out = [(s.name, seg.text) for s in corpus.generate(seed=21, count=80) for seg in extract(s.message).segments]
-    try:
-        from tests.evalcorpus import load  # type: ignore[import-not-found]
-    except ImportError:
-        return out
-    return out + [(s.name, seg.text) for s in load.samples() for seg in extract(s.message).segments]
+    return out + [(c.name, seg.text) for c in evalcorpus.generate(count=60) for seg in extract(c.raw).segments]
 
 
 def test_presidio_and_the_fast_path_return_the_same_findings() -> None:
