@@ -341,6 +341,8 @@ def main() -> int:
     args = parser.parse_args()
     samples = corpus.generate(count=args.count)
     scanner = edm_scanner()
+    # First, while this process is small: a child's peak RSS starts from its parent's (fork).
+    memory_25mb = memory(samples, scanner)
     ours, theirs, misses, extra = quality(samples, scanner)
     evaluation = None if args.no_eval else independent(not args.no_eval_presidio)
     messages = ten_kb_messages(samples, args.speed_messages)
@@ -351,7 +353,7 @@ def main() -> int:
                "quality": {"ours": ours, "presidio_predefined": theirs, **extra},
                "independent": evaluation,
                "speed_10kb": speed(messages, scanner, dense), "linearity": linearity(messages, scanner),
-               "memory_25mb": memory(samples, scanner), "mismatches": misses[:200]}
+               "memory_25mb": memory_25mb, "mismatches": misses[:200]}
     passed = {
         "quality >= 0.99": all(ours[e]["precision"] >= 0.99 and ours[e]["recall"] >= 0.99 for e in TARGETS),
         **({} if evaluation is None else _eval_targets(evaluation["ours"])),
