@@ -120,7 +120,7 @@ class Detector:
             if label_of.ctx.in_table(c.start):  # a column header may say what it is
                 label = label_of()
                 if NOT in label.nearest or (label.column and phone.ENTITY not in label.nearest
-                                            and utility_account.ENTITY in label.nearest):
+                                            and utility_account.WORDS.search(label.text)):
                     return []  # an account column's phone-shaped number (a bank account, say)
                 return [(phone.score(label), number[0], number[1], 6, phone.ENTITY, _PHONE)]
             alone = phone.quick_score(text, number[0])

@@ -142,8 +142,8 @@ def _label_like(cells: list[str]) -> bool:
     A short number may head a column ("1099", "2026") beside labels.
     """
     filled = [c for c in cells if c]
-    if len(filled) < max(1, (len(cells) + 1) // 2):
-        return False
+    if len(filled) < max(2, (len(cells) + 1) // 2):
+        return False  # "Dear Customer," is a greeting, not a header
     if not all(len(c) <= _MAX_HEADER_CELL and c.count(" ") < _MAX_HEADER_WORDS and not _LONG_NUMBER.search(c)
                for c in filled):
         return False
