@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import html as htmlmod
 import json
 import random
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -231,6 +233,8 @@ def assemble(
     msg["Message-ID"] = f"<ec{d.index:04d}.{d.scenario}@{d.org.domain}>"
     if text is not None:
         msg.set_content(text)
+        if html is None and d.rng.random() < 0.35:
+            html = as_html(text)  # most mail clients send both alternatives
         if html is not None:
             msg.add_alternative(html, subtype="html")
     elif html is not None:
@@ -245,6 +249,23 @@ def assemble(
             part.set_boundary(f"=_ec{d.index:04d}_{n}")
             n += 1
     return msg.as_bytes(policy=SMTP)
+
+
+def as_html(text: str) -> str:
+    """The HTML alternative a mail client writes for plain text: a div per line, quotes in blockquotes."""
+    out, depth = [], 0
+    for line in text.split("\n"):
+        marks = re.match(r"(?:> ?)*", line).group(0)  # type: ignore[union-attr]
+        level = marks.count(">")
+        while depth < level:
+            out.append("<blockquote style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid\">")
+            depth += 1
+        while depth > level:
+            out.append("</blockquote>")
+            depth -= 1
+        out.append(f"<div>{htmlmod.escape(line[len(marks):]) or '<br>'}</div>")
+    out += ["</blockquote>"] * depth
+    return "<html><body>" + "\n".join(out) + "</body></html>"
 
 
 def inner_message(d: Draft, subject: str, text: str, sender: str, to: str) -> EmailMessage:
@@ -281,6 +302,7 @@ def utility_sentence(d: Draft, p: Part) -> str:
     forms = (
         f"my account is {a} and I was charged twice this month.",
         f"Account number: {a}",
+        f"I called twice about this already. My account number is\n{a} and nobody has called back.",
         f"Acct# {a} - customer says the meter was read wrong.",
         f"acct no. {a}, balance {amount} past due since {date}.",
         f"the account we looked at last week, for the {street} property, was {a}.",
@@ -324,7 +346,8 @@ def _rows_count(rng: random.Random) -> int:
     return rng.choice((40, 80, 120, 190, 240, 320))
 
 
-def billing_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]]:
+def billing_table(d: Draft, p: Part, n: int, excel_guard: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Customer accounts; ``excel_guard`` writes them ="0041..." so Excel keeps the leading zeros."""
     rng = d.rng
     acct_header = rng.choice(("account_number", "Service Acct", "Cust #", "Acct No", "ACCOUNT NUMBER",
                               "Customer Account", "acct_num"))
@@ -343,8 +366,9 @@ def billing_table(d: Draft, p: Part, n: int) -> tuple[list[str], list[list[str]]
         else:
             acct = V.water_account(rng)
         ph = V.phone(rng, rng.choice(("paren", "dash", "plain"))) if rng.random() < 0.8 else ""
+        p.put("UTILITY_ACCOUNT", acct)
         rows.append([
-            p.put("UTILITY_ACCOUNT", acct),
+            f'="{acct}"' if excel_guard else acct,
             f"{rng.choice(LAST).upper()}, {rng.choice(FIRST).upper()}",
             d.street().upper(),
             d.zip4(p) if rng.random() < 0.5 else d.zip5(),
@@ -432,7 +456,10 @@ def sc_csv_export(d: Draft) -> bytes:
              "vendor": rng.choice(("vendor_master", "1099_vendors", "vendors"))}[kind] + f".{ext}"
     p = d.part(f"attachment:{fname}", "csv")
     n = _rows_count(rng)
-    header, rows = {"billing": billing_table, "payroll": payroll_table, "vendor": vendor_table}[kind](d, p, n)
+    if kind == "billing":
+        header, rows = billing_table(d, p, n, excel_guard=delim == "," and rng.random() < 0.3)
+    else:
+        header, rows = (payroll_table if kind == "payroll" else vendor_table)(d, p, n)
     data = docs.delimited(_title(d, {"billing": "Delinquent Accounts", "payroll": "Direct Deposit Register",
                                      "vendor": "Vendor Master"}[kind]),
                           header, rows, delimiter=delim, crlf=rng.random() < 0.5)
@@ -670,7 +697,7 @@ def sc_customer_service(d: Draft) -> bytes:
     cust = d.person()
     quoted_acct = utility_sentence(d, b)
     quote = [f"On {d.date()} {cust} <{cust.split()[0].lower()}@{rng.choice(EXTERNAL)}> wrote:",
-             f"> Hello, {quoted_acct}",
+             f"> Hello, {quoted_acct}".replace("\n", "\n> "),
              "> Please call me back at " + b.put("PHONE_NUMBER", V.phone(rng, rng.choice(("paren", "dash", "plain")))),
              "> Thank you"]
     reply = [greet(d), "", rng.choice((
@@ -924,7 +951,10 @@ def sc_meeting(d: Draft) -> bytes:
     rng = d.rng
     b = d.part("body", "body")
     if rng.random() < 0.5:
-        mid = f"{rng.randint(810, 899)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        if rng.random() < 0.5:
+            mid = f"{rng.randint(810, 899)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        else:  # the older ten-digit IDs, shaped like a phone number
+            mid = f"{rng.randint(210, 989)} {rng.randint(200, 999)} {rng.randint(1000, 9999)}"
         pc = str(rng.randint(100000, 999999))
         dial = [V.phone(rng, "plus") for _ in range(rng.randint(2, 4))]
         lines = ["Join Zoom Meeting", f"https://{d.org.domain.split('.')[0]}.zoom.example/j/{mid.replace(' ', '')}",
@@ -933,6 +963,8 @@ def sc_meeting(d: Draft) -> bytes:
                  f"Meeting ID: {mid}", f"Passcode: {pc}"]
     else:
         cid = f"{rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+        if rng.random() < 0.4:
+            cid = cid.replace(" ", "")
         lines = ["Microsoft Teams meeting", "Join on your computer, mobile app or room device", "",
                  f"Meeting ID: {b.neg('meeting ID', f'{rng.randint(200, 299)} {rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(100, 999)}')}",
                  f"Passcode: {b.neg('passcode', ''.join(rng.choice('ABCDEFGHJKabcdefgh23456789') for _ in range(6)))}",
