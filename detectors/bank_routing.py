@@ -3,7 +3,8 @@
 Nine digits (``dddd-dddd-d`` is also seen) whose first two are 00-12, 21-32,
 61-72 or 80, passing the ABA 3-7-1 checksum (python-stdnum's ``us.rtn``).
 About one random nine-digit number in ten passes the checksum, so a routing
-number is reported only with context nearby.
+number is reported only beside a label (routing, ABA, RTN, transit, bank;
+ruta bancaria, número de ruta).
 
 >>> [f.masked for f in find("Routing number 021000021, account 12345")]
 ['*****0021']
@@ -13,17 +14,19 @@ number is reported only with context nearby.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern
 from stdnum.us import rtn
 
 from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer
+from detectors.recognizer import LabelOf
 
 ENTITY = "US_BANK_ROUTING"
-CONTEXT = ("routing", "aba", "rtn", "transit", "bank", "routing number", "routing no", "abarouting")
-_NEAR = keywords(*CONTEXT)
+CONTEXT = ("routing", "routing number", "routing no", "routing #", "routing#", "aba", "aba#", "aba number",
+           "aba no", "rtn", "transit", "transit number", "bank", "bank routing", "abarouting", "routing/aba",
+           "ruta", "ruta bancaria", "número de ruta", "número de ruta bancaria", "banco")
+SIZES = (9,)
+WORDS = keywords(*CONTEXT)
 _PREFIXES = frozenset(range(0, 13)) | frozenset(range(21, 33)) | frozenset(range(61, 73)) | {80}
 
 
@@ -31,23 +34,18 @@ def is_valid(digits: str) -> bool:
     return len(digits) == 9 and int(digits[:2]) in _PREFIXES and rtn.is_valid(digits)
 
 
-def judge(c: Candidate, ctx: Context) -> float | None:
-    """Score a candidate as a routing number (context required), or None."""
+def judge(c: Candidate, label_of: LabelOf) -> float | None:
+    """Score a candidate as a routing number (a label required), or None."""
     if len(c.digits) != 9 or not (c.plain or (c.groups == (4, 4, 1) and c.sep == "-")):
         return None
-    if not ctx.near(_NEAR, c.start, c.end) or not is_valid(c.digits):
+    if not is_valid(c.digits):
         return None
-    return 0.9
-
-
-class DlpBankRoutingRecognizer(DigitsRecognizer):
-    ENTITY = ENTITY
-    PATTERNS = [Pattern("routing (weak)", r"\b\d{9}\b|\b\d{4}-\d{4}-\d\b", 0.05)]
-    CONTEXT = list(CONTEXT)
-    CHECKSUM = True
-
-    def check(self, digits: str) -> bool:
-        return is_valid(digits)
+    label = label_of()
+    if ENTITY in label.nearest:
+        return 1.0
+    if "UTILITY_ACCOUNT" in label.nearest:
+        return None  # "bank account 021000021": the account label is nearer
+    return 0.9 if WORDS.search(label.text) else None
 
 
 def find(text: str) -> list[Finding]:

@@ -1,52 +1,311 @@
-"""Context words near a candidate number, matched on lower-cased text.
+"""What labels a number: the words before it, its row label, its column header.
 
-Presidio's context enhancement compares lemmas of the words around a match;
-on a window of plain text a whole-word regex over lower-cased words says the
-same at a fraction of the cost, and needs no tokenizer.
+A label is context wherever a reader connects it to the value:
 
->>> near = keywords("ssn", "social security")
->>> Context("My SSN is 123").near(near, 10, 13)
-True
->>> Context("lessn 123").near(near, 6, 9)
-False
+- in prose, before the number on the same line or in the same cell, at most
+  ``MAX_WORDS`` words away (across sentence ends: "the account for the
+  tenant at 12 Elm St.? It's ..."), with no other number of six digits or
+  more between them unless it is one of a list of like numbers ("accounts
+  00123456, 00123457");
+- for a number alone on its line, the short line above it (forms, PDFs);
+- for a number alone in its cell, the cell before it when that holds no
+  digits (the row label of a key/value table);
+- for a number in a table, its column header, however many rows below
+  (detectors.tables).
+
+The label words are the entity modules' ``CONTEXT`` and the utility formats'
+words, English and Spanish, plus the labels of numbers that are *not*
+sensitive (meeting IDs, passcodes, purchase orders, invoices, orders,
+batches, tracking and check numbers): the nearest label decides.
+
+>>> vocab = Vocabulary({"US_SSN": ("ssn", "social security"), "UTILITY_ACCOUNT": ("account",)})
+>>> ctx = Context("My SSN is 219456789", vocab)
+>>> label = ctx.label(10, 19, (9,))
+>>> label.nearest, label.words
+(frozenset({'US_SSN'}), 1)
+>>> ctx = Context("the account we looked at last week, for the Elm St. property, was 4417730982", vocab)
+>>> ctx.label(66, 76, (10,)).nearest
+frozenset({'UTILITY_ACCOUNT'})
+>>> Context("Meeting ID: 4417730982", vocab).label(12, 22, (10,)).nearest
+frozenset({'NOT'})
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-BEFORE = 60
-AFTER = 20
-_LAST_DIGIT = re.compile(r"\d(?!.*\d)", re.DOTALL)
+from detectors.tables import Table, analyse
+
+MAX_WORDS = 14
+_LOOKBACK = 180  # characters: MAX_WORDS words of a label's length
+NOT = "NOT"
+NEGATIVE = (
+    "meeting id", "meeting", "webinar id", "conference id", "conference", "passcode", "pass code", "password",
+    "access code", "participant code", "participant id", "pin", "po", "p.o", "po#", "po #", "purchase order",
+    "invoice", "inv", "invoice #", "order", "order #", "order no", "order number", "confirmation",
+    "confirmation #", "batch", "batch #", "lot", "tracking", "tracking #", "tracking number", "check no",
+    "check number", "check #", "check#", "chk", "cheque", "ticket", "case", "case #", "claim", "permit",
+    "work order", "serial", "serial #", "sku", "part #", "part no", "part number", "version", "model", "zip", "zip code",
+    "reference", "ref", "ref #", "transaction", "transaction id", "receipt", "voucher",
+    "meter", "meter #", "meter no", "meter number", "meter id", "meter read", "reading", "medidor", "lectura",
+    "id de reunión", "reunión", "factura", "pedido", "orden", "rastreo", "código", "contraseña",
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def fold(text: str) -> str:
+    """Lower-cased, without accents (número -> numero)."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def keywords(*words: str) -> re.Pattern[str]:
-    """A pattern matching any of ``words`` as whole words (spaces match any blank)."""
-    parts = sorted((re.escape(w.lower()).replace(r"\ ", r"[\s._-]*") for w in words), key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + r")(?![a-z])")
+    """A pattern matching any of ``words`` as whole words, or their plurals (spaces match any blank or dot).
+
+    The alternatives are merged into a trie (``acc(?:t|ount)``), so each
+    position costs one look at its first character, not one per word.
+    """
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in {fold(w).strip() for w in words if w.strip()}:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    first = "".join(sorted(re.escape(ch) for ch in trie))
+    # The first-character class first: most positions fail there, before the look-behind.
+    return re.compile(f"(?=[{first}])(?<![a-z0-9])" + _alternatives(trie) + r"s?(?![a-z0-9])")  # plurals too
+
+
+def _alternatives(node: dict) -> str:  # type: ignore[type-arg]
+    """A regular expression for the words of a trie node, longest first."""
+    branches = []
+    for ch in sorted(k for k in node if k):
+        piece = r"[\s._/-]*" if ch == " " else re.escape(ch)
+        branches.append(piece + _alternatives(node[ch]))
+    if "" in node:
+        branches.append("")
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
+
+
+class Vocabulary:
+    """Every label word, and which entities it names (``NOT`` for a negative label)."""
+
+    def __init__(self, words: Mapping[str, Iterable[str]], negative: Iterable[str] = NEGATIVE) -> None:
+        owners: dict[str, set[str]] = {}
+        for entity, entity_words in words.items():
+            for word in entity_words:
+                owners.setdefault(_key(word), set()).add(entity)
+        for word in negative:
+            owners.setdefault(_key(word), set()).add(NOT)
+        self.owners = {k: frozenset(v) for k, v in owners.items()}
+        self.pattern = keywords(*self.owners)
+
+    def entities(self, word: str) -> frozenset[str]:
+        key = _key(word)
+        found = self.owners.get(key)
+        if found is None and key.endswith("s"):
+            found = self.owners.get(key[:-1])
+        return found or frozenset()
+
+    def names(self, text: str) -> bool:  # noqa: D401
+        """Whether ``text`` holds a label word (a header that names its column)."""
+        return self.pattern.search(fold(text)) is not None
+
+
+def _key(word: str) -> str:
+    return " ".join(re.split(r"[\s._/-]+", fold(word).strip(" .")))
+
+
+class Label(NamedTuple):
+    """The words that label one number."""
+
+    text: str  # lower-cased: column header, row label and the words before the number
+    nearest: frozenset[str]  # entities of the nearest label word; {NOT} for a negative label
+    words: int  # words between the nearest label and the number (0 for a header or row label)
+    before: str  # lower-cased: the table's header row, and the line or cell before the number
+    column: bool = False  # the nearest label is the number's column header
+
+
+NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
 
 
 class Context:
-    """The text candidates sit in; only the windows looked at are lower-cased."""
+    """The text candidates sit in, its tables found lazily, block by block."""
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | None = None,
+                 headers: Vocabulary | None = None) -> None:
         self.text = text
+        self.vocab = vocab
+        self.headers = headers or vocab  # which label rows name columns (detectors.tables)
+        self._block_end = -1 if tables is None else len(text) + 1
+        self._tables: list[Table] = list(tables or ())
+        self._starts = [t.start for t in self._tables]
+        self._line = (0, -1)  # the line last looked at: start, end
+        self._cells = (-1, 0, 0, False)  # line, position, delimiters and open quote before it
 
-    def near(self, pattern: re.Pattern[str], start: int, end: int,
-             before: int = BEFORE, after: int = AFTER, nearest: bool = False) -> bool:
-        """Whether ``pattern`` occurs within the window around ``start:end``.
-
-        With ``nearest``, a keyword counts only when no other number stands
-        between it and this one ("acct 61812446. Order 799235527": the order
-        number is not an account).
-        """
+    def label(self, start: int, end: int, groups: tuple[int, ...]) -> Label:
+        """The label of the number at ``start:end`` (candidates come in order of position)."""
         text = self.text
-        head = text[max(0, start - before):start]
-        if nearest:
-            digit = _LAST_DIGIT.search(head)
-            if digit is not None:
-                head = head[digit.end():]
-        window = (head + " " + text[end:end + after]).lower()
-        return pattern.search(window) is not None
+        line, line_end = self._line_of(start)
+        table = self._table(start, line, line_end)
+        header = self._header(table, line, start) if table is not None else ""
+        cell_sep = table.sep if table is not None and table.sep != " " else "\t"
+        cell = text.rfind(cell_sep, max(line, start - _LOOKBACK), start) + 1 or line
+        before = text[max(cell, start - _LOOKBACK):start]
+        head = _clause(before, groups)
+        row = ""
+        if not _WORD.search(head):
+            row = _row_label(text, line, cell, cell_sep)
+            if not row and cell == line and line > 0:
+                row = _line_above(text, line)
+        if not (head or row or header):
+            return NO_LABEL
+        if table is not None:
+            before = " ".join(table.headers) + "\n" + before
+        return self._judge(head, row, header, before)
+
+    def in_table(self, pos: int) -> bool:
+        """Whether ``pos`` sits in a table row under a header."""
+        line, line_end = self._line_of(pos)
+        return self._table(pos, line, line_end) is not None
+
+    def _judge(self, head: str, row: str, header: str, before: str) -> Label:
+        lower = _last_words(fold(head), MAX_WORDS + 4)
+        found = list(self.vocab.pattern.finditer(lower)) if lower else []
+        if found:
+            last = found[-1]
+            words = len(lower[last.end():].split())
+            if words <= MAX_WORDS:
+                first = next(m for m in found if len(lower[m.end():].split()) <= MAX_WORDS)
+                text = " ".join((fold(header), fold(row), lower[first.start():]))
+                return Label(text, self.vocab.entities(last.group()), words, fold(before))
+        for part in (header, row):  # a column's header before a neighbouring cell
+            match = None
+            for match in self.vocab.pattern.finditer(fold(part)):
+                pass
+            if match is not None:
+                return Label(fold(header + " " + row), self.vocab.entities(match.group()), 0, fold(before),
+                             part is header)
+        return Label("", frozenset(), MAX_WORDS + 1, fold(before))
+
+    def _line_of(self, pos: int) -> tuple[int, int]:
+        """Start and end of the line holding ``pos``; linear over candidates in order."""
+        start, end = self._line
+        if not start <= pos <= end:
+            text = self.text
+            low = end + 1 if end < pos else 0
+            start = text.rfind("\n", low, pos) + 1 or low
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            self._line = (start, end)
+        return start, end
+
+    def _table(self, pos: int, line: int, line_end: int) -> Table | None:
+        if pos >= self._block_end:
+            row = self.text[line:line_end]
+            if not ("\t" in row or "," in row or ";" in row or "|" in row or "  " in row):
+                return None  # not a row: no need to read its block yet
+            self._read_block(pos)
+        index = bisect_right(self._starts, pos) - 1
+        if index >= 0 and pos <= self._tables[index].end:
+            return self._tables[index]
+        return None
+
+    def _header(self, table: Table, line: int, pos: int) -> str:
+        """The column header over ``pos``; delimiters counted on from the last number in the row."""
+        if table.sep == " ":
+            column = table.column(self.text, line, pos)
+        else:
+            last_line, last_pos, count, quoted = self._cells
+            if last_line != line or pos < last_pos:
+                last_pos, count, quoted = line, 0, False
+            count, quoted = _count_cells(self.text, last_pos, pos, table.sep, count, quoted)
+            self._cells = (line, pos, count, quoted)
+            column = count
+        return table.headers[column] if column < len(table.headers) else ""
+
+    def _read_block(self, pos: int) -> None:
+        """Find the tables of the block (between blank lines) holding ``pos``."""
+        text = self.text
+        start = text.rfind("\n\n", max(0, self._block_end), pos)
+        start = max(0, self._block_end) if start < 0 else start + 2
+        end = text.find("\n\n", pos)
+        end = len(text) if end < 0 else end
+        self._block_end = end
+        self._tables = analyse(text, start, end, self.headers.names)
+        self._starts = [t.start for t in self._tables]
+
+
+def _clause(head: str, groups: tuple[int, ...]) -> str:
+    """The words of ``head`` on the number's line, back to an unlike number.
+
+    No cut at a full stop or question mark: people write "the account for
+    the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
+    nearest label keep a label to its own number.
+    """
+    nl = head.rfind("\n")
+    if nl >= 0:
+        head = head[nl + 1:]
+    return _after_unlike_number(head, groups) if _DIGIT.search(head) else head
+
+
+def _last_words(text: str, count: int) -> str:
+    """The end of ``text`` holding its last ``count`` words."""
+    parts = text.rsplit(None, count)
+    return text if len(parts) <= count else text[len(parts[0]):]
+
+
+def _row_label(text: str, line: int, cell: int, sep: str) -> str:
+    """The cell before ``cell`` when it holds a label and no digits."""
+    if cell <= line:
+        return ""
+    before = text.rfind(sep, max(line, cell - 81), cell - 1) + 1 or line
+    value = text[before:cell - 1]
+    return value if len(value) <= 80 and not any(ch.isdigit() for ch in value) else ""
+
+
+def _line_above(text: str, line: int) -> str:
+    above = text.rfind("\n", max(0, line - 82), line - 1) + 1
+    value = text[above:line - 1]
+    if above == 0 and line > 82 or len(value) > 80 or len(_WORD.findall(value)) > 8 \
+            or any(ch.isdigit() for ch in value):
+        return ""
+    return value
+
+
+def _count_cells(text: str, start: int, end: int, sep: str, count: int, quoted: bool) -> tuple[int, bool]:
+    """Delimiters outside double quotes in ``text[start:end]``, added to ``count``."""
+    if sep == "\t" or (not quoted and text.find('"', start, end) < 0):
+        return count + text.count(sep, start, end), quoted
+    for match in re.compile('["' + re.escape(sep) + "]").finditer(text, start, end):
+        if match.group() == '"':
+            quoted = not quoted
+        elif not quoted:
+            count += 1
+    return count, quoted
+
+
+_NUMBER = re.compile(r"(?<!\w)\d[\d\-. ]{4,}\d(?!\w)")  # six digits or more: house numbers and years do not cut
+_DIGITS = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
+
+
+def _after_unlike_number(head: str, groups: tuple[int, ...]) -> str:
+    """``head`` after its last number of six or more digits unlike the one labelled."""
+    cut = 0
+    for match in _NUMBER.finditer(head):
+        value = match.group()
+        if len(value) - value.count("-") - value.count(".") - value.count(" ") >= 6 \
+                and tuple(len(g) for g in _DIGITS.findall(value)) != groups:
+            cut = match.end()
+    return head[cut:]

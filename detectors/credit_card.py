@@ -16,19 +16,20 @@ numbers, invoices) are not cards.
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern
 from stdnum import luhn
 
 from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer
+from detectors.recognizer import LabelOf
 
 ENTITY = "CREDIT_CARD"
 CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "master card", "amex", "american express",
            "discover", "jcb", "diners", "unionpay", "expiration", "exp", "expires", "cvv", "cvc",
-           "security code", "cardholder", "card number", "pan")
-_NEAR = keywords(*CONTEXT)
+           "security code", "cardholder", "card number", "pan", "cc", "cc#", "card#",
+           "tarjeta", "número de tarjeta", "tarjeta de crédito", "tarjeta de débito", "vencimiento")
+SIZES = tuple(range(13, 20))
+WORDS = keywords(*CONTEXT)
 
 # (lowest prefix, highest prefix, lengths)
 _BRANDS = (
@@ -59,23 +60,17 @@ def _grouped_like_a_card(groups: tuple[int, ...]) -> bool:
     return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
 
 
-def judge(c: Candidate, ctx: Context) -> float | None:
+def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a card number, or None."""
     if not 13 <= len(c.digits) <= 19 or c.sep not in ("", " ", "-"):
         return None
     if not (_grouped_like_a_card(c.groups) and brand_fits(c.digits) and luhn.is_valid(c.digits)):
         return None
-    return 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.9
-
-
-class DlpCreditCardRecognizer(DigitsRecognizer):
-    ENTITY = ENTITY
-    PATTERNS = [Pattern("card (medium)", r"\b(?:\d[ -]?){12,18}\d\b", 0.5)]
-    CONTEXT = list(CONTEXT)
-    CHECKSUM = True
-
-    def check(self, digits: str) -> bool:
-        return brand_fits(digits) and luhn.is_valid(digits)
+    label = label_of()
+    if WORDS.search(label.text):
+        return 1.0
+    # A bank account that happens to pass Luhn is no card: its own label says so.
+    return None if label.nearest and ENTITY not in label.nearest and label.words <= 3 else 0.9
 
 
 def find(text: str) -> list[Finding]:

@@ -1,43 +1,73 @@
-"""The detector: every recognizer's rules over one text, in one pass.
+"""The detector: every entity's rules over one text, in one pass.
 
-Candidates come from one multi-pattern pass (detectors.candidates); each
-entity module judges them (structure, checksum, context); overlapping
-results are resolved to the strongest, so one span is one entity.
+Candidates come from one multi-pattern pass (detectors.candidates); each is
+labelled once, lazily (detectors.context: the words before it, its row
+label, its column header); each entity module judges it (structure,
+checksum, label); a number whose nearest label is a negative one (meeting
+ID, PO, invoice, order, tracking...) is no finding, unless it is in the
+utility's own customer list (exact data match); overlapping results are
+resolved to the strongest, so one span is one entity.
 
 >>> d = Detector()
 >>> [(f.entity, f.masked) for f in d.find("body", "SSN 219-45-6789, card 4111-1111-1111-1111")]
 [('US_SSN', '***-**-6789'), ('CREDIT_CARD', '****-****-****-1111')]
+>>> d.find("body", "Invoice 219-45-6789")
+[]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import threading
 from functools import lru_cache
 
-from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn
+from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
 from detectors.candidates import Candidate, candidates, normalize
-from detectors.context import Context
-from detectors.findings import Finding
-from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
+from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
-
-Judge = Callable[[Candidate, Context], "float | None"]
+from detectors.findings import Finding
+from detectors.recognizer import Judge
+from detectors.tables import Table, find_tables
+from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
 
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
-_FIXED: tuple[tuple[str, Judge, str, int], ...] = (
+FIXED: tuple[tuple[str, Judge, str, int], ...] = (
     (us_ssn.ENTITY, us_ssn.judge, "DlpUsSsnRecognizer", 0),
     (us_itin.ENTITY, us_itin.judge, "DlpUsItinRecognizer", 1),
     (credit_card.ENTITY, credit_card.judge, "DlpCreditCardRecognizer", 2),
     (us_ein.ENTITY, us_ein.judge, "DlpUsEinRecognizer", 3),
     (bank_routing.ENTITY, bank_routing.judge, "DlpBankRoutingRecognizer", 4),
 )
-# Which judges can accept a candidate of so many digits (SSN, ITIN, EIN and
-# routing numbers have nine; cards 13 to 19).
-_SIZES = {us_ssn.ENTITY: (9,), us_itin.ENTITY: (9,), us_ein.ENTITY: (9,), bank_routing.ENTITY: (9,),
-          credit_card.ENTITY: tuple(range(13, 20))}
-_BY_SIZE = {size: tuple(j for j in _FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
-_PHONE_SIZES = frozenset({7, 10, 11})  # 7: the part after a parenthesised area code
+MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, phone)
+ENTITIES = tuple(m.ENTITY for m in MODULES)
+_SIZES = {m.ENTITY: m.SIZES for m in MODULES}
+_BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
+_PHONE_SIZES = frozenset(phone.SIZES)
 _Hit = tuple[float, int, int, int, str, str]  # score, start, end, rank, entity, recognizer
+_PHONE = "DlpPhoneRecognizer"
+# The words that make a row of labels a table's header: the same for every
+# configuration, so extraction and the detector find the same tables.
+HEADER_WORDS = Vocabulary({m.ENTITY: m.CONTEXT for m in MODULES})
+
+
+def structure(text: str) -> tuple[Table, ...]:
+    """The tables of an extracted text, as the detector reads them (for detectors.segments)."""
+    return find_tables(text, HEADER_WORDS.names)
+
+
+class _LabelOf:
+    """A candidate's label, computed on first use."""
+
+    __slots__ = ("ctx", "c", "label")
+
+    def __init__(self, ctx: Context, c: Candidate) -> None:
+        self.ctx, self.c = ctx, c
+        self.label: Label | None = None
+
+    def __call__(self) -> Label:
+        if self.label is None:
+            self.label = self.ctx.label(self.c.start, self.c.end, self.c.groups)
+        return self.label
 
 
 class Detector:
@@ -46,27 +76,118 @@ class Detector:
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS,
                  edm: EdmSet | None = None) -> None:
         self.utility = UtilityAccounts(formats, edm)
+        words = {m.ENTITY: m.CONTEXT for m in MODULES}
+        words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
+        self.vocab = Vocabulary(words)
 
-    def find(self, segment: str, text: str) -> list[Finding]:
-        """Return the findings in ``text`` (offsets into it), ordered by position."""
+    def find(self, segment: str, text: str, tables: tuple[Table, ...] | None = None) -> list[Finding]:
+        """Return the findings in ``text`` (offsets into it), ordered by position.
+
+        ``tables`` is the segment's table structure from extraction; without
+        it, tables are found in the text where a number needs its header.
+        """
         norm = normalize(text)
-        ctx = Context(norm)
+        ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
         for c in candidates(norm):
-            size = len(c.digits)
-            for entity, judge, name, rank in _BY_SIZE.get(size, ()):
-                score = judge(c, ctx)
-                if score is not None:
-                    hits.append((score, c.start, c.end, rank, entity, name))
-            account = self.utility.judge(c, ctx)
-            if account is not None:
-                hits.append((account[0], c.start, c.end, 5, "UTILITY_ACCOUNT", account[1]))
-            if size in _PHONE_SIZES:
-                number = phone.judge(c, ctx)
-                if number is not None:
-                    hits.append((number[2], number[0], number[1], 6, phone.ENTITY, "DlpPhoneRecognizer"))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
+        if "\n" in norm:
+            for c in wrapped(norm):  # after the others: labels are read in order of position
+                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
+
+    def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
+        """Every entity's verdict on one candidate.
+
+        The label is computed only when a judge asks for it, or when the
+        number is claimed by more than a phone number (a negative label then
+        drops it; a phone label against an account label decides).
+        """
+        size = len(c.digits)
+        found: list[_Hit] = []
+        for entity, judge, name, rank in _BY_SIZE.get(size, ()):
+            score = judge(c, label_of)
+            if score is not None:
+                found.append((score, c.start, c.end, rank, entity, name))
+        account = self.utility.judge(c, label_of)
+        if account is not None:
+            found.append((account[0], c.start, c.end, 5, utility_account.ENTITY, account[1]))
+        number = phone.judge(c, text) if size in _PHONE_SIZES else None
+        if not found:
+            if number is None:
+                return found
+            if label_of.ctx.in_table(c.start):  # a column header may say what it is
+                label = label_of()
+                if NOT in label.nearest or (label.column and phone.ENTITY not in label.nearest
+                                            and utility_account.WORDS.search(label.text)):
+                    return []  # an account column's phone-shaped number (a bank account, say)
+                return [(phone.score(label), number[0], number[1], 6, phone.ENTITY, _PHONE)]
+            alone = phone.quick_score(text, number[0])
+            return [] if alone is None else [(alone, number[0], number[1], 6, phone.ENTITY, _PHONE)]
+        label = label_of()
+        if NOT in label.nearest:  # the customer list beats any label
+            found = [hit for hit in found if hit[5] == "DlpEdmRecognizer"]
+        elif number is not None:
+            found.append((phone.score(label), number[0], number[1], 6, phone.ENTITY, _PHONE))
+        return found
+
+
+# A formatted number wrapped inside a group or after a hyphen, its second line
+# possibly quoted ("2-08-10\n9-1867", "2-79-\n> > 641-5622").
+_WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
+_WRAP_REACH = 32  # characters read on each side of a line break: a formatted number is shorter
+
+
+_local = threading.local()
+try:
+    import hyperscan
+
+    _WRAP_DB = hyperscan.Database()
+    _WRAP_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[0])
+
+    def _line_breaks(text: str) -> list[int]:
+        """Offsets of the line breaks with a digit or dash before and a digit after (one hyperscan pass)."""
+        scratch = getattr(_local, "scratch", None)
+        if scratch is None:
+            scratch = _local.scratch = hyperscan.Scratch(_WRAP_DB)  # a scratch serves one thread
+        ends: list[int] = []
+        _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch,
+                      match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
+        return [text.rfind("\n", 0, end) for end in ends]
+except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
+    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
+
+    def _line_breaks(text: str) -> list[int]:
+        return [m.start() + 1 for m in _HINT.finditer(text)]
+
+
+def wrapped(text: str) -> list[Candidate]:
+    """Formatted numbers broken by a line wrap: three groups or more, joined by dashes.
+
+    Plain digits are never joined across lines: two numbers on neighbouring
+    lines must not merge into a false one. Only the few characters around
+    each candidate line break are read.
+    """
+    out = []
+    seen = -1
+    for nl in _line_breaks(text):
+        if nl <= seen:
+            continue
+        seen = nl
+        match = _WRAPPED.search(text, max(0, nl - _WRAP_REACH), nl + _WRAP_REACH)
+        if match is None or match.start(2) - 1 != nl:
+            continue
+        first, second = match.group(1), match.group(3)
+        joined = first + second
+        parts = joined.split("-")
+        groups = tuple(len(g) for g in parts)
+        if len(groups) < 3 or "" in parts or not 9 <= sum(groups) <= 19:
+            continue
+        if first.endswith("-") and not match.group(2):
+            continue  # "219-45-\n6789" is one candidate already
+        out.append(Candidate(match.start(), match.end(), joined.replace("-", ""), groups, "-"))
+    return out
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:

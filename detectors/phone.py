@@ -16,16 +16,18 @@ import re
 from functools import lru_cache
 
 import phonenumbers
-from presidio_analyzer import Pattern
 
 from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import NEGATIVE, Label, keywords
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer
 
 ENTITY = "PHONE_NUMBER"
-CONTEXT = ("phone", "tel", "telephone", "cell", "mobile", "fax", "call", "contact")
-_NEAR = keywords(*CONTEXT)
+CONTEXT = ("phone", "phone number", "phone #", "ph", "tel", "telephone", "cell", "cell phone", "mobile", "fax",
+           "call", "contact", "dial", "toll free", "hotline", "teléfono", "número de teléfono", "celular",
+           "móvil", "llame", "llámenos")
+SIZES = (7, 10, 11)  # 7: the part after a parenthesised area code
+WORDS = keywords(*CONTEXT)
+_WORDS_OR_NOT = re.compile(f"(?P<yes>{WORDS.pattern})|(?P<no>{keywords(*NEGATIVE).pattern})")
 _AREA = re.compile(r"(?:\+1[ .-]?)?\((\d{3})\) ?$")
 _NANP_DESCS = (getattr(phonenumbers.PhoneMetadata.metadata_for_region(r), "general_desc", None)
                for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
@@ -34,30 +36,50 @@ _NANP = re.compile("|".join(f"(?:{d.national_number_pattern})" for d in _NANP_DE
 _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 
 
-def span(c: Candidate, ctx: Context) -> tuple[int, int, str] | None:
+def span(c: Candidate, text: str) -> tuple[int, int, str] | None:
     """The phone number's span and digits (with a parenthesised area code), or None."""
     start, digits, groups = c.start, c.digits, c.groups
-    if groups == (3, 4) and c.sep in ("-", "."):
-        area = _AREA.search(ctx.text, max(0, start - 12), start)
+    if groups == (3, 4) and c.sep in ("-", ".", " "):
+        area = _AREA.search(text, max(0, start - 12), start)
         if area is None:
             return None
         start, digits, groups = area.start(), area.group(1) + digits, (3, 3, 4)
     if groups not in _SHAPES or (len(digits) == 11 and digits[0] != "1"):
         return None
-    if start and ctx.text[start - 1] == "+":
+    if start and text[start - 1] == "+":
         start -= 1
     return start, c.end, digits
 
 
-def judge(c: Candidate, ctx: Context) -> tuple[int, int, float] | None:
-    """Span and score of a valid US phone number at ``c``, or None."""
-    found = span(c, ctx)
-    if found is None:
+def judge(c: Candidate, text: str) -> tuple[int, int] | None:
+    """Span of a valid US phone number at ``c``, or None."""
+    found = span(c, text)
+    if found is None or not is_valid(found[2][-10:]):
         return None
-    start, end, digits = found
-    if not is_valid(digits[-10:]):
-        return None
-    return start, end, 0.75 if ctx.near(_NEAR, start, end) else 0.6
+    return found[0], found[1]
+
+
+def score(label: Label) -> float:
+    """A phone number's score under its label: a phone label beats an account label (0.8)."""
+    if ENTITY in label.nearest:
+        return 0.95
+    return 0.75 if WORDS.search(label.text) else 0.6
+
+
+def quick_score(text: str, start: int) -> float | None:
+    """The score of a phone number no other entity claims, from the words just before it.
+
+    None when the nearest of those words, on its line and past any other
+    number, is a negative label ("Meeting ID").
+    """
+    window = text[max(0, start - 40):start]
+    window = window[max(window.rfind("\n"), *(window.rfind(d) for d in "0123456789")) + 1:].lower()
+    last = None
+    for last in _WORDS_OR_NOT.finditer(window):
+        pass
+    if last is None:
+        return 0.6
+    return None if last.lastgroup == "no" else 0.75
 
 
 def is_valid(national: str) -> bool:
@@ -80,15 +102,6 @@ def _valid_exchange(npa_nxx: str) -> bool:
         return False
     number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
     return phonenumbers.is_valid_number_for_region(number, "US") or phonenumbers.is_valid_number(number)
-
-
-class DlpPhoneRecognizer(DigitsRecognizer):
-    ENTITY = ENTITY
-    PATTERNS = [Pattern("us phone (weak)", r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b", 0.3)]
-    CONTEXT = list(CONTEXT)
-
-    def check(self, digits: str) -> bool:
-        return len(digits) in (10, 11) and is_valid(digits[-10:])
 
 
 def find(text: str) -> list[Finding]:

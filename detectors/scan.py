@@ -35,7 +35,8 @@ from detectors.edm import EdmSet
 from detectors.engine import Detector
 from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
-from detectors.segments import Extraction, Limits, Segment, Unscannable, extract
+from detectors.segments import Extraction, Limits, Segment, Unscannable, extract, structure
+from detectors.tables import Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
 # Scans run in worker threads (gateway.smtp) and the detector's hyperscan
@@ -43,6 +44,7 @@ from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 # a time. Windows are short, so a clean message waits for at most one window
 # of a hostile one.
 _ONE_AT_A_TIME = threading.Lock()
+_LINE_REACH = 4096  # how far back a window looks for the start of its first line
 
 
 class SerialDetector(Detector):
@@ -122,6 +124,7 @@ class _Run:
         self.notes = list(extraction.unscannable)
         self.findings: list[Finding] = []
         self.next = 0  # index of the first segment not fully scanned
+        self._found: dict[str, tuple[Table, ...]] = {}  # tables of long texts extraction did not look at
 
     def detect(self, deadline: Deadline) -> None:
         """Scan each segment in turn until done or a budget runs out."""
@@ -152,13 +155,33 @@ class _Run:
         return True
 
     def _window(self, segment: Segment, window: tuple[int, int, int, int]) -> list[Finding]:
-        """Return the findings that start inside ``window``'s own span."""
+        """Return the findings that start inside ``window``'s own span.
+
+        A window starts at the beginning of its first line where that is near
+        (a table row is read whole), and carries the segment's tables, found
+        once over the whole text: a column header many windows above a value
+        is still its context.
+        """
         lo, start, end, hi = window
-        if lo == 0 and hi == len(segment.text):
-            return self.detector.find(segment.name, segment.text)
-        hits = self.detector.find(segment.name, segment.text[lo:hi])
+        text = segment.text
+        if lo == 0 and hi == len(text):
+            return self.detector.find(segment.name, text, segment.tables)
+        if lo > 0:
+            lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
+        tables = self._tables_of(segment)
+        inside = tuple(dataclasses.replace(t, start=max(t.start - lo, 0), end=min(t.end, hi) - lo)
+                       for t in tables if t.end > lo and t.start < hi)
+        hits = self.detector.find(segment.name, text[lo:hi], inside)
         return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
                 for f in hits if start <= f.start + lo < end]
+
+    def _tables_of(self, segment: Segment) -> tuple[Table, ...]:
+        """The segment's tables: from extraction, or found once here for a long text."""
+        if segment.tables is not None:
+            return segment.tables
+        if segment.name not in self._found:
+            self._found[segment.name] = structure(segment.text)
+        return self._found[segment.name]
 
 
 def _windows(size: int, width: int, margin: int) -> list[tuple[int, int, int, int]]:

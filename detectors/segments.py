@@ -61,6 +61,7 @@ from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
 from detectors.extract.text import decode_text, looks_like_text
+from detectors.tables import Table
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 _UNNAMED_EXT = {"message/rfc822": ".eml", "message/global": ".eml", "text/html": ".html", "text/plain": ".txt"}
@@ -79,6 +80,8 @@ class Segment:
 
     name: str
     text: str = field(repr=False)  # message content: never in logs
+    # Column headers over the text's table rows (CSV, XLSX, DOCX, HTML); None: not looked for.
+    tables: tuple[Table, ...] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,12 @@ class Limits:
     max_mime_depth: int = 30  # multiparts inside one another
     max_parts: int = 2000  # MIME parts, whole message
     max_pdf_pages: int = 500  # pages read per PDF
+
+
+def structure(text: str) -> tuple[Table, ...]:
+    """The tables of ``text`` as the detector reads them."""
+    from detectors.engine import structure as tables_of  # the detector's label words decide headers
+    return tables_of(text)
 
 
 def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
@@ -162,13 +171,13 @@ class _Walker:
         """Return what was collected."""
         return Extraction(tuple(self.segments), tuple(dict.fromkeys(self.notes)))
 
-    def add(self, name: str, text: str) -> None:
-        """Record a segment, cut to what the text budget allows."""
+    def add(self, name: str, text: str, tabular: bool = False) -> None:
+        """Record a segment, cut to what the text budget allows; find its tables if ``tabular``."""
         if len(text) > self.budget.text_left:
             text = text[: max(self.budget.text_left, 0)]
             self.note(name, "too-large")
         self.budget.text_left -= len(text)
-        self.segments.append(Segment(name, text))
+        self.segments.append(Segment(name, text, structure(text) if tabular else None))
 
     def note(self, name: str, reason: str) -> None:
         """Record that the part ``name`` could not be (fully) read."""
@@ -284,7 +293,7 @@ class _Walker:
             self.message(data, 0, name + "/", depth + 1)
         else:
             text = _lf(decode_text(data, charset))
-            self.add(name, html_to_text(text) if kind == "html" else text)
+            self.add(name, html_to_text(text) if kind == "html" else text, tabular=True)
 
     def zip(self, name: str, data: bytes, depth: int) -> None:
         """Extract an Office package as one segment, or each member of an archive."""
@@ -316,7 +325,7 @@ class _Walker:
         except Exception:  # e.g. a prefix with no namespace: its members still hold text
             self.note(name, "corrupt")
             return False
-        self.add(name, text)
+        self.add(name, text, tabular=True)
         if ooxml_embedded(archive):
             self.embedded(name, archive, depth)
         return True

@@ -4,57 +4,59 @@ Nine digits written ``dd-ddddddd``. The first two digits are an IRS campus
 prefix; 00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97 are never
 assigned (IRS, "How EINs are assigned and valid EIN prefixes"; the table in
 python-stdnum's ``us.ein``). The dashed form is a finding on its own; nine
-plain digits need context.
+plain digits need a label. The label decides against the written form: nine
+digits labelled EIN/FEIN/employer ID are an EIN even when written like an
+SSN; under a bare TIN label the written form decides (``ddd-dd-dddd`` SSN).
 
 >>> [f.masked for f in find("Employer ID 27-1234567, thanks")]
 ['**-***4567']
 >>> find("Order 07-1234567")   # 07 is not an assigned prefix
 []
+>>> [f.entity for f in find("FEIN: 219-45-6789")]
+['US_EIN']
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern
 from stdnum.us import ein
 
 from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer
+from detectors.recognizer import LabelOf, written_as_ssn
 
 ENTITY = "US_EIN"
-CONTEXT = ("ein", "employer identification", "employer id", "fein", "tax id", "tax id no",
-           "federal tax", "w-9", "w9", "tin", "taxpayer identification")
-_NEAR = keywords(*CONTEXT)
+CONTEXT = ("ein", "ein#", "fein", "fein#", "employer identification", "employer identification number",
+           "employer id", "employer id no", "employer no", "employer number", "federal tax id", "federal tax",
+           "federal id", "tax id", "tax id no", "tax id number", "tax identification", "w-9", "w9", "tin",
+           "tin#", "taxpayer identification", "vendor tin", "payer tin", "payee tin", "recipient tin",
+           "recipient's tin", "payer's tin",
+           "número de identificación patronal", "identificación patronal", "número patronal")
+SIZES = (9,)
+WORDS = keywords(*CONTEXT)
+
+
+# The assigned prefixes, read once from python-stdnum's table (its lookup is slow per call).
+_PREFIXES = frozenset(p for p in (f"{n:02d}" for n in range(100)) if ein.is_valid(p + "1234567"))
 
 
 def is_valid(digits: str) -> bool:
-    return len(digits) == 9 and ein.is_valid(digits)
+    return len(digits) == 9 and digits.isdigit() and digits[:2] in _PREFIXES
 
 
-def judge(c: Candidate, ctx: Context) -> float | None:
+def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as an EIN, or None."""
-    if len(c.digits) != 9:
+    dashed = c.groups == (2, 7) and c.sep == "-"
+    if len(c.digits) != 9 or c.sep == "mixed" or not is_valid(c.digits):
         return None
-    if c.groups == (2, 7) and c.sep == "-":
-        score = 1.0 if ctx.near(_NEAR, c.start, c.end) else 0.8
-    elif c.plain and ctx.near(_NEAR, c.start, c.end):
-        score = 0.65
-    else:
-        return None
-    return score if is_valid(c.digits) else None
-
-
-class DlpUsEinRecognizer(DigitsRecognizer):
-    ENTITY = ENTITY
-    PATTERNS = [
-        Pattern("ein dashed (medium)", r"\b\d{2}-\d{7}\b", 0.5),
-        Pattern("ein plain (weak)", r"\b\d{9}\b", 0.05),
-    ]
-    CONTEXT = list(CONTEXT)
-
-    def check(self, digits: str) -> bool:
-        return is_valid(digits)
+    label = label_of()
+    if ENTITY in label.nearest:
+        # A bare TIN names SSNs and ITINs too: then ddd-dd-dddd is theirs.
+        return 0.8 if written_as_ssn(c) and len(label.nearest) > 1 else 1.0
+    labelled = WORDS.search(label.text) is not None
+    if dashed:
+        return 0.95 if labelled else 0.8
+    return 0.65 if labelled and c.plain else None
 
 
 def find(text: str) -> list[Finding]:

@@ -6,29 +6,31 @@ Never issued (SSA, "Social Security Number Randomization", June 2011): area
 checks those and its list of advertising numbers (078-05-1120, 219-09-9999,
 457-55-5462). Numbers of one repeated digit and 123-45-6789 are placeholders.
 No check digit: a formatted valid SSN is a finding on its own; nine plain
-digits need SSN context nearby. The 9xx area belongs to ITINs (us_itin).
+digits need an SSN label (detectors.context). The 9xx area belongs to ITINs
+(us_itin); a number labelled EIN is an EIN (us_ein).
 
 >>> [f.masked for f in find("Applicant 219-45-6789 approved")]
 ['***-**-6789']
 >>> find("Sample card 078-05-1120"), find("order 219456789")
 ([], [])
->>> [f.score for f in find("SSN: 219456789")]
-[0.7]
+>>> [f.score for f in find("SSN: 219456789")], [f.entity for f in find("Seguro social 219456789")]
+([1.0], ['US_SSN'])
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern
 from stdnum.us import ssn
 
 from detectors.context import keywords
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer, formatted_or_context
+from detectors.recognizer import formatted_or_labelled
 
 ENTITY = "US_SSN"
-CONTEXT = ("ssn", "ss#", "ss #", "ssns", "social security", "soc sec", "ssa number", "ssa no",
-           "social security number", "taxpayer", "ssn#")
-_NEAR = keywords(*CONTEXT)
+CONTEXT = ("ssn", "ss#", "ss #", "ssns", "ssn#", "ss no", "social security", "social security number",
+           "social sec", "soc sec", "soc sec no", "ssa number", "ssa no", "social", "taxpayer",
+           "seguro social", "número de seguro social", "no de seguro social", "num de seguro social")
+SIZES = (9,)
+WORDS = keywords(*CONTEXT)
 _PLACEHOLDERS = frozenset({"123456789", "987654321"} | {d * 9 for d in "0123456789"})
 
 
@@ -39,21 +41,7 @@ def is_valid(digits: str) -> bool:
     return digits not in _PLACEHOLDERS and ssn.is_valid(digits)
 
 
-judge = formatted_or_context(is_valid, _NEAR)
-
-
-class DlpUsSsnRecognizer(DigitsRecognizer):
-    """The same rules as a Presidio recognizer, for AnalyzerEngine."""
-
-    ENTITY = ENTITY
-    PATTERNS = [
-        Pattern("ssn formatted (medium)", r"\b\d{3}([- .])\d{2}\1\d{4}\b", 0.5),
-        Pattern("ssn plain (weak)", r"\b\d{9}\b", 0.05),
-    ]
-    CONTEXT = list(CONTEXT)
-
-    def check(self, digits: str) -> bool:
-        return is_valid(digits)
+judge = formatted_or_labelled(ENTITY, is_valid, WORDS)
 
 
 def find(text: str) -> list[Finding]:

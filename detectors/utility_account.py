@@ -4,9 +4,16 @@ There is no public standard. Southern California Edison bills have shown a
 10-digit customer account printed ``d-dd-ddd-dddd`` and a 10-digit service
 account printed ``d-ddd-dddd-dd``; water utilities use 8 to 12 plain digits.
 So the formats are configuration (gateway.yaml, ``detection.utility_accounts``),
-each with the context words that must appear within its window before the
-number. Any number in the utility's own customer list (exact data match,
-detectors.edm) is an account whatever surrounds it.
+each with the label words that must name the number (detectors.context: the
+words before it in its sentence or cell, its row label, its column header).
+A layout matches its groups whatever the separator (``2 12 345 6789``); plain
+digits (8-12 for water, with their leading zeros; ten for an SCE account
+written without dashes) need an account label as the nearest label, and so
+do grouped digits of that length (``0012345-01``, a phone-shaped
+``213-555-2368``) when the label is at most three words away. A label that
+names a bank and no utility leaves the number to US_BANK_ACCOUNT. Any number
+in the utility's own customer list (exact data match, detectors.edm) is an
+account whatever surrounds it.
 
 >>> [f.masked for f in find("SCE customer account 2-12-345-6789")]
 ['*-**-***-6789']
@@ -14,29 +21,49 @@ detectors.edm) is an account whatever surrounds it.
 []
 >>> [f.value for f in find("Water acct# 00123456 past due")]
 ['00123456']
+>>> [f.value for f in find("Account: 2135552368")], find("Phone: 2135552368")
+(['2135552368'], [])
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from presidio_analyzer import Pattern
 from stdnum import luhn
 
 from detectors.candidates import Candidate
-from detectors.context import Context, keywords
+from detectors.context import keywords
 from detectors.edm import EdmSet
 from detectors.findings import Finding
-from detectors.recognizer import DigitsRecognizer
+from detectors.recognizer import LabelOf
 
 ENTITY = "UTILITY_ACCOUNT"
-CONTEXT = ("account", "acct", "acct#", "account no", "account number", "customer account",
-           "service account", "sce", "edison")
+CONTEXT = ("account", "acct", "acct#", "acct #", "acct no", "account no", "account number", "account #",
+           "account#", "a/c", "acc", "acc#", "customer account", "service account", "billing account",
+           "utility account", "sce", "edison", "cuenta", "número de cuenta", "no de cuenta", "num de cuenta",
+           "cuenta de servicio", "cuenta de cliente")
+# Words that label a number printed in a utility's own layout (d-dd-ddd-dddd),
+# not plain digits: a "customer number" is no account until the EDM list says so.
+LAYOUT_CONTEXT = ("customer", "cust", "cust #", "cust no", "customer #", "customer no", "customer number",
+                  "service", "cliente")
+SIZES = tuple(range(6, 20))
+WORDS = keywords(*CONTEXT)
+# A bank's account is no utility's (US_BANK_ACCOUNT), unless the label names the utility.
+_BANK = keywords("routing", "aba", "bank", "checking", "savings", "direct deposit", "ach", "banco",
+                 "cuenta bancaria", "iban", "swift")
+_UTILITY = keywords("sce", "edison", "water", "utility", "electric", "gas", "service account",
+                    "customer account", "agua", "luz")
+_GROUPED_WORDS = 3  # an account label this close makes grouped digits (213-555-2368) an account
 
 
 @dataclass(frozen=True, slots=True)
 class AccountFormat:
-    """One utility's account number shape: grouped (``d-dd-ddd-dddd``) or plain digits."""
+    """One utility's account number shape: grouped (``d-dd-ddd-dddd``) or plain digits.
+
+    ``context`` words label the format (beside the module's CONTEXT words);
+    ``window`` is kept for configuration files but distance is now counted in
+    words (detectors.context.MAX_WORDS).
+    """
 
     name: str
     utility: str
@@ -50,11 +77,6 @@ class AccountFormat:
     def groups(self) -> tuple[int, ...]:
         return tuple(len(part) for part in (self.layout or "").replace(".", "-").replace(" ", "-").split("-"))
 
-    @property
-    def sep(self) -> str:
-        layout = self.layout or ""
-        return next((ch for ch in layout if ch != "d"), "")
-
 
 DEFAULT_FORMATS = (
     AccountFormat("sce-customer", "Southern California Edison",
@@ -66,43 +88,78 @@ DEFAULT_FORMATS = (
 )
 
 
+def _grouped_account(c: Candidate) -> bool:
+    """Dashed digits an account label can claim: phone-shaped, or a customer-location pair."""
+    return c.sep == "-" and (c.groups == (3, 3, 4) or (len(c.groups) == 2 and c.groups != (5, 4)))
+
+
+def _customer_column(c: Candidate, label_of: LabelOf) -> bool:
+    """Plain digits in a customer-number column that are printed like accounts.
+
+    A billing export's "Cust #" column holds the account: an SCE customer
+    account written as ten plain digits starts with 2, a water account keeps
+    its leading zeros. Elsewhere a customer number is left to the EDM list.
+    """
+    digits = c.digits
+    if not ((len(digits) == 10 and digits[0] == "2") or (8 <= len(digits) <= 12 and digits[0] == "0")):
+        return False
+    label = label_of()
+    return label.column and ENTITY in label.nearest and not _bank_only(label.before, label.text)
+
+
+def _bank_only(before: str, text: str) -> bool:
+    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text)
+
+
 class UtilityAccounts:
     """Judges candidates against the configured formats and the EDM list."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None) -> None:
-        self.formats = tuple((f, f.groups, f.sep, keywords(*f.context)) for f in formats)
+        self.formats = tuple((f, f.groups, keywords(*f.context, *CONTEXT, *(LAYOUT_CONTEXT if f.layout else ())))
+                             for f in formats)
         self.edm = edm
 
-    def judge(self, c: Candidate, ctx: Context) -> tuple[float, str] | None:
+    def words(self) -> tuple[str, ...]:
+        """Every label word of the formats, for the label vocabulary."""
+        return (*(word for fmt, _, _ in self.formats for word in fmt.context), *LAYOUT_CONTEXT)
+
+    def judge(self, c: Candidate, label_of: LabelOf) -> tuple[float, str] | None:
         """Score and recognizer name for a candidate, or None."""
         if self.edm is not None and self.edm.contains(c.digits):
             return 1.0, "DlpEdmRecognizer"
-        for fmt, groups, sep, near in self.formats:
-            if fmt.layout is not None:
-                fits = c.groups == groups and c.sep == sep
-            else:
-                low, high = fmt.digits or (0, 0)
-                fits = c.plain and low <= len(c.digits) <= high
-            # A plain-digit account's keyword must belong to it, not to an
-            # earlier number; a formatted one may sit under a table header.
-            nearest = fmt.layout is None
-            if fits and ctx.near(near, c.start, c.end, before=fmt.window, after=0, nearest=nearest) \
-                    and (fmt.check != "luhn" or luhn.is_valid(c.digits)):
-                return (0.85 if fmt.layout else 0.7), f"DlpUtilityAccountRecognizer:{fmt.name}"
+        if c.sep == "mixed":
+            return None
+        for fmt, groups, words in self.formats:
+            score = self._fits(fmt, groups, words, c, label_of)
+            if score is not None:
+                return score, f"DlpUtilityAccountRecognizer:{fmt.name}"
+        if c.plain and _customer_column(c, label_of):
+            return 0.8, "DlpUtilityAccountRecognizer:customer-column"
         return None
 
-
-class DlpUtilityAccountRecognizer(DigitsRecognizer):
-    ENTITY = ENTITY
-    PATTERNS = [
-        Pattern("sce customer (medium)", r"\b\d-\d{2}-\d{3}-\d{4}\b", 0.4),
-        Pattern("sce service (medium)", r"\b\d-\d{3}-\d{4}-\d{2}\b", 0.4),
-        Pattern("water account (weak)", r"\b\d{8,12}\b", 0.05),
-    ]
-    CONTEXT = list(CONTEXT)
-
-    def check(self, digits: str) -> bool:
-        return True  # no check digit: context decides
+    @staticmethod
+    def _fits(fmt: AccountFormat, groups: tuple[int, ...], words: object, c: Candidate,
+              label_of: LabelOf) -> float | None:
+        if fmt.layout is not None:
+            if c.groups != groups:
+                return None
+            shape = 0.85
+        else:
+            low, high = fmt.digits or (0, 0)
+            if not low <= len(c.digits) <= high or not (c.plain or _grouped_account(c)):
+                return None
+            shape = 0.8 if c.plain else 0.9
+        if fmt.check == "luhn" and not luhn.is_valid(c.digits):
+            return None
+        label = label_of()
+        if not words.search(label.text):  # type: ignore[attr-defined]
+            return None
+        if _bank_only(label.before, label.text):
+            return None
+        nearest = ENTITY in label.nearest
+        if fmt.layout is None and not (nearest and (c.plain or label.words <= _GROUPED_WORDS)):
+            return None  # plain digits: the nearest label must be an account label
+        return 0.95 if nearest and fmt.layout is not None else shape
 
 
 def find(text: str) -> list[Finding]:

@@ -9,8 +9,9 @@ cells end with a tab, so neighbouring cells never merge.
 
 - docx: body, headers, footers, footnotes, endnotes, comments; deleted
   (tracked) text too, since it travels with the file.
-- xlsx: every worksheet in order, cells by tab, rows by newline (shared and
-  inline strings, booleans, cached formula results), then cell comments.
+- xlsx: every worksheet in order, apart by blank lines, cells by tab (empty
+  ones kept in place), rows by newline (shared and inline strings, booleans,
+  cached formula results), then cell comments.
 - pptx: slides in order, then speaker notes.
 
 Files embedded in a package (``word/embeddings/``: a chart's data workbook, a
@@ -45,6 +46,7 @@ _EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/[^/]+")
 _FLOW_TAGS = ("{*}t", "{*}delText", "{*}p", "{*}tr", "{*}tc", "{*}br", "{*}cr", "{*}tab", "{*}Fallback")
 _FLOW_MARKS = {"p": "\n", "tr": "\n", "br": "\n", "cr": "\n", "tab": "\t", "tc": "\t"}
 _CELL_TAGS = ("{*}c", "{*}row")
+_MAX_COLUMNS = 256  # empty cells kept in a row: beyond, values are only appended
 
 Reader = Callable[[str], bytes]
 
@@ -163,13 +165,20 @@ def _cell_formats(data: bytes) -> list[str | None]:
 
 
 def _sheet_text(data: bytes, shared: list[str], formats: list[str | None]) -> str:
-    """Return a worksheet's cell values, tab-separated, one row a line."""
+    """Return a worksheet's cell values, tab-separated, one row a line.
+
+    Empty cells keep their place (up to ``_MAX_COLUMNS``), so a value stays
+    under its column's header (detectors.tables).
+    """
     lines: list[str] = []
     row: list[str] = []
     for _, element in _events(data, _CELL_TAGS):
         if _local(element) == "c":
             value = _cell_value(element, shared, formats)
             if value:
+                column = _column(element.get("r", ""))
+                if len(row) < column < _MAX_COLUMNS:
+                    row.extend([""] * (column - len(row)))
                 row.append(value)
         else:
             if row:
@@ -179,6 +188,16 @@ def _sheet_text(data: bytes, shared: list[str], formats: list[str | None]) -> st
             while element.getprevious() is not None:
                 del cast(etree._Element, element.getparent())[0]
     return "\n".join(lines)
+
+
+def _column(reference: str) -> int:
+    """Return the zero-based column of a cell reference (``C7`` is 2), or -1."""
+    column = 0
+    for ch in reference[:4]:
+        if not "A" <= ch <= "Z":
+            break
+        column = column * 26 + ord(ch) - 64
+    return column - 1
 
 
 def _cell_value(cell: etree._Element, shared: list[str], formats: list[str | None]) -> str:

@@ -30,3 +30,33 @@ def test_predefined_recognizers_load_beside_ours() -> None:
     engine = analyzer(predefined=True)
     names = {r.name for r in engine.registry.recognizers}
     assert "UsSsnRecognizer" in names and not any(n.startswith("Dlp") for n in names)
+
+
+def corpus_segments() -> list[tuple[str, str]]:
+    """Every extracted segment of a sample of both corpora (tests/corpus and the independent one)."""
+    from detectors.segments import extract
+    from tests.corpus import generate as corpus
+    from tests.evalcorpus import generate as evalcorpus
+    out = [(s.name, seg.text) for s in corpus.generate(seed=21, count=80) for seg in extract(s.message).segments]
+    return out + [(c.name, seg.text) for c in evalcorpus.generate(count=60) for seg in extract(c.raw).segments]
+
+
+def test_presidio_and_the_fast_path_return_the_same_findings() -> None:
+    from detectors.engine import default_detector
+    engine = analyzer()
+    compared = 0
+    for name, text in corpus_segments():
+        fast = sorted((f.entity, f.start, f.end, round(f.score, 6)) for f in default_detector().find("x", text))
+        slow = sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in engine.analyze(text, language="en"))
+        assert fast == slow, name
+        compared += len(fast)
+    assert compared > 100
+
+
+def test_serving_does_not_import_spacy() -> None:
+    import subprocess
+    import sys
+    code = ("import sys, gateway.pipeline, gateway.cli, detectors.scan, detectors.engine; "
+            "print(sorted(m for m in ('spacy', 'presidio_analyzer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
