@@ -27,7 +27,6 @@ Budgets (issue 10) bound what one hostile message can cost:
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass
 
 from detectors.budget import Deadline, OutOfTime
@@ -39,21 +38,7 @@ from detectors.segments import Extraction, Limits, Segment, Unscannable, extract
 from detectors.tables import Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
-# Scans run in worker threads (gateway.smtp) and the detector's hyperscan
-# scratch is one per process: one text (a window, in a scan) is detected at
-# a time. Windows are short, so a clean message waits for at most one window
-# of a hostile one.
-_ONE_AT_A_TIME = threading.Lock()
 _LINE_REACH = 4096  # how far back a window looks for the start of its first line
-
-
-class SerialDetector(Detector):
-    """A Detector whose ``find`` runs one call at a time across threads."""
-
-    def find(self, segment: str, text: str) -> list[Finding]:
-        """Return the findings in ``text``, as Detector.find does."""
-        with _ONE_AT_A_TIME:
-            return super().find(segment, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +68,7 @@ class Scanner:
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None,
                  limits: Limits = Limits(), budgets: Budgets = Budgets()) -> None:
-        self.detector: Detector = SerialDetector(formats, edm)
+        self.detector = Detector(formats, edm)   # safe to share: hyperscan scratch is per thread
         self.limits = limits
         self.budgets = budgets
 
