@@ -20,7 +20,7 @@ from typing import Any
 from detectors.engine import Detector
 from detectors.findings import Finding
 from detectors.segments import Unscannable
-from gateway import headers, pipeline
+from gateway import headers, masking, pipeline
 from gateway.policy import profiles
 from gateway.replay import report, sources
 from gateway.replay.tally import HELD, Tally
@@ -126,10 +126,10 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
     subject_text, declared = headers.values(content, ("subject", "x-dlp-purpose"))
     today, candidate = _decide(setup, envelope, content, subject_text, declared)
     subject = masked(subject_text or "", detector)
-    sender = masked(envelope.mail_from, detector)
+    sender = masking.address(envelope.mail_from)   # as serve masks addresses: a bare 219456789@ too
     record: dict[str, Any] = {
         "file": masked(name, detector), "date": day.isoformat() if day else None, "sender": sender,
-        "recipients": [masked(r, detector) for r in envelope.rcpt_tos], "subject": subject,
+        "recipients": [masking.address(r) for r in envelope.rcpt_tos], "subject": subject,
         "verdict": verdict_json(today)}
     if candidate is not None:
         record["candidate"] = verdict_json(candidate)

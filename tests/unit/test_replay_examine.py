@@ -64,3 +64,14 @@ def test_redact_is_carried_out_as_serve_does(tmp_path: Path) -> None:
     assert batch.held.count("<tr>") == 1 and "<td>c.eml</td>" in batch.held
     assert batch.tally.days == {("2026-03-03", "redact"): 1, ("2026-03-03", "quarantine"): 1}
     assert batch.tally.domains == {"example.com": 1} and batch.tally.senders == {"it@example.org": 1}
+
+
+def test_addresses_are_masked_as_serve_masks_them(tmp_path: Path) -> None:
+    # A bare nine-digit SSN as a local part has no context for the detector;
+    # serve's logs and records mask it (gateway.masking.address), so must replay.
+    stages = pipeline.Pipeline.from_settings(config.load(None))
+    ref = eml(tmp_path, "a.eml", "219456789@citrus.example", f"SSN {SSN}")
+    batch = examine.examine(examine.Setup(stages), [ref])
+    [record] = [json.loads(line) for line in batch.lines.splitlines()]
+    assert record["sender"] == "*****6789@citrus.example"
+    assert "219456789" not in batch.lines + batch.held and batch.tally.senders == {"*****6789@citrus.example": 1}
