@@ -125,12 +125,20 @@ class GatewayState:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def judge(self, envelope: pipeline.Envelope, content: bytes) -> pipeline.Verdict:
+    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: "_Outcome") -> pipeline.Verdict:
         """Run the pipeline in a worker thread, so that other sessions are served
-        meanwhile: even a small message can be costly to scan (issue 10)."""
+        meanwhile: even a small message can be costly to scan (issue 10).
+
+        The masked Message-ID goes into ``outcome`` first, from the same thread:
+        masking it runs the detector, which waits for any scan's window
+        (detectors.scan), and the event loop must never wait for one."""
         stages = self.stages
         assert stages is not None
-        return await asyncio.to_thread(stages.run, envelope, content)
+
+        def run() -> pipeline.Verdict:
+            outcome.message_id = self.message_id(content)
+            return stages.run(envelope, content)
+        return await asyncio.to_thread(run)
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -347,7 +355,7 @@ class GatewayHandler:
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id)
         try:
-            outcome.verdict = verdict = await self.state.judge(envelope, content)
+            outcome.verdict = verdict = await self.state.judge(envelope, content, outcome)
             if verdict.action is Action.REDACT:
                 outcome.verdict = verdict = await self.state.redacted(verdict, content)
             if verdict.action is Action.BLOCK:
@@ -364,18 +372,21 @@ class GatewayHandler:
             outcome.reply = outcome.failure
             await server.transaction.reset()
         finally:
-            self._record(content, envelope, outcome, started)
+            try:
+                self._record(content, envelope, outcome, started)
+            except Exception as exc:   # the message's fate is settled: a log line must not change its reply
+                log.error("message not recorded", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
         return outcome.reply
 
     async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", masking.envelope(envelope), self.state.message_id(content), verdict,
+        entry = _audit_entry("block", masking.envelope(envelope), outcome.message_id, verdict,
                              outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
-        self._notify(envelope, content, verdict, None)
+        self._notify(envelope, content, verdict, None, outcome.message_id)
 
     async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
                           verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
@@ -387,14 +398,14 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", masking.envelope(envelope), self.state.message_id(content),
+        entry = _audit_entry("quarantine", masking.envelope(envelope), outcome.message_id,
                              verdict, outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.put(held, content, entry))
         failpoints.reached("quarantine-before-reply")
         outcome.held_as = held.id
         outcome.reply = replies.R250_QUARANTINED.format(id=held.id, profile=verdict.profile, why=_why(verdict))
         self.state.metrics.quarantine.inc()   # recounted from the store every recount_seconds
-        self._notify(envelope, content, verdict, held.id)
+        self._notify(envelope, content, verdict, held.id, outcome.message_id)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
                        envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
@@ -404,7 +415,7 @@ class GatewayHandler:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
             entry = _audit_entry("exception" if verdict.exception else "monitor", masking.envelope(envelope),
-                                 self.state.message_id(content), verdict, outcome.queue_id)
+                                 outcome.message_id, verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
@@ -420,23 +431,23 @@ class GatewayHandler:
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
 
     def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                held_as: str | None) -> None:
+                held_as: str | None, message_id: str | None) -> None:
         """Queue the notices; a failure here never changes the reply already decided."""
         try:
-            self._queue_notices(envelope, content, verdict, held_as)
+            self._queue_notices(envelope, content, verdict, held_as, message_id)
         except Exception as exc:
             log.error("notices not queued", extra={"fields": {"problem": _problem(exc)}})
             self.state.metrics.notices.labels("failed").inc()
 
     def _queue_notices(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                       held_as: str | None) -> None:
+                       held_as: str | None, message_id: str | None) -> None:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
         shown = masking.envelope(envelope)   # for the text; the sender's notice goes to the real address
         if settings.security:
             notices.append((settings.security, notify.security_notice(
-                verdict, shown, held_as, self.state.message_id(content), settings.sender, settings.security)))
+                verdict, shown, held_as, message_id, settings.sender, settings.security)))
         if profile is not None and profile.notify_sender and envelope.mail_from:
             notices.append((envelope.mail_from, notify.sender_notice(
                 verdict, shown, held_as, _masked_subject(content, verdict), settings.sender)))
@@ -462,7 +473,7 @@ class GatewayHandler:
         for entity, count in counts.items():
             metrics.findings.labels(entity).inc(count)
         fields: dict[str, Any] = {
-            "queue_id": outcome.queue_id, "message_id": self.state.message_id(content),
+            "queue_id": outcome.queue_id, "message_id": outcome.message_id,
             "pid": self.state.pid, "sender": masking.address(envelope.mail_from),
             "recipients": len(envelope.rcpt_tos),
             "size": len(content), "action": action, "profile": profile, "findings": counts,
@@ -504,6 +515,7 @@ class _Outcome:
     downstream: str = ""
     held_as: str | None = None
     audit_ref: int | None = None
+    message_id: str | None = None   # masked; set by GatewayState.judge
 
 
 def _path(address: str) -> str:
