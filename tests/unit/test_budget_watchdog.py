@@ -75,3 +75,14 @@ def test_a_forked_process_has_a_watchdog_of_its_own() -> None:
         child.kill()
         child.join()
     assert not result.empty() and result.get() == "stopped"
+
+
+def test_no_codec_is_first_imported_inside_a_scan() -> None:
+    # A sender picks the charset; its first use must not import a module under a budget.
+    import subprocess
+    import sys
+    code = ("import sys; from detectors.scan import Scanner; Scanner(); "
+            "print(sorted(m for m in ('encodings.cp037', 'encodings.koi8_u', 'encodings.mac_greek') "
+            "if m not in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
