@@ -58,6 +58,10 @@ def masked(text: str, detector: Detector | None) -> str:
     return masked_text(text, detector)
 
 
+def _segment(name: str, detector: Detector | None) -> str:
+    return masking.address(masked(name, detector))
+
+
 def verdict_json(verdict: pipeline.Verdict) -> dict[str, Any]:
     """The verdict as ``scan`` prints it; a declared purpose is reported even when it did not decide."""
     return {"action": verdict.action.value, "profile": verdict.profile,
@@ -133,10 +137,11 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
         "verdict": verdict_json(today)}
     if candidate is not None:
         record["candidate"] = verdict_json(candidate)
-    record["findings"] = [{"entity": f.entity, "segment": masked(f.segment, detector), "start": f.start,
+    # Segment names hold file names: masked as the quarantine CLI masks them (a bare 219456789.csv too).
+    record["findings"] = [{"entity": f.entity, "segment": _segment(f.segment, detector), "start": f.start,
                            "end": f.end, "score": round(f.score, 2), "masked": f.masked}
                           for f in today.findings]
-    record["unscannable"] = [{"segment": masked(u.name, detector), "reason": u.reason} for u in today.unscannable]
+    record["unscannable"] = [{"segment": _segment(u.name, detector), "reason": u.reason} for u in today.unscannable]
     lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     _count(tally, record, today, candidate, day)
     _rows(record, today, candidate, held, changed)
