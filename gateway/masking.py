@@ -108,13 +108,17 @@ def details(record: Mapping[str, object]) -> dict[str, object]:
 
 def detector_for(settings: Any) -> Detector:
     """The gateway's detector as ``settings`` configure it (account formats, the EDM list),
-    for masking where nothing else needs the scanner (the CLI)."""
+    for masking where nothing else needs the scanner (the CLI, the review app).
+
+    Serialised with the scans (detectors.scan.SerialDetector): the review app
+    runs in the SMTP worker's process when there is one worker, and the
+    detector's hyperscan scratch is one per process."""
     from detectors.edm import EdmStore
-    from detectors.engine import Detector
+    from detectors.scan import SerialDetector
     from detectors.utility_account import AccountFormat
     formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
                     for f in settings.detection.utility_accounts)
-    return Detector(formats, EdmStore(settings.data_dir).load())
+    return SerialDetector(formats, EdmStore(settings.data_dir).load())
 
 
 def subject(text: str, findings: Sequence[Mapping[str, object]]) -> str:
