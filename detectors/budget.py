@@ -19,6 +19,7 @@ False
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import time
 from types import TracebackType
@@ -109,6 +110,13 @@ class _Watchdog:
         with self.lock:
             self.deadlines.discard(deadline)
 
+    def after_fork(self) -> None:
+        """In a forked child: the parent's thread is not there, and its lock may
+        have been held at the fork; start afresh (``replay`` forks its workers)."""
+        self.lock = threading.Lock()
+        self.deadlines = set()
+        self.thread = None
+
     def _run(self) -> None:
         while True:
             time.sleep(_POLL_SECONDS)
@@ -130,3 +138,4 @@ def _set_async_exc(thread: int, kind: type[BaseException] | None) -> None:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.after_fork)

@@ -26,7 +26,12 @@ Budgets (issue 10) bound what one hostile message can cost:
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import encodings
+import pkgutil
+from encodings.aliases import aliases
+from functools import cache
 from dataclasses import dataclass
 
 from detectors.budget import Deadline, OutOfTime
@@ -63,11 +68,28 @@ class Budgets:
     margin_chars: int = 1024
 
 
+@cache
+def _load_codecs() -> None:
+    """Import every codec now, outside any budget.
+
+    A charset label is the sender's choice, and its first use imports a
+    module; an OutOfTime delivered inside the import machinery (between
+    ``_imp.acquire_lock()`` and its ``try``) would leave the import lock held
+    and every later first import in the process waiting for ever.
+    """
+    for name in {m.name for m in pkgutil.iter_modules(encodings.__path__)} | set(aliases.values()):
+        try:
+            codecs.lookup(name)
+        except LookupError:   # not a codec (aliases), or one this platform lacks (mbcs)
+            continue
+
+
 class Scanner:
     """Extraction limits, budgets and a detector, built once from the configuration."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None,
                  limits: Limits = Limits(), budgets: Budgets = Budgets()) -> None:
+        _load_codecs()
         self.detector = Detector(formats, edm)   # safe to share: hyperscan scratch is per thread
         self.limits = limits
         self.budgets = budgets

@@ -6,6 +6,8 @@ the X-DLP-Purpose header); every other byte passes on as received.
 >>> raw = b"Subject: March [purpose:collections]\\r\\nX-DLP-Purpose: x\\r\\n\\tfolded\\r\\n\\r\\nbody\\r\\n"
 >>> value(raw, "subject")
 'March [purpose:collections]'
+>>> value(b"Subject: =?x-unknown?B?U1NOIDIxOS00NS02Nzg5?=\\r\\n\\r\\n", "subject")   # as the scanner reads it
+'SSN 219-45-6789'
 >>> remove(raw, "x-dlp-purpose")
 b'Subject: March [purpose:collections]\\r\\n\\r\\nbody\\r\\n'
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import re
 from email.header import Header, decode_header, make_header
+
+from detectors.extract.mime import decode_words
 
 _END = re.compile(rb"\r?\n\r?\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -92,7 +96,9 @@ def _decoded(raw: bytes | None) -> str | None:
     try:
         return str(make_header(decode_header(text)))
     except (ValueError, LookupError, UnicodeError):
-        return text
+        # An unknown or broken charset: decode as the scanner did, or the values it
+        # found stay encoded in what we mask (a base64 word is not masked, only hidden).
+        return decode_words(text)
 
 
 def remove(content: bytes, name: str) -> bytes:

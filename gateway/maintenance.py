@@ -15,6 +15,7 @@ can leave the configuration and be destroyed.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def _backup(settings: Settings, target: Path) -> int:
 def copy_sqlite(source: Path, target: Path) -> int:
     """Copy with the online backup API; return the page count."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    # 0600 from the first byte (held rows keep addresses in clear), and never over an existing file.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(target)
     try:

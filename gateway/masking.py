@@ -108,7 +108,11 @@ def details(record: Mapping[str, object]) -> dict[str, object]:
 
 def detector_for(settings: Any) -> Detector:
     """The gateway's detector as ``settings`` configure it (account formats, the EDM list),
-    for masking where nothing else needs the scanner (the CLI)."""
+    for masking where nothing else needs the scanner (the CLI, the review app).
+
+    The review app may run in the SMTP worker's process (one worker); a
+    Detector is safe to share with the scans there (hyperscan scratch is per
+    thread)."""
     from detectors.edm import EdmStore
     from detectors.engine import Detector
     from detectors.utility_account import AccountFormat

@@ -129,12 +129,20 @@ class GatewayState:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def judge(self, envelope: pipeline.Envelope, content: bytes) -> pipeline.Verdict:
+    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: "_Outcome") -> pipeline.Verdict:
         """Run the pipeline in a worker thread, so that other sessions are served
-        meanwhile: even a small message can be costly to scan (issue 10)."""
+        meanwhile: even a small message can be costly to scan (issue 10).
+
+        The masked Message-ID goes into ``outcome`` first, from the same thread:
+        masking it runs the detector, which waits for any scan's window
+        (detectors.scan), and the event loop must never wait for one."""
         stages = self.stages
         assert stages is not None
-        return await asyncio.to_thread(stages.run, envelope, content)
+
+        def run() -> pipeline.Verdict:
+            outcome.message_id = self.message_id(content)
+            return stages.run(envelope, content)
+        return await asyncio.to_thread(run)
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -407,7 +415,7 @@ class GatewayHandler:
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id, client=server.xforward)
         try:
-            outcome.verdict = verdict = await self.state.judge(envelope, content)
+            outcome.verdict = verdict = await self.state.judge(envelope, content, outcome)
             if verdict.action is Action.REDACT:
                 outcome.verdict = verdict = await self.state.redacted(verdict, content)
             if verdict.action is Action.BLOCK:
@@ -430,7 +438,7 @@ class GatewayHandler:
         finally:
             try:
                 self._record(content, envelope, outcome, started)
-            except Exception as exc:
+            except Exception as exc:   # the message's fate is settled: a log line must not change its reply
                 self._failed_after(queue_id, "record", exc)
         return outcome.reply
 
@@ -445,12 +453,12 @@ class GatewayHandler:
                      verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", masking.envelope(envelope), self.state.message_id(content), verdict,
+        entry = _audit_entry("block", masking.envelope(envelope), outcome.message_id, verdict,
                              outcome.queue_id)
         outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
         outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
         outcome.settled = True
-        self._notify(envelope, content, verdict, None)
+        self._notify(envelope, content, verdict, None, outcome.message_id)
 
     async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
                           verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
@@ -462,7 +470,7 @@ class GatewayHandler:
             action=verdict.action.value, reasons=verdict.reasons,
             findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
             decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", masking.envelope(envelope), self.state.message_id(content),
+        entry = _audit_entry("quarantine", masking.envelope(envelope), outcome.message_id,
                              verdict, outcome.queue_id)
         key = retry_key(actions.message_id(content), envelope.mail_from, envelope.rcpt_tos, content)
         since = held.received_at - timedelta(seconds=self.state.settings.quarantine.retry_window)
@@ -471,7 +479,7 @@ class GatewayHandler:
         outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
         outcome.settled = True
         failpoints.reached("quarantine-before-reply")
-        self._notify(envelope, content, verdict, held_as)
+        self._notify(envelope, content, verdict, held_as, outcome.message_id)
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
                        envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
@@ -481,7 +489,7 @@ class GatewayHandler:
             # Every use of an exception (and every monitored decision) is on record before delivery.
             outcome.failure = replies.R451_STORE.format()
             entry = _audit_entry("exception" if verdict.exception else "monitor", masking.envelope(envelope),
-                                 self.state.message_id(content), verdict, outcome.queue_id)
+                                 outcome.message_id, verdict, outcome.queue_id)
             ref = outcome.audit_ref = await self.state.stored(
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
@@ -498,23 +506,23 @@ class GatewayHandler:
         outcome.settled = True
 
     def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                held_as: str | None) -> None:
+                held_as: str | None, message_id: str | None) -> None:
         """Queue the notices; a failure here never changes the reply already decided."""
         try:
-            self._queue_notices(envelope, content, verdict, held_as)
+            self._queue_notices(envelope, content, verdict, held_as, message_id)
         except Exception as exc:
             log.error("notices not queued", extra={"fields": {"problem": _problem(exc)}})
             self.state.metrics.notices.labels("failed").inc()
 
     def _queue_notices(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                       held_as: str | None) -> None:
+                       held_as: str | None, message_id: str | None) -> None:
         settings = self.state.settings.notify
         profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
         notices: list[tuple[str, bytes]] = []
         shown = masking.envelope(envelope)   # for the text; the sender's notice goes to the real address
         if settings.security:
             notices.append((settings.security, notify.security_notice(
-                verdict, shown, held_as, self.state.message_id(content), settings.sender, settings.security)))
+                verdict, shown, held_as, message_id, settings.sender, settings.security)))
         if profile is not None and profile.notify_sender and envelope.mail_from:
             notices.append((envelope.mail_from, notify.sender_notice(
                 verdict, shown, held_as, _masked_subject(content, verdict), settings.sender)))
@@ -541,7 +549,7 @@ class GatewayHandler:
         for entity, count in counts.items():
             metrics.findings.labels(entity).inc(count)
         fields: dict[str, Any] = {
-            "queue_id": outcome.queue_id, "message_id": self.state.message_id(content),
+            "queue_id": outcome.queue_id, "message_id": outcome.message_id,
             "pid": self.state.pid, "sender": masking.address(envelope.mail_from),
             "recipients": len(envelope.rcpt_tos),
             "size": len(content), "action": action, "profile": profile, "findings": counts,
@@ -588,6 +596,7 @@ class _Outcome:
     audit_ref: int | None = None
     settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
     client: xforward.XForward | None = None   # what the MTA in front said of its client
+    message_id: str | None = None   # masked; set by GatewayState.judge
 
 
 def _declared_size(options: list[str]) -> int:

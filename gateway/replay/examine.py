@@ -20,7 +20,7 @@ from typing import Any
 from detectors.engine import Detector
 from detectors.findings import Finding
 from detectors.segments import Unscannable
-from gateway import headers, pipeline
+from gateway import headers, masking, pipeline
 from gateway.policy import profiles
 from gateway.replay import report, sources
 from gateway.replay.tally import HELD, Tally
@@ -56,6 +56,10 @@ def masked(text: str, detector: Detector | None) -> str:
         return text
     from gateway.review.render import masked_text
     return masked_text(text, detector)
+
+
+def _segment(name: str, detector: Detector | None) -> str:
+    return masking.address(masked(name, detector))
 
 
 def verdict_json(verdict: pipeline.Verdict) -> dict[str, Any]:
@@ -126,17 +130,18 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
     subject_text, declared = headers.values(content, ("subject", "x-dlp-purpose"))
     today, candidate = _decide(setup, envelope, content, subject_text, declared)
     subject = masked(subject_text or "", detector)
-    sender = masked(envelope.mail_from, detector)
+    sender = masking.address(envelope.mail_from)   # as serve masks addresses: a bare 219456789@ too
     record: dict[str, Any] = {
         "file": masked(name, detector), "date": day.isoformat() if day else None, "sender": sender,
-        "recipients": [masked(r, detector) for r in envelope.rcpt_tos], "subject": subject,
+        "recipients": [masking.address(r) for r in envelope.rcpt_tos], "subject": subject,
         "verdict": verdict_json(today)}
     if candidate is not None:
         record["candidate"] = verdict_json(candidate)
-    record["findings"] = [{"entity": f.entity, "segment": masked(f.segment, detector), "start": f.start,
+    # Segment names hold file names: masked as the quarantine CLI masks them (a bare 219456789.csv too).
+    record["findings"] = [{"entity": f.entity, "segment": _segment(f.segment, detector), "start": f.start,
                            "end": f.end, "score": round(f.score, 2), "masked": f.masked}
                           for f in today.findings]
-    record["unscannable"] = [{"segment": masked(u.name, detector), "reason": u.reason} for u in today.unscannable]
+    record["unscannable"] = [{"segment": _segment(u.name, detector), "reason": u.reason} for u in today.unscannable]
     lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     _count(tally, record, today, candidate, day)
     _rows(record, today, candidate, held, changed)

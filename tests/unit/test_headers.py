@@ -78,3 +78,16 @@ def test_a_subject_with_raw_utf8_and_an_encoded_word_loses_only_the_tag() -> Non
 
 def test_a_subject_that_is_the_last_line_keeps_the_block_s_line_ends() -> None:
     assert actions.without_purpose(b"From: a\r\nSubject: hi [purpose:x]") == b"From: a\r\nSubject: hi\r\n"
+
+
+def test_a_subject_in_an_unknown_charset_is_masked_as_it_was_scanned() -> None:
+    # The scanner decodes an unknown charset leniently and finds the SSN; the
+    # subject kept in quarantine, notices and replay must not carry it base64-encoded.
+    from gateway import config, pipeline, smtp
+    import base64
+    word = base64.b64encode(b"SSN 219-45-6789").decode()
+    content = f"From: a@citrus.example\r\nTo: b@out.example\r\nSubject: =?x-bogus?B?{word}?=\r\n\r\nhi\r\n".encode()
+    stages = pipeline.Pipeline.from_settings(config.load(None))
+    verdict = stages.run(pipeline.Envelope("a@citrus.example", ("b@out.example",)), content)
+    assert [f.segment for f in verdict.findings] == ["subject"]
+    assert smtp._masked_subject(content, verdict) == "SSN ***-**-6789"

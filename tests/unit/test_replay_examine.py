@@ -64,3 +64,27 @@ def test_redact_is_carried_out_as_serve_does(tmp_path: Path) -> None:
     assert batch.held.count("<tr>") == 1 and "<td>c.eml</td>" in batch.held
     assert batch.tally.days == {("2026-03-03", "redact"): 1, ("2026-03-03", "quarantine"): 1}
     assert batch.tally.domains == {"example.com": 1} and batch.tally.senders == {"it@example.org": 1}
+
+
+def test_addresses_are_masked_as_serve_masks_them(tmp_path: Path) -> None:
+    # A bare nine-digit SSN as a local part has no context for the detector;
+    # serve's logs and records mask it (gateway.masking.address), so must replay.
+    stages = pipeline.Pipeline.from_settings(config.load(None))
+    ref = eml(tmp_path, "a.eml", "219456789@citrus.example", f"SSN {SSN}")
+    batch = examine.examine(examine.Setup(stages), [ref])
+    [record] = [json.loads(line) for line in batch.lines.splitlines()]
+    assert record["sender"] == "*****6789@citrus.example"
+    assert "219456789" not in batch.lines + batch.held and batch.tally.senders == {"*****6789@citrus.example": 1}
+
+
+def test_file_names_in_segments_are_masked(tmp_path: Path) -> None:
+    stages = pipeline.Pipeline.from_settings(config.load(None))
+    content = ("From: clerk@citrus.example\r\nTo: someone@example.com\r\nSubject: list\r\nMIME-Version: 1.0\r\n"
+               'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n'
+               '--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename="219456789.csv"\r\n\r\n'
+               f"name,ssn\r\nA,{SSN}\r\n--b--\r\n")
+    (tmp_path / "a.eml").write_bytes(content.encode())
+    batch = examine.examine(examine.Setup(stages), [sources.Ref("a.eml", str(tmp_path / "a.eml"))])
+    [record] = [json.loads(line) for line in batch.lines.splitlines()]
+    assert [f["segment"] for f in record["findings"]] == ["attachment:*****6789.csv"]
+    assert "219456789" not in batch.lines + batch.held
