@@ -302,7 +302,12 @@ def audited(transaction: Callable[[Callable[[Execute], _T]], _T]) -> Callable[[C
         result = transaction(tapped)
         if _forwarder is not None:
             for row in rows:
-                _publish_row(row)
+                try:
+                    _publish_row(row)
+                except Exception as exc:   # committed: forwarding must never change what the store says
+                    log.error("audit event not forwarded", extra={"fields": {"problem": type(exc).__name__}})
+                    if _forwarder is not None:
+                        _forwarder.dropped.inc()
         return result
     return run
 

@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
 from pathlib import Path
 
+from detectors.budget import OutOfTime
 from detectors.extract.lines import crlf
 from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots, xforward
 from gateway.budget import Budget
@@ -134,14 +135,19 @@ class GatewayState:
         meanwhile: even a small message can be costly to scan (issue 10).
 
         The masked Message-ID goes into ``outcome`` first, from the same thread:
-        masking it runs the detector, which waits for any scan's window
-        (detectors.scan), and the event loop must never wait for one."""
+        masking it runs the detector, which must not run on the event loop.
+        The scan's CPU budget (detectors.budget) is a BaseException meant to
+        stay inside the scan; should one ever escape, it becomes an ordinary
+        failure here, answered 451 like any other."""
         stages = self.stages
         assert stages is not None
 
         def run() -> pipeline.Verdict:
             outcome.message_id = self.message_id(content)
-            return stages.run(envelope, content)
+            try:
+                return stages.run(envelope, content)
+            except OutOfTime:
+                raise RuntimeError("scan budget escaped the scan") from None
         return await asyncio.to_thread(run)
 
     def trusted(self, ip: str) -> bool:
@@ -406,15 +412,11 @@ class GatewayHandler:
         started = time.perf_counter()
         queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
         content: bytes = smtp_env.original_content or b""
-        if len(content) > self.state.settings.detection.thread_above:  # bare line ends: one pass, off the loop
-            content = await asyncio.to_thread(crlf, content)
-        else:
-            content = crlf(content)   # scanned and delivered alike
-        content = headers.from_sender(content)   # no forged X-DLP-*
         envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
                                      server.peer_ip, session.host_name or "")
         outcome = _Outcome(queue_id, client=server.xforward)
         try:
+            content = await self._edge(content)
             outcome.verdict = verdict = await self.state.judge(envelope, content, outcome)
             if verdict.action is Action.REDACT:
                 outcome.verdict = verdict = await self.state.redacted(verdict, content)
@@ -441,6 +443,15 @@ class GatewayHandler:
             except Exception as exc:   # the message's fate is settled: a log line must not change its reply
                 self._failed_after(queue_id, "record", exc)
         return outcome.reply
+
+    async def _edge(self, content: bytes) -> bytes:
+        """The message as it is scanned and delivered alike: CRLF line ends, no
+        X-DLP-* header of the sender's (one pass each; off the loop when large)."""
+        def edge(data: bytes) -> bytes:
+            return headers.from_sender(crlf(data))
+        if len(content) > self.state.settings.detection.thread_above:
+            return await asyncio.to_thread(edge, content)
+        return edge(content)
 
     def _failed_after(self, queue_id: str, stage: str, exc: Exception) -> None:
         """A failure once the message's fate is settled: logged and counted, never
