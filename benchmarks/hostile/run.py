@@ -25,6 +25,9 @@ CASES = {
                                                                     "application/zip"),
     "10 MB of spaced digits": lambda: hostile.with_attachment("d.txt", hostile.spaced_digits(), "text/plain"),
     "XLSX with 95 MB of sheet XML": lambda: hostile.with_attachment("s.xlsx", hostile.big_xlsx()),
+    "HTML, a 300,000-letter tag name": lambda: hostile.with_attachment("t.html", hostile.long_tag_html(),
+                                                                       "text/html"),
+    "HTML, 500,000 <td>": lambda: hostile.with_attachment("t.html", hostile.many_cells_html(), "text/html"),
 }
 CHILD = """
 import json, re, sys, time

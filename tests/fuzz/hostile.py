@@ -81,3 +81,13 @@ def big_xlsx(sheet_bytes: int = 95 * 1024 * 1024) -> bytes:
                    'spreadsheetml/2006/main"><sheets><sheet name="s" sheetId="1"/></sheets></workbook>')
         z.writestr("xl/worksheets/sheet1.xml", sheet)
     return out.getvalue()
+
+
+def long_tag_html(letters: int = 300_000) -> bytes:
+    """An HTML document whose one tag name is ``letters`` long, then an SSN."""
+    return b"<html><body><" + b"a" * letters + b">x</" + b"a" * 10 + b"> SSN " + SSN.encode() + b"</body></html>"
+
+
+def many_cells_html(cells: int = 500_000) -> bytes:
+    """An HTML table of ``cells`` empty ``<td>`` (about 2 MB), then an SSN."""
+    return b"<html><body><table><tr>" + b"<td>" * cells + b"</tr></table><p>SSN " + SSN.encode() + b"</p></body></html>"

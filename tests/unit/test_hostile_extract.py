@@ -170,6 +170,8 @@ STALLS = {
     "overlapping zip bomb": 'hostile.with_attachment("bomb.zip", hostile.overlapping_zip(), "application/zip")',
     "10 MB of spaced digits": 'hostile.with_attachment("d.txt", hostile.spaced_digits(), "text/plain")',
     "95 MB of sheet XML": 'hostile.with_attachment("s.xlsx", hostile.big_xlsx())',
+    "300,000-letter tag name": 'hostile.with_attachment("t.html", hostile.long_tag_html(), "text/html")',
+    "500,000 td": 'hostile.with_attachment("t.html", hostile.many_cells_html(), "text/html")',
 }
 
 
@@ -190,6 +192,8 @@ def test_stall_case_is_bounded(name: str, tmp_path: Path) -> None:
     assert measured["rss_mb"] < 600
     if name.startswith("overlapping"):
         assert measured["findings"] == 1000 and "too-many-findings" in measured["reasons"]
+    if name.endswith(("tag name", "td")):   # read in full, and the SSN after the markup found
+        assert measured["findings"] == 1 and measured["reasons"] == []
 
 
 # Linear time: every regex that runs over message content, on adversarial
