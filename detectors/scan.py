@@ -60,8 +60,8 @@ class ScanResult:
 class Budgets:
     """What one message may cost the scanner."""
 
-    max_findings: int = 1000
-    max_segment_findings: int = 250
+    max_findings: int = 10_000
+    max_segment_findings: int = 5_000
     cpu_seconds: float = 1.5
     extract_share: float = 0.6
     window_chars: int = 1 << 14

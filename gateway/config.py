@@ -195,8 +195,8 @@ class DetectionSettings(_Section):
     max_members: int = Field(1000, ge=1)
     max_inflated_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     max_ratio: int = Field(100, ge=2)
-    max_findings: int = Field(1000, ge=1)   # per message (detectors.scan.Budgets)
-    max_segment_findings: int = Field(250, ge=1)
+    max_findings: int = Field(10_000, ge=1)   # per message (detectors.scan.Budgets)
+    max_segment_findings: int = Field(5_000, ge=1)
     scan_cpu_seconds: float = Field(1.5, gt=0, le=3600)
 
 
