@@ -8,7 +8,7 @@ never quotes a driver's error text (it may hold a password or data).
 
 from __future__ import annotations
 
-import socket
+import smtplib
 import sqlite3
 import threading
 import time
@@ -36,12 +36,17 @@ def render(checks: list[Check]) -> str:
 
 
 def downstream(address: HostPort, timeout: float = CHECK_TIMEOUT) -> Check:
-    """The downstream MTA accepts a TCP connection (no SMTP dialogue, no mail)."""
+    """The downstream MTA greets with 220 (then QUIT: no mail, and no "lost
+    connection after CONNECT" in the MTA's log)."""
     try:
-        with socket.create_connection((address.host, address.port), timeout=timeout):
-            pass
-    except OSError as exc:
-        return Check("downstream", False, f"{address}: {exc.strerror or type(exc).__name__}")
+        with smtplib.SMTP(timeout=timeout) as client:
+            code, _ = client.connect(address.host, address.port)
+            client.quit()
+    except (OSError, smtplib.SMTPException) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return Check("downstream", False, f"{address}: {reason}")
+    if code != 220:
+        return Check("downstream", False, f"{address}: greeting {code}")
     return Check("downstream", True, str(address))
 
 
