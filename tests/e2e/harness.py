@@ -119,7 +119,7 @@ class Sink:
     def messages(self) -> list[Received]:
         return self.handler.messages
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -200,7 +200,7 @@ class Gateway:
                 continue
         return entries
 
-    def wait_log(self, msg: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_log(self, msg: str, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for entry in self.log_entries():
