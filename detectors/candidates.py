@@ -125,6 +125,11 @@ try:
 
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
+    # The same, and (id 1) a line break with a digit or dash before and a
+    # digit after (detectors.engine.wrapped): both in one pass.
+    _BOTH_DB = hyperscan.Database()
+    _BOTH_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}", rb"[0-9-]\n[> \t]*[0-9]"],
+                     ids=[0, 1], flags=[0, 0])
 
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
@@ -170,6 +175,24 @@ try:
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()
 
+    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+        """``candidates(text)`` of a text already normalized, and the ends of
+        its wrap hints (a digit or dash, a line break, a digit): one pass."""
+        ends: list[int] = []
+        breaks: list[int] = []
+
+        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            (breaks if id_ else ends).append(to)
+
+        _BOTH_DB.scan(text.encode("ascii", "replace"), scratch=_scratch("both", _BOTH_DB),
+                      match_event_handler=on_match)
+        out: list[Candidate] = []
+        if ends:
+            for start, end in _windows(text, ends):
+                for match in _RUN.finditer(text, start, end):
+                    out.extend(_split(text, match.start(), match.end()))
+        return out, breaks
+
     def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
         """Spans around the match ends, widened to whole runs and merged."""
         start = end = -1
@@ -195,6 +218,12 @@ except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-6
 
     def _needs_mapping(text: str) -> bool:
         return True  # without hyperscan: map every non-ASCII text
+
+    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
+
+    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+        breaks = [m.end() for m in _HINT.finditer(text)]
+        return [c for start, end in _runs_re(text) for c in _split(text, start, end)], breaks
 
 
 def candidates(text: str) -> list[Candidate]:
