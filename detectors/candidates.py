@@ -243,6 +243,10 @@ def candidates(text: str) -> list[Candidate]:
 def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
     if not _bounded(text, start, end):
         return
+    if text[start:end].isdecimal():  # one group (isdecimal: the digits \d matches)
+        if end - start <= MAX_DIGITS:
+            yield Candidate(start, end, text[start:end], (end - start,), "")
+        return
     spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
     if len(spans) == 1:
         if end - start <= MAX_DIGITS:

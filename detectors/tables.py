@@ -83,7 +83,8 @@ def find_tables(text: str, known: Callable[[str], bool] | None = None) -> tuple[
     while start < len(text):
         end = text.find("\n\n", start)
         end = len(text) if end < 0 else end
-        found.extend(analyse(text, start, end, known))
+        if text.find("\n", start, end) >= 0:  # a table has two lines at least
+            found.extend(analyse(text, start, end, known))
         start = end + 2
     return tuple(found)
 
