@@ -248,26 +248,28 @@ def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
             yield Candidate(start, end, text[start:end], (end - start,), "")
         return
     spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
-    if len(spans) == 1:
+    n = len(spans)
+    if n == 1:
         if end - start <= MAX_DIGITS:
             yield Candidate(start, end, text[start:end], (end - start,), "")
         return
     parts = [text[s:e] for s, e in spans]
-    seps = [text[spans[i][1]] for i in range(len(spans) - 1)]
-    for first in range(len(spans)):
+    sizes = [e - s for s, e in spans]
+    seps = [text[e] for _, e in spans[:-1]]
+    for first in range(n):
         if first and seps[first - 1] != " ":
             continue  # a piece of a dashed or dotted number is not a number
         count = 0
-        for last in range(first, min(len(spans), first + _MAX_GROUPS)):
-            count += len(parts[last])
+        for last in range(first, min(n, first + _MAX_GROUPS)):
+            count += sizes[last]
             if count > MAX_DIGITS:
                 break
-            if count < MIN_DIGITS or (last + 1 < len(spans) and seps[last] != " "):
+            if count < MIN_DIGITS or (last + 1 < n and seps[last] != " "):
                 continue
             used = seps[first:last]
             sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
             yield Candidate(spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
-                            tuple(len(p) for p in parts[first:last + 1]), sep)
+                            tuple(sizes[first:last + 1]), sep)
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
