@@ -83,8 +83,7 @@ def find_tables(text: str, known: Callable[[str], bool] | None = None) -> tuple[
     while start < len(text):
         end = text.find("\n\n", start)
         end = len(text) if end < 0 else end
-        if text.find("\n", start, end) >= 0:  # a table has two lines at least
-            found.extend(analyse(text, start, end, known))
+        found.extend(analyse(text, start, end, known))
         start = end + 2
     return tuple(found)
 
@@ -96,6 +95,8 @@ def analyse(text: str, start: int, end: int, known: Callable[[str], bool] | None
     lines without digits are looked at (found by one regular expression,
     so 200,000 data rows cost one C scan, not a Python loop).
     """
+    if text.find("\n", start, end) < 0:
+        return []  # one line
     head_end = end
     if text.count("\n", start, end) >= _SAMPLE_LINES:
         head_end = start
