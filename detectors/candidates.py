@@ -125,6 +125,11 @@ try:
 
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
+    # The same, and (id 1) a line break with a digit or dash before and a
+    # digit after (detectors.engine.wrapped): both in one pass.
+    _BOTH_DB = hyperscan.Database()
+    _BOTH_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}", rb"[0-9-]\n[> \t]*[0-9]"],
+                     ids=[0, 1], flags=[0, 0])
 
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
@@ -170,6 +175,24 @@ try:
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()
 
+    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+        """``candidates(text)`` of a text already normalized, and the ends of
+        its wrap hints (a digit or dash, a line break, a digit): one pass."""
+        ends: list[int] = []
+        breaks: list[int] = []
+
+        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            (breaks if id_ else ends).append(to)
+
+        _BOTH_DB.scan(text.encode("ascii", "replace"), scratch=_scratch("both", _BOTH_DB),
+                      match_event_handler=on_match)
+        out: list[Candidate] = []
+        if ends:
+            for start, end in _windows(text, ends):
+                for match in _RUN.finditer(text, start, end):
+                    out.extend(_split(text, match.start(), match.end()))
+        return out, breaks
+
     def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
         """Spans around the match ends, widened to whole runs and merged."""
         start = end = -1
@@ -196,6 +219,12 @@ except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-6
     def _needs_mapping(text: str) -> bool:
         return True  # without hyperscan: map every non-ASCII text
 
+    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
+
+    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+        breaks = [m.end() for m in _HINT.finditer(text)]
+        return [c for start, end in _runs_re(text) for c in _split(text, start, end)], breaks
+
 
 def candidates(text: str) -> list[Candidate]:
     """Return every number-like span of 6 to 19 digits, and its sub-numbers.
@@ -214,27 +243,33 @@ def candidates(text: str) -> list[Candidate]:
 def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
     if not _bounded(text, start, end):
         return
+    if text[start:end].isdecimal():  # one group (isdecimal: the digits \d matches)
+        if end - start <= MAX_DIGITS:
+            yield Candidate(start, end, text[start:end], (end - start,), "")
+        return
     spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
-    if len(spans) == 1:
+    n = len(spans)
+    if n == 1:
         if end - start <= MAX_DIGITS:
             yield Candidate(start, end, text[start:end], (end - start,), "")
         return
     parts = [text[s:e] for s, e in spans]
-    seps = [text[spans[i][1]] for i in range(len(spans) - 1)]
-    for first in range(len(spans)):
+    sizes = [e - s for s, e in spans]
+    seps = [text[e] for _, e in spans[:-1]]
+    for first in range(n):
         if first and seps[first - 1] != " ":
             continue  # a piece of a dashed or dotted number is not a number
         count = 0
-        for last in range(first, min(len(spans), first + _MAX_GROUPS)):
-            count += len(parts[last])
+        for last in range(first, min(n, first + _MAX_GROUPS)):
+            count += sizes[last]
             if count > MAX_DIGITS:
                 break
-            if count < MIN_DIGITS or (last + 1 < len(spans) and seps[last] != " "):
+            if count < MIN_DIGITS or (last + 1 < n and seps[last] != " "):
                 continue
             used = seps[first:last]
             sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
             yield Candidate(spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
-                            tuple(len(p) for p in parts[first:last + 1]), sep)
+                            tuple(sizes[first:last + 1]), sep)
 
 
 def _bounded(text: str, start: int, end: int) -> bool:

@@ -212,8 +212,7 @@ class Context:
 
     def _table(self, pos: int, line: int, line_end: int) -> Table | None:
         if pos >= self._block_end:
-            row = self.text[line:line_end]
-            if not ("\t" in row or "," in row or ";" in row or "|" in row or "  " in row):
+            if _ROW.search(self.text, line, line_end) is None:
                 return None  # not a row: no need to read its block yet
             self._read_block(pos)
         index = bisect_right(self._starts, pos) - 1
@@ -298,6 +297,7 @@ def _count_cells(text: str, start: int, end: int, sep: str, count: int, quoted: 
 _NUMBER = re.compile(r"(?<!\w)\d[\d\-. ]{4,}\d(?!\w)")  # six digits or more: house numbers and years do not cut
 _DIGITS = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
+_ROW = re.compile(r"[\t,;|]|  ")  # what a table row holds: a delimiter, or a gap of aligned columns
 
 
 def _after_unlike_number(head: str, groups: tuple[int, ...]) -> str:

@@ -22,7 +22,7 @@ import threading
 from functools import lru_cache
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
-from detectors.candidates import Candidate, candidates, normalize
+from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
@@ -89,10 +89,11 @@ class Detector:
         norm = normalize(text)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        for c in candidates(norm):
+        found, breaks = scan_numbers(norm)
+        for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
-        if "\n" in norm:
-            for c in wrapped(norm):  # after the others: labels are read in order of position
+        if breaks:
+            for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
                 hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
@@ -162,7 +163,7 @@ except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-6
         return [m.start() + 1 for m in _HINT.finditer(text)]
 
 
-def wrapped(text: str) -> list[Candidate]:
+def wrapped(text: str, hints: list[int] | None = None) -> list[Candidate]:
     """Formatted numbers broken by a line wrap: three groups or more, joined by dashes.
 
     Plain digits are never joined across lines: two numbers on neighbouring
@@ -171,7 +172,7 @@ def wrapped(text: str) -> list[Candidate]:
     """
     out = []
     seen = -1
-    for nl in _line_breaks(text):
+    for nl in _line_breaks(text) if hints is None else [text.rfind("\n", 0, end) for end in hints]:
         if nl <= seen:
             continue
         seen = nl

@@ -95,26 +95,30 @@ def analyse(text: str, start: int, end: int, known: Callable[[str], bool] | None
     lines without digits are looked at (found by one regular expression,
     so 200,000 data rows cost one C scan, not a Python loop).
     """
-    head_end = start
-    for _ in range(_SAMPLE_LINES):
-        head_end = text.find("\n", head_end, end) + 1
-        if head_end <= 0:
-            head_end = end
-            break
-    lines = text[start:head_end].split("\n")
+    if text.find("\n", start, end) < 0:
+        return []  # one line
+    head_end = end
+    if text.count("\n", start, end) >= _SAMPLE_LINES:
+        head_end = start
+        for _ in range(_SAMPLE_LINES):
+            head_end = text.find("\n", head_end, end) + 1
+    head = text[start:head_end]
+    lines = head.split("\n")
     if len(lines) < 2 or (len(lines) == 2 and not lines[1]):
         return []
-    sep = _separator(lines)
-    tables = _delimited(_rows(text, start, head_end, end, lines), end, sep, known) if sep is not None else []
-    return tables or _aligned(lines, start, end)
+    sep = _separator(head, lines)
+    tables = _delimited(_rows(text, start, head_end, end, lines, sep), end, sep, known) if sep is not None else []
+    return tables or ("  " in head and _aligned(lines, start, end)) or []
 
 
-def _rows(text: str, start: int, head_end: int, end: int, lines: list[str]) -> Iterator[tuple[int, str, str]]:
-    """(offset, line, next line) of the lines that may be header rows."""
+def _rows(text: str, start: int, head_end: int, end: int, lines: list[str],
+          sep: str) -> Iterator[tuple[int, str, str]]:
+    """(offset, line, next line) of the lines that may be header rows (in the head, those holding ``sep``)."""
     pos = start
     for index, line in enumerate(lines):
-        following = lines[index + 1] if index + 1 < len(lines) else _line_at(text, pos + len(line) + 1, end)
-        yield pos, line, following
+        if sep in line:
+            following = lines[index + 1] if index + 1 < len(lines) else _line_at(text, pos + len(line) + 1, end)
+            yield pos, line, following
         pos += len(line) + 1
     for match in _NO_DIGITS.finditer(text, head_end, end):
         yield match.start(), match.group(), _line_at(text, match.end() + 1, end)
@@ -127,9 +131,11 @@ def _line_at(text: str, pos: int, end: int) -> str:
     return text[pos:end if stop < 0 else stop]
 
 
-def _separator(sample: list[str]) -> str | None:
+def _separator(head: str, sample: list[str]) -> str | None:
     best, most = None, 1
     for sep in SEPARATORS:
+        if head.count(sep) <= most:
+            continue  # too few for more lines than the best so far
         count = sum(sep in line for line in sample)
         if count > most:
             best, most = sep, count

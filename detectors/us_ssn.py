@@ -32,13 +32,19 @@ CONTEXT = ("ssn", "ss#", "ss #", "ssns", "ssn#", "ss no", "social security", "so
 SIZES = (9,)
 WORDS = keywords(*CONTEXT)
 _PLACEHOLDERS = frozenset({"123456789", "987654321"} | {d * 9 for d in "0123456789"})
+# python-stdnum's advertising numbers, as digits: its other checks are the ones above.
+_BLACKLIST = frozenset(n.replace("-", "") for n in getattr(ssn, "_ssn_blacklist", ()))
 
 
 def is_valid(digits: str) -> bool:
     """Whether nine digits could be an issued SSN."""
     if digits[0] == "9" or digits[:3] in ("000", "666") or digits[3:5] == "00" or digits[5:] == "0000":
         return False  # never issued: the cheap part of ssn.is_valid, before its blacklist
-    return digits not in _PLACEHOLDERS and ssn.is_valid(digits)
+    if digits in _PLACEHOLDERS:
+        return False
+    if _BLACKLIST and len(digits) == 9 and digits.isascii() and digits.isdigit():
+        return digits not in _BLACKLIST  # what ssn.is_valid has left to check, without its parsing
+    return ssn.is_valid(digits)
 
 
 judge = formatted_or_labelled(ENTITY, is_valid, WORDS)
