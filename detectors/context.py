@@ -140,7 +140,7 @@ NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
 class Context:
     """The text candidates sit in, its tables found lazily, block by block."""
 
-    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells")
+    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells", "_row_line")
 
     def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | None = None,
                  headers: Vocabulary | None = None) -> None:
@@ -151,6 +151,7 @@ class Context:
         self._tables: list[Table] = list(tables or ())
         self._starts = [t.start for t in self._tables]
         self._line = (0, -1)  # the line last looked at: start, end
+        self._row_line = (-1, False)  # the line last asked whether it is a table row, and the answer
         self._cells = (-1, 0, 0, False)  # line, position, delimiters and open quote before it
 
     def label(self, start: int, end: int, groups: tuple[int, ...]) -> Label:
@@ -212,7 +213,9 @@ class Context:
 
     def _table(self, pos: int, line: int, line_end: int) -> Table | None:
         if pos >= self._block_end:
-            if _ROW.search(self.text, line, line_end) is None:
+            if self._row_line[0] != line:   # once per line: a long line holds many numbers
+                self._row_line = (line, _ROW.search(self.text, line, line_end) is not None)
+            if not self._row_line[1]:
                 return None  # not a row: no need to read its block yet
             self._read_block(pos)
         index = bisect_right(self._starts, pos) - 1

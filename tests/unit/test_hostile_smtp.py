@@ -55,6 +55,7 @@ class Client:
         return self.reply()
 
     def close(self) -> None:
+        self.file.close()   # the reader holds the socket open too
         self.sock.close()
 
 
@@ -130,7 +131,7 @@ def test_zip_bomb_is_judged_on_capped_findings(gateway: Gateway, sink: Sink) -> 
     assert reply.startswith("250 2.0.0 OK: held for review"), reply
     [entry] = [e for e in gateway.log_entries() if e.get("msg") == "message" and e.get("quarantine_id")
                and e["quarantine_id"] in reply]
-    assert entry["findings"] == {"US_SSN": 1000}
+    assert entry["findings"] == {"US_SSN": 10_000}
     assert "too-many-findings" in entry["unscannable"]
 
 
