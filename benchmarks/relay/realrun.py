@@ -26,7 +26,6 @@ import argparse
 import importlib
 import json
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -224,16 +223,7 @@ def smtp_source_file(port: int, path: Path, rcpt: str, messages: int, flags: lis
     """smtp-source -F: (wall seconds, its CPU seconds, exit status, stderr)."""
     command = ["smtp-source", *flags, "-s", str(sessions), "-m", str(messages), "-F", str(path),
                "-M", "bench.example", "-f", base.SENDER, "-t", rcpt, f"{base.HOST}:{port}"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=limit)
-        rc, errors = done.returncode, done.stderr.decode(errors="replace")
-    except subprocess.TimeoutExpired:
-        rc, errors = -1, f"smtp-source: timed out after {limit:.0f} s (killed)"
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, rc, errors
+    return base.run_source(command, limit)
 
 
 def time_limit(mail: MailFile, messages: int) -> float:

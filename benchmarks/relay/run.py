@@ -314,6 +314,11 @@ def smtp_source(port: int, messages: int, flags: list[str],
                "-m", str(messages), "-M", "bench.example", "-f", SENDER, "-t", RECIPIENT,
                f"{HOST}:{port}"]
     limit = 60 + messages / 100  # far beyond any sane rate; a stuck run must not stall the benchmark
+    return run_source(command, limit)
+
+
+def run_source(command: list[str], limit: float) -> tuple[float, float, int, str]:
+    """Run an smtp-source command line: (wall seconds, its CPU seconds, exit status, its stderr)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     try:
@@ -323,8 +328,7 @@ def smtp_source(port: int, messages: int, flags: list[str],
         rc, errors = -1, f"smtp-source: timed out after {limit:.0f} s (killed)"
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return wall, cpu, rc, errors
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, rc, errors
 
 
 def measure(port: int, sink: Sink, relay: subprocess.Popen[bytes] | None, flags: list[str],
