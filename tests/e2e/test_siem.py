@@ -10,7 +10,6 @@ import smtplib
 import socket
 import socketserver
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -101,15 +100,6 @@ def events(messages: list[bytes]) -> list[str]:
         found.append(match.group(5).decode())
     return found
 
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("siem-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
 
 
 @pytest.fixture
