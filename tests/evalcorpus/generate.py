@@ -176,6 +176,7 @@ class Draft:
         self.labels: list[Label] = []
         self.negatives: list[Negative] = []
         self.grey: list[Grey] = []
+        self.ordinal = 0  # this message's number among its scenario's: spreads formats evenly
         self.org = rng.choice(ORGS)
         self.sender = self.person()
 
@@ -1202,12 +1203,15 @@ def dl_sentence(d: Draft, p: Part, who: str) -> str:
 def sc_dl_roster(d: Draft) -> bytes:
     """A fleet/EPN driver roster: the licence column 100 rows up is the label."""
     rng = d.rng
-    fmt = rng.choice(("csv", "csv", "xlsx", "xlsx", "html", "html", "docx", "pdf", "zip"))
-    col = rng.choice(DL_COLUMNS)
+    fmt = ("csv", "xlsx", "html", "zip", "docx", "csv", "pdf", "xlsx", "html", "zip")[d.ordinal % 10]
+    col = DL_COLUMNS[(d.ordinal + rng.randint(0, 1)) % len(DL_COLUMNS)]
     header = ["Emp ID", "Name", "Dept", col, "Class", "DL Exp", "Phone"]
     permit = rng.random() < 0.5
     if permit:
         header.append(rng.choice(("Parking Permit", "Permit #", "Gate Card")))
+    states = rng.random() < 0.3
+    if states:
+        header.insert(4, "DL State")
     if fmt in ("csv", "xlsx", "zip"):
         n = rng.choice((12, 25, 40, 60, 90))
         fname = rng.choice(("epn_roster", "fleet_drivers", "driver_list", "cdl_drivers")) + ".csv"
@@ -1229,10 +1233,18 @@ def sc_dl_roster(d: Draft) -> bytes:
     p = d.part(seg, kind)
     rows: list[list[str]] = []
     for _ in range(n):
+        state = "CA"
+        if states and rng.random() < 0.08:  # licensed in another state: configuration, not the default - grey
+            state, make = rng.choice(OTHER_STATES)
+            dl = p.grey(f"{state} licence", p.fresh(lambda: make(rng)))
+        else:
+            dl = licence(p)
         row = [p.fresh(lambda: str(rng.randint(10000, 99999))), f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
                rng.choice(("Public Works", "Water", "Parks", "Fleet", "Streets", "Utilities")),
-               licence(p), rng.choice(("A", "B", "C", "C", "C")), d.date(p),
+               dl, rng.choice(("A", "B", "C", "C", "C")), d.date(p),
                p.put("PHONE_NUMBER", V.phone(rng, rng.choice(("dash", "paren"))))]
+        if states:
+            row.insert(4, state)
         if permit:
             row.append(p.neg("permit number (licence-shaped)", p.fresh(lambda: licence_shaped(rng, "P"))))
         rows.append(row)
@@ -1335,14 +1347,18 @@ def sc_dl_form(d: Draft) -> bytes:
     mt = "vnd.openxmlformats-officedocument.wordprocessingml.document" if fmt == "docx" else "pdf"
     b = d.part("body", "body")
     text = f"{greet(d)}\n\nThe signed form is attached for processing.\n\n{close(d)}" + d.signature(b, "hr")
-    return assemble(d, rng.choice(("signed form", "application attached", "form for processing")), text,
+    subj = rng.choice(("signed form", "application attached", "form for processing"))
+    if rng.random() < 0.3:
+        sp = d.part("subject", "subject")
+        subj = f"{subj} - DL# {licence(sp)}"
+    return assemble(d, subj, text,
                     attachments=[(fname, "application", mt, data)])
 
 
 def sc_dl_reply(d: Draft) -> bytes:
     """A resident's message quoted in the reply or forwarded as an attachment, licence inside."""
     rng = d.rng
-    attach = rng.random() < 0.5
+    attach = d.ordinal % 2 == 1
     seg = "attachment:original.eml/body" if attach else "body"
     p = d.part(seg, "attached-message" if attach else "body")
     cust = d.person()
@@ -1393,7 +1409,11 @@ def sc_dl_negatives(d: Draft) -> bytes:
     b = d.part("body", "body")
     lines = [greet(d), ""]
     pool = ["dl", "dl", "part", "case", "permit", "citation", "sample", "plate", "ticket"]
-    for what in rng.sample(pool, k=rng.randint(2, 4)):
+    chosen = rng.sample(pool, k=rng.randint(2, 4))
+    subj = {"dl": "distribution list", "part": "back-order", "case": "case status", "permit": "permits",
+            "citation": "citation appeal", "sample": "training data", "plate": "tow report",
+            "ticket": "service desk"}[chosen[0]]
+    for what in chosen:
         if what == "dl":
             t = b.neg("ticket number (licence-shaped)", b.fresh(lambda: licence_shaped(rng, rng.choice("TW"))))
             lines.append(rng.choice((
@@ -1429,7 +1449,9 @@ def sc_dl_negatives(d: Draft) -> bytes:
         st, make = rng.choice(OTHER_STATES)
         lines.append(f"The applicant moved from {st}; {st} driver license {b.grey(f'{st} licence', b.fresh(lambda: make(rng)))}.")
     text = "\n".join(lines + ["", close(d)]) + d.signature(b, rng.choice(("it", "hr", "cs")))
-    return assemble(d, rng.choice(("DL update", "distribution list", "permits", "case status", "training data")), text)
+    if chosen[0] == "dl" and rng.random() < 0.5:
+        subj = "DL membership"  # DL the distribution list, in the subject too
+    return assemble(d, subj, text)
 
 
 # --- issue 16: bank accounts ---------------------------------------------------
@@ -1446,15 +1468,16 @@ def bank_acct(p: Part, style: str | None = None) -> str:
     return p.put("US_BANK_ACCOUNT", V.fmt_bank_account(d, style))
 
 
-def rtn(p: Part) -> str:
+def rtn(p: Part, style: str | None = None) -> str:
     rng = p.draft.rng
-    return p.put("US_BANK_ROUTING", p.fresh(lambda: V.routing(rng, rng.choice(("plain", "plain", "plain", "dash")))))
+    style = style or rng.choice(("plain", "plain", "plain", "dash"))
+    return p.put("US_BANK_ROUTING", p.fresh(lambda: V.routing(rng, style)))
 
 
-def bank_sentence(d: Draft, p: Part) -> str:
+def bank_sentence(d: Draft, p: Part, index: int) -> str:
     rng = d.rng
     bank = rng.choice(BANKS)
-    forms = (
+    forms = [
         lambda: f"checking account {bank_acct(p)} at routing {rtn(p)}",
         lambda: f"Please deposit my refund to my savings account {bank_acct(p)}, routing number {rtn(p)}.",
         lambda: f"Wire instructions: ABA {rtn(p)}, Acct {bank_acct(p)}, beneficiary {rng.choice(VENDORS)}.",
@@ -1467,28 +1490,29 @@ def bank_sentence(d: Draft, p: Part) -> str:
         lambda: f"her direct deposit account is {bank_acct(p)}",
         lambda: f"Savings acct {bank_acct(p)}, {bank}.",
         lambda: f"ABA routing {rtn(p)} / checking {bank_acct(p)}",
-    )
-    return rng.choice(forms)()
+    ]
+    return forms[index % len(forms)]()
 
 
 def sc_bank_prose(d: Draft) -> bytes:
     """Payroll, AP and customer refunds in sentences, Spanish, subjects, quoted and forwarded."""
     rng = d.rng
-    how = rng.choice(("plain", "plain", "quoted", "attached", "spanish"))
+    how = ("plain", "quoted", "attached", "spanish", "plain")[d.ordinal % 5]
     if how == "attached":
         p = d.part("attachment:request.eml/body", "attached-message")
     else:
         p = d.part("body", "body")
     olines = [greet(d), ""]
-    for _ in range(rng.randint(1, 3)):
+    start = rng.randint(0, 11)
+    for i in range(rng.randint(1, 3)):
         if how == "spanish":
             forms = (lambda: f"Mi cuenta bancaria es {bank_acct(p)}.",
                      lambda: f"mi cuenta de cheques es {bank_acct(p)} y el número de ruta {rtn(p)}",
                      lambda: f"cuenta de ahorros {bank_acct(p)}, ruta {rtn(p)}",
                      lambda: f"Depósito directo a la cuenta bancaria {bank_acct(p)}, número de ruta {rtn(p)}.")
-            olines.append(rng.choice(forms)())
+            olines.append(forms[(start + i) % len(forms)]())
         else:
-            olines.append(bank_sentence(d, p))
+            olines.append(bank_sentence(d, p, start + i * 5))
     if rng.random() < 0.3:
         olines.append(f"Employee ID {p.neg('employee ID', p.fresh(lambda: str(rng.randint(10000, 99999))))} - "
                       "effective next pay period.")
@@ -1496,7 +1520,7 @@ def sc_bank_prose(d: Draft) -> bytes:
     otext = "\n".join(olines)
     b = d.part("body", "body")
     subj = rng.choice(("direct deposit change", "refund", "ACH info", "banking update"))
-    if rng.random() < 0.2:
+    if rng.random() < 0.35:
         sp = d.part("subject", "subject")
         subj = rng.choice((lambda: f"Direct deposit change - acct {bank_acct(sp, 'plain')}",
                            lambda: f"ACH update: routing {rtn(sp)} account {bank_acct(sp, 'plain')}",
@@ -1515,8 +1539,27 @@ def sc_bank_prose(d: Draft) -> bytes:
     return assemble(d, subj, text)
 
 
+def dd_form_rows(d: Draft, p: Part) -> list[list[str]]:
+    """An employee's direct-deposit enrollment: a primary and often a second account."""
+    rng = d.rng
+    rows = [["Employee Name", d.person()],
+            ["Employee ID", p.neg("employee ID", p.fresh(lambda: str(rng.randint(10000, 99999))))],
+            ["Home Phone", p.put("PHONE_NUMBER", V.phone(rng))],
+            ["Financial Institution", rng.choice(BANKS)],
+            [rng.choice(("Routing Number (9 digits)", "ABA/Routing #", "Bank Routing No.")), rtn(p, "plain")],
+            [rng.choice(("Account Number", "Checking Account Number", "Acct No.")), bank_acct(p)],
+            ["Account Type", rng.choice(("Checking", "Savings"))]]
+    if rng.random() < 0.6:
+        rows += [["Second account - Routing", rtn(p, "plain")],
+                 [rng.choice(("Second account - Account No.", "Savings Account Number")), bank_acct(p)],
+                 ["Amount to second account", d.amount(p)]]
+    return rows
+
+
 def ach_form_rows(d: Draft, p: Part) -> list[list[str]]:
     rng = d.rng
+    if rng.random() < 0.4:
+        return dd_form_rows(d, p)
     acct_label = rng.choice(("Bank Account Number", "Account Number", "Account No.", "Checking Account #",
                              "DFI Account Number", "Acct #"))
     rows = [["Vendor Name", rng.choice(VENDORS)],
@@ -1537,7 +1580,7 @@ def ach_form_rows(d: Draft, p: Part) -> list[list[str]]:
 def sc_ach_form(d: Draft) -> bytes:
     """The vendor's ACH/EFT authorization form: row labels and a routing row above the account."""
     rng = d.rng
-    fmt = rng.choice(("docx", "pdf", "html"))
+    fmt = ("docx", "pdf", "html")[d.ordinal % 3]
     if fmt == "html":
         p = d.part("body", "html-table")
         rows = ach_form_rows(d, p)
@@ -1546,7 +1589,9 @@ def sc_ach_form(d: Draft) -> bytes:
         return assemble(d, "Supplier portal: new ACH enrollment", None, html=html)
     fname = rng.choice(("ACH_authorization", "EFT_form", "vendor_direct_deposit")) + "." + fmt
     p = d.part(f"attachment:{fname}", fmt)
-    blocks: list[tuple[str, object]] = [("h", "Vendor ACH/EFT Payment Authorization"), ("table", ach_form_rows(d, p)),
+    rows = ach_form_rows(d, p)
+    heading = "Direct Deposit Enrollment" if rows[0][0] == "Employee Name" else "Vendor ACH/EFT Payment Authorization"
+    blocks: list[tuple[str, object]] = [("h", heading), ("table", rows),
                                         ("p", "Attach a voided check. Changes take effect after verification.")]
     data = docs.docx(blocks) if fmt == "docx" else docs.pdf(blocks)
     mt = "vnd.openxmlformats-officedocument.wordprocessingml.document" if fmt == "docx" else "pdf"
@@ -1559,7 +1604,7 @@ def sc_ach_form(d: Draft) -> bytes:
 def sc_dd_register(d: Draft) -> bytes:
     """A payroll direct-deposit register: account column beside the routing column, split deposits."""
     rng = d.rng
-    fmt = rng.choice(("csv", "csv", "xlsx", "zip", "html"))
+    fmt = ("csv", "xlsx", "zip", "html")[d.ordinal % 4]
     rt_h, ac_h = rng.choice((("Routing Number", "Account Number"), ("Transit/ABA", "Acct No."), ("RTN", "DFI Account"),
                              ("DFI Routing", "Deposit Account"), ("Bank Routing", "Employee Acct #"), ("ABA", "Acct")))
     split = rng.random() < 0.4
@@ -1582,13 +1627,13 @@ def sc_dd_register(d: Draft) -> bytes:
     rows = []
     for _ in range(n):
         row = [p.fresh(lambda: str(rng.randint(10000, 99999))), f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
-               rtn(p), bank_acct(p, "plain"), rng.choice(("Checking", "Savings", "C", "S", "22", "32")), amt()]
+               rtn(p, "plain"), bank_acct(p, "plain"), rng.choice(("Checking", "Savings", "C", "S", "22", "32")), amt()]
         if split:
             if rng.random() < 0.4:
-                row += [rtn(p), bank_acct(p, "plain"), amt()]
+                row += [rtn(p, "plain"), bank_acct(p, "plain"), amt()]
             else:
                 row += ["", "", ""]
-        # a live check only when there is no deposit; else blank - the check number is a hard negative
+        # the check number of a paper check or of the deposit advice: a hard negative
         row.append(p.neg("check number", p.fresh(lambda: str(rng.randint(100000, 999999)))) if rng.random() < 0.15 else "")
         rows.append(row)
     title = [f"City of {d.org.city} - Direct Deposit Register", f"Pay date {d.date()}"]
@@ -1621,7 +1666,7 @@ def sc_autopay(d: Draft) -> bytes:
         rows = []
         for _ in range(rng.choice((15, 30, 60))):
             ua = p.put("UTILITY_ACCOUNT", p.fresh(lambda: d.utility_account("plain" if d.org.accounts == "sce" else None)))
-            rows.append([ua, f"{rng.choice(LAST).upper()}, {rng.choice(FIRST).upper()}", rtn(p), bank_acct(p, "plain"),
+            rows.append([ua, f"{rng.choice(LAST).upper()}, {rng.choice(FIRST).upper()}", rtn(p, "plain"), bank_acct(p, "plain"),
                          rng.choice(("CHK", "SAV")), d.date(p)])
         data = docs.delimited([f"{d.org.utility} - AutoPay enrollments"], header, rows)
         b = d.part("body", "body")
@@ -1651,7 +1696,7 @@ def sc_bank_negatives(d: Draft) -> bytes:
     b = d.part("body", "body")
     lines = [greet(d), ""]
     pool = ["last4", "last4", "check", "gl", "invoice", "trace", "po", "micr", "unlabelled"]
-    for what in rng.sample(pool, k=rng.randint(2, 4)):
+    for what in rng.sample(pool, k=rng.randint(3, 5)):
         if what == "last4":
             l4 = b.neg("account last four", b.fresh(lambda: f"{rng.randint(1000, 9999)}"))
             lines.append(rng.choice((f"The refund went to the checking account ending in {l4}.",
@@ -1732,14 +1777,14 @@ SCENARIOS_16: tuple[tuple[str, Scenario, int], ...] = (
     ("dl-roster", sc_dl_roster, 16),
     ("dl-prose", sc_dl_prose, 24),
     ("dl-form", sc_dl_form, 12),
-    ("dl-reply", sc_dl_reply, 16),
+    ("dl-reply", sc_dl_reply, 20),
     ("dl-spanish", sc_dl_spanish, 8),
-    ("dl-negatives", sc_dl_negatives, 16),
-    ("ach-form", sc_ach_form, 24),
+    ("dl-negatives", sc_dl_negatives, 20),
+    ("ach-form", sc_ach_form, 36),
     ("dd-register", sc_dd_register, 12),
     ("bank-prose", sc_bank_prose, 26),
-    ("autopay", sc_autopay, 14),
-    ("bank-negatives", sc_bank_negatives, 18),
+    ("autopay", sc_autopay, 18),
+    ("bank-negatives", sc_bank_negatives, 24),
 )
 
 
@@ -1753,8 +1798,10 @@ def generate(seed: int = SEED, count: int | None = None) -> list[Case]:
     if count is not None:
         plan = plan[:count]
     cases = []
+    ordinals: dict[str, int] = {}
     for i, (name, fn) in enumerate(plan):
         d = Draft(random.Random(seed * 7919 + i), i, name)
+        d.ordinal = ordinals[name] = ordinals.get(name, -1) + 1
         raw = fn(d)
         cases.append(Case(f"{i:04d}-{name}.eml", name, raw, tuple(d.labels), tuple(d.negatives), tuple(d.grey)))
     return cases
