@@ -136,7 +136,7 @@ def score(cases: Sequence[Mapping[str, Any]], scans: Mapping[str, Mapping[str, A
             if value is None:
                 raise RuntimeError("scan output has no values: run it with --reveal")
             k = (f["entity"], norm(f["entity"], value), f"{name}|{f['segment']}")
-            gpool = grey_pool.get((name, f["segment"]))
+            gpool = grey_pool.get((name, f["segment"]), {})
             gkey = _contains(V.digits(value), gpool, grey_joined[(name, f["segment"])]) if gpool else None
             if gkey is not None and k not in labels:
                 # a finding on a grey value is neither right nor wrong: left out of the scores
@@ -253,7 +253,11 @@ def score(cases: Sequence[Mapping[str, Any]], scans: Mapping[str, Mapping[str, A
                 neg_detail.append({"message": name, "segment": seg, "what": what, "value": masked(value)})
 
     # verdicts
-    leaks, leaks_later, leaks_all, false_blocks, grey_blocks = [], [], [], [], []
+    leaks: list[dict[str, Any]] = []
+    leaks_later: list[dict[str, Any]] = []
+    leaks_all: list[dict[str, Any]] = []
+    false_blocks: list[dict[str, Any]] = []
+    grey_blocks: list[dict[str, Any]] = []
     actions: Counter[str] = Counter()
     for c in cases:
         verdict = scans[c["name"]]["verdict"]
@@ -332,6 +336,14 @@ def score(cases: Sequence[Mapping[str, Any]], scans: Mapping[str, Mapping[str, A
     }
 
 
+def before_issue_16(cases: Sequence[Mapping[str, Any]], scans: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The core figures on the messages the corpus had before issue 16 (comparable with older reports)."""
+    new = {name for name, _, _ in G.SCENARIOS_16}
+    sub = score([c for c in cases if c["scenario"] not in new], scans)
+    return {k: sub[k] for k in ("messages", "sensitive_messages", "clean_messages", "per_entity", "all_sensitive",
+                                "recall_by_kind", "sensitive_delivered", "clean_not_delivered")}
+
+
 def evaluate(seed: int = G.SEED, count: int | None = None, keep: Path | None = None,
              config: Path | None = None) -> dict[str, Any]:
     """Generate, scan and score the corpus; the figures as a dict."""
@@ -343,7 +355,9 @@ def evaluate(seed: int = G.SEED, count: int | None = None, keep: Path | None = N
         G.write(cases, outdir)
         scans = run_scan(outdir, config)
     t2 = time.perf_counter()
-    report = score([c.meta() for c in cases], scans)
+    metas = [c.meta() for c in cases]
+    report = score(metas, scans)
+    report["before_issue_16"] = before_issue_16(metas, scans)
     report["seed"] = seed
     report["seconds"] = {"generate": round(t1 - t0, 2), "scan": round(t2 - t1, 2),
                          "score": round(time.perf_counter() - t2, 2)}
@@ -361,13 +375,22 @@ def _row(name: str, m: Mapping[str, Any], note: str = "") -> str:
 def table(r: Mapping[str, Any]) -> str:
     pe = r["per_entity"]
     head = f"{'entity':<24}{'labels':>8}{'found':>8}{'precision':>11}{'recall':>9}"
-    lines = [f"independent corpus: {r['messages']} messages, {r['sensitive_messages']} with sensitive data of the "
+    intro = (f"independent corpus: {r['messages']} messages, {r['sensitive_messages']} with sensitive data of the "
              f"six core entities ({r['sensitive_messages_incl_later']} counting driver's licences and bank accounts), "
-             f"{r['clean_messages']} without", "", "core entities (the figures as before issue 16)", head]
+             f"{r['clean_messages']} without")
+    lines = [intro, "", "six core entities, whole corpus (the keys as before issue 16)", head]
     for e in (*V.SENSITIVE_CORE, "PHONE_NUMBER"):
         if e in pe:
             lines.append(_row(e, pe[e]))
     lines.append(_row("all sensitive (6 core)", r["all_sensitive"]))
+    b16 = r.get("before_issue_16")
+    if b16:
+        lines += ["", f"core entities on the {b16['messages']} messages of before issue 16 (comparable with older runs)",
+                  head]
+        for e in (*V.SENSITIVE_CORE, "PHONE_NUMBER"):
+            if e in b16["per_entity"]:
+                lines.append(_row(e, b16["per_entity"][e]))
+        lines.append(_row("all sensitive (6 core)", b16["all_sensitive"]))
     lines += ["", "issue 16 entities (sensitive; also in the pool of eight)", head]
     for e in V.SENSITIVE_NEW:
         if e in pe:
@@ -402,8 +425,8 @@ def table(r: Mapping[str, Any]) -> str:
         g = r["grey_zone"]
         lines.append(f"grey-zone values (not scored) reported: {g['reported']} of {g['total']}"
                      + (f"  {g['findings_ignored_by_entity']}" if g["findings_ignored_by_entity"] else ""))
-    lines += [f"sensitive messages given the verdict of clean mail (delivered), core entities: "
-              f"{r['sensitive_delivered']} of {r['sensitive_messages']}"]
+    lines.append(f"sensitive messages given the verdict of clean mail (delivered), core entities: "
+                 f"{r['sensitive_delivered']} of {r['sensitive_messages']}")
     if "sensitive_delivered_incl_new" in r:
         lines.append(f"sensitive messages delivered, any of the eight: {r['sensitive_delivered_incl_new']} "
                      f"of {r['sensitive_messages_incl_new']}")

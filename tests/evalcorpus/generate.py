@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import functools
 import html as htmlmod
 import json
 import random
@@ -594,8 +595,8 @@ def w9_blocks(d: Draft, p: Part) -> list[tuple[str, object]]:
         ("h", "Form W-9 Request for Taxpayer Identification Number and Certification"),
         ("p", f"Rev. March 2024. Received by Purchasing {d.date(p)}."),
         ("table", rows),
-        ("p", "Under penalties of perjury, I certify that the number shown on this form is my correct "
-              "taxpayer identification number."),
+        ("p", ("Under penalties of perjury, I certify that the number shown on this form is my correct "
+              "taxpayer identification number.")),
     ]
     return blocks
 
@@ -1014,8 +1015,8 @@ def sc_purchasing_clean(d: Draft) -> bytes:
     lines = [greet(d), "",
              f"PO {b.neg('PO number', str(rng.randint(4500000000, 4509999999)))} was issued {d.date(b)}.",
              f"Invoice # {b.neg('invoice number', str(rng.randint(100000000, 999999999)))} for {d.amount(b)} is approved.",
-             f"Check No. {b.neg('check number', f'{rng.randint(1, 999999):06d}')} mailed; batch "
-             f"{b.neg('batch number', f'{rng.randint(20250101, 20261231)}-{rng.randint(1, 9999):04d}')}.",
+             (f"Check No. {b.neg('check number', f'{rng.randint(1, 999999):06d}')} mailed; batch "
+             f"{b.neg('batch number', f'{rng.randint(20250101, 20261231)}-{rng.randint(1, 9999):04d}')}."),
              f"Remit to {d.street()}, {d.org.city}, CA {d.zip4(b)}."]
     if rng.random() < 0.5:
         lines.append(f"Order #{b.neg('order number', f'{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}')}")
@@ -1030,8 +1031,8 @@ def sc_it(d: Draft) -> bytes:
     ip1 = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     ip2 = f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     lines = [greet(d), "",
-             f"The billing server was patched to build {b.neg('version string', ver)} "
-             f"(app v{b.neg('version string', f'{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(100, 999)}')}).",
+             (f"The billing server was patched to build {b.neg('version string', ver)} "
+             f"(app v{b.neg('version string', f'{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(100, 999)}')})."),
              f"Hosts: {b.neg('IP address', ip1)} and {b.neg('IP address', ip2)}.",
              f"Ticket {b.neg('ticket number', str(rng.randint(100000, 9999999)))} closed on {d.date(b)}.",
              f"Change window: {d.date(b)} 22:00-02:00."]
@@ -1050,8 +1051,8 @@ def sc_shipping(d: Draft) -> bytes:
              f"The meters shipped UPS, tracking {b.neg('tracking number', ups)}.",
              f"The backflow parts went FedEx {b.neg('tracking number', fedex)}.",
              f"USPS tracking: {b.neg('tracking number', usps)}",
-             f"Order number {b.neg('order number', rng.choice('17') + str(rng.randint(100000000000, 999999999999)))} "
-             f"placed {d.date(b)}."]
+             (f"Order number {b.neg('order number', rng.choice('17') + str(rng.randint(100000000000, 999999999999)))} "
+             f"placed {d.date(b)}.")]
     text = "\n".join(lines + ["", close(d)]) + d.signature(b, "purchasing")
     return assemble(d, "shipping info", text)
 
@@ -1062,8 +1063,8 @@ def sc_training(d: Draft) -> bytes:
     lines = [greet(d), "",
              "Reminder for the new clerks: never type a real SSN into the test system.",
              f"Use a placeholder like {b.neg('placeholder SSN', '123-45-6789')} or {b.neg('placeholder SSN', '000-00-0000')}.",
-             f"The old wallet-card number {b.neg('SSA sample number', '078-05-1120')} is not valid either, and neither is "
-             f"{b.neg('placeholder SSN', rng.choice(('111-11-1111', '999-99-9999', '219-09-9999')))}.",
+             (f"The old wallet-card number {b.neg('SSA sample number', '078-05-1120')} is not valid either, and neither is "
+             f"{b.neg('placeholder SSN', rng.choice(('111-11-1111', '999-99-9999', '219-09-9999')))}."),
              f"For card tests use the failing number {b.neg('card failing Luhn', V.bad_card(rng))}.",
              ""]
     text = "\n".join(lines + [close(d)]) + d.signature(b, "hr")
@@ -1074,8 +1075,8 @@ def sc_bad_card(d: Draft) -> bytes:
     rng = d.rng
     b = d.part("body", "body")
     lines = [greet(d), "",
-             f"The number the caller read, {b.neg('card failing Luhn', V.bad_card(rng))}, was rejected as invalid, "
-             "so no payment was taken. She will call back with the right card.",
+             (f"The number the caller read, {b.neg('card failing Luhn', V.bad_card(rng))}, was rejected as invalid, "
+             "so no payment was taken. She will call back with the right card."),
              f"Reference {b.neg('confirmation number', str(rng.randint(10000000, 99999999)))}.", "", close(d)]
     return assemble(d, "declined payment", "\n".join(lines) + d.signature(b, "cs"))
 
@@ -1157,7 +1158,8 @@ BANKS = ("Wells Fargo", "Chase", "Bank of America", "Citizens Business Bank", "S
          "Logix FCU", "Golden 1 Credit Union", "U.S. Bank", "Cathay Bank", "Farmers & Merchants Bank")
 DL_COLUMNS = ("DL Number", "Driver License", "DL #", "Driver's License No.", "CDL Number", "CA DL",
               "Drivers Lic #", "DL/ID Number", "driver_license_no", "License No.")
-OTHER_STATES = (  # (state, how a clerk writes that state's licence) - grey, never labelled
+OTHER_STATES: tuple[tuple[str, Callable[[random.Random], str]], ...] = (
+    # (state, how a clerk writes that state's licence) - grey, never labelled
     ("AZ", lambda r: f"D{r.randint(10000000, 99999999)}"),
     ("NV", lambda r: f"{r.randint(1000000000, 9999999999)}"),
     ("TX", lambda r: f"{r.randint(10000000, 49999999)}"),
@@ -1236,7 +1238,7 @@ def sc_dl_roster(d: Draft) -> bytes:
         state = "CA"
         if states and rng.random() < 0.08:  # licensed in another state: configuration, not the default - grey
             state, make = rng.choice(OTHER_STATES)
-            dl = p.grey(f"{state} licence", p.fresh(lambda: make(rng)))
+            dl = p.grey(f"{state} licence", p.fresh(functools.partial(make, rng)))
         else:
             dl = licence(p)
         row = [p.fresh(lambda: str(rng.randint(10000, 99999))), f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
@@ -1258,7 +1260,8 @@ def sc_dl_roster(d: Draft) -> bytes:
         else:
             attachments.append((fname, "text", "csv", data))
     elif fmt == "xlsx":
-        sheet: list[list[docs.Cell]] = [[title[0]], [], [*header]] + [list(r) for r in rows]
+        sheet: list[list[docs.Cell]] = [[title[0]], [], [*header]]
+        sheet += [list(r) for r in rows]
         attachments.append((fname, "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             docs.xlsx([("Summary", [["Drivers", n]]), ("Roster", sheet)])))
     elif fmt == "html":
@@ -1294,7 +1297,7 @@ def sc_dl_prose(d: Draft) -> bytes:
         f"Following up on the vehicle use authorization for {who}.",
         f"Claim for the damage at the {rng.choice(STREETS)} yard: the other driver's details below.",
         f"New hire {who} starts Monday in Streets; he needs a CDL check.",
-        f"Facility rental deposit for the community center - renter's ID below.",
+        "Facility rental deposit for the community center - renter's ID below.",
         f"Business license application from {rng.choice(VENDORS)}, owner's info below.",
     ))
     lines = [greet(d), "", topic]
@@ -1394,8 +1397,8 @@ def sc_dl_spanish(d: Draft) -> bytes:
     for _ in range(rng.randint(1, 2)):
         v = licence(b)
         lines.append(rng.choice((f"Mi licencia de conducir es {v}.", f"Número de licencia de conducir: {v}",
-                                 f"licencia de manejo {v}", f"Le mando el número de mi licencia de conducir, {v}, "
-                                 "para el permiso de estacionamiento.")))
+                                 f"licencia de manejo {v}",
+                                 f"Le mando el número de mi licencia de conducir, {v}, para el permiso de estacionamiento.")))
     lines.append(f"Mi teléfono es {b.put('PHONE_NUMBER', V.phone(rng))}.")
     text = "\n".join(lines + ["", "Gracias,", d.person()])
     reply = f"Buenos días,\n\nRecibimos su solicitud.\n{d.signature(b, 'cs')}\n\n" + \
@@ -1644,7 +1647,8 @@ def sc_dd_register(d: Draft) -> bytes:
         return assemble(d, "DD register (preview)", None,
                         html=f"<html><body><h3>{title[0]}</h3><table>{''.join(trs)}</table></body></html>")
     if fmt == "xlsx":
-        sheet: list[list[docs.Cell]] = [[title[0]], [title[1]], [], [*header]] + [list(r) for r in rows]
+        sheet: list[list[docs.Cell]] = [[title[0]], [title[1]], [], [*header]]
+        sheet += [list(r) for r in rows]
         att = ("dd_register.xlsx", "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                docs.xlsx([("Totals", [["Employees", n]]), ("Register", sheet)]))
     else:

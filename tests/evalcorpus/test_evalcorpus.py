@@ -28,7 +28,7 @@ from tests.evalcorpus import evaluate as E
 from tests.evalcorpus import generate as G
 from tests.evalcorpus import values as V
 
-_BLOCK_TAGS = re.compile(r"</?(?:td|th|tr|table|p|h\d|br|div|body|html|li|ul)\b[^>]*>", re.I)
+_BLOCK_TAGS = re.compile(r"</?(?:td|th|tr|table|p|h\d|br|div|body|html|li|ul)\b[^>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]+>")
 
 
@@ -151,7 +151,8 @@ def test_every_label_is_in_its_segment_as_written(corpus: list[G.Case]) -> None:
                 problems.append((c.name, lab.segment, "no such segment", ",".join(sorted(segs))))
             elif flat(lab.value) not in text:
                 problems.append((c.name, lab.segment, lab.entity, E.masked(lab.value)))
-        for n in (*c.negatives, *c.grey):
+        others: list[G.Negative | G.Grey] = [*c.negatives, *c.grey]
+        for n in others:
             if flat(n.value) not in segs.get(n.segment, ""):
                 problems.append((c.name, n.segment, n.what, n.value))
     assert not problems, problems[:10]
@@ -182,7 +183,8 @@ def test_one_value_one_entity_per_segment(corpus: list[G.Case]) -> None:
             key = (lab.segment, E.norm(lab.entity, lab.value))
             assert seen.setdefault(key, lab.entity) == lab.entity, (c.name, lab.segment)
         label_digits = {(lab.segment, V.digits(lab.value)) for lab in c.labels}
-        for n in (*c.negatives, *c.grey):
+        others: list[G.Negative | G.Grey] = [*c.negatives, *c.grey]
+        for n in others:
             assert (n.segment, V.digits(n.value)) not in label_digits, (c.name, n.what)
         grey_digits = {(g.segment, V.digits(g.value)) for g in c.grey}
         for n in c.negatives:
@@ -347,6 +349,9 @@ def test_scoring_of_issue_16_entities_and_grey_values() -> None:
                 "clean_not_delivered", "clean_not_delivered_detail", "misses", "false_positives"}
     assert old_keys <= set(r)
     assert "B4820193" not in E.table(r) and "US_DRIVER_LICENSE" in E.table(r)
+    cases[0]["scenario"] = "dl-prose"  # an issue 16 scenario: not among the messages of before
+    b16 = E.before_issue_16(cases, scans)
+    assert b16["messages"] == 1 and "US_DRIVER_LICENSE" not in b16["per_entity"]
 
 
 def test_writes_messages_and_labels(tmp_path: Path, corpus: list[G.Case]) -> None:

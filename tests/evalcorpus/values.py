@@ -48,7 +48,7 @@ ENTITIES = SENSITIVE + ("PHONE_NUMBER",)
 
 SAMPLE_SSNS = frozenset({"078051120", "219099999", "457555462", "123456789"})
 INVALID_EIN_PREFIXES = frozenset(
-    "00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97".split()
+    ["00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97"]
 )
 VALID_EIN_PREFIXES = tuple(
     f"{p:02d}" for p in range(1, 100) if f"{p:02d}" not in INVALID_EIN_PREFIXES
@@ -56,7 +56,7 @@ VALID_EIN_PREFIXES = tuple(
 ITIN_GROUPS = tuple(
     list(range(50, 66)) + list(range(70, 89)) + [90, 91, 92] + list(range(94, 100))
 )
-ROUTING_PREFIXES = tuple(list(range(0, 13)) + list(range(21, 33)) + list(range(61, 73)) + [80])
+ROUTING_PREFIXES = tuple(list(range(13)) + list(range(21, 33)) + list(range(61, 73)) + [80])
 AREA_CODES = ("661", "909", "562", "626", "310", "213", "323", "818", "714", "951")
 
 
@@ -203,9 +203,7 @@ def fmt_card(d: str, style: str) -> str:
     if style == "plain":
         return d
     sep = " " if style == "space" else "-"
-    if len(d) == 15:
-        groups = [d[:4], d[4:10], d[10:]]
-    elif len(d) == 14:
+    if len(d) == 15 or len(d) == 14:
         groups = [d[:4], d[4:10], d[10:]]
     else:
         groups = [d[i:i + 4] for i in range(0, len(d), 4)]
