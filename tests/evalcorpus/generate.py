@@ -98,14 +98,17 @@ class Part:
     def put(self, entity: str, written: str) -> str:
         assert entity in V.ENTITIES, entity
         self.draft.labels.append(Label(entity, written, self.segment, self.kind))
+        self.draft.used_digits(self.segment).add(V.digits(written))
         return written
 
     def neg(self, what: str, written: str) -> str:
         self.draft.negatives.append(Negative(written, what, self.segment))
+        self.draft.used_digits(self.segment).add(V.digits(written))
         return written
 
     def grey(self, what: str, written: str) -> str:
         self.draft.grey.append(Grey(written, what, self.segment))
+        self.draft.used_digits(self.segment).add(V.digits(written))
         return written
 
     def fresh(self, make: Callable[[], str]) -> str:
@@ -178,6 +181,7 @@ class Draft:
         self.negatives: list[Negative] = []
         self.grey: list[Grey] = []
         self.ordinal = 0  # this message's number among its scenario's: spreads formats evenly
+        self._used: dict[str, set[str]] = {}
         self.org = rng.choice(ORGS)
         self.sender = self.person()
 
@@ -215,8 +219,8 @@ class Draft:
         return Part(self, segment, kind)
 
     def used_digits(self, segment: str) -> set[str]:
-        return {V.digits(x.value) for group in (self.labels, self.negatives, self.grey)
-                for x in group if x.segment == segment}
+        """The digits of every value labelled, negative or grey in ``segment`` so far."""
+        return self._used.setdefault(segment, set())
 
     # utility accounts in this org's style --------------------------------
     def utility_account(self, style: str | None = None) -> str:
