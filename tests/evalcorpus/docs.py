@@ -111,7 +111,7 @@ def pdf(blocks: Sequence[tuple[str, object]]) -> bytes:
     from fpdf.enums import XPos, YPos
 
     doc = FPDF(format="letter")
-    doc.set_creation_date(FIXED.replace(tzinfo=dt.timezone.utc))
+    doc.set_creation_date(FIXED.replace(tzinfo=dt.UTC))
     doc.set_producer("evalcorpus")
     doc.set_auto_page_break(True, margin=15)
     doc.add_page()

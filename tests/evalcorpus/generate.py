@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import functools
 import html as htmlmod
 import json
 import random
@@ -51,12 +52,22 @@ class Negative:
 
 
 @dataclass(frozen=True, slots=True)
+class Grey:
+    """A value a careful reader would not call either way: never scored, findings on it ignored."""
+
+    value: str
+    what: str
+    segment: str
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     name: str
     scenario: str
     raw: bytes = field(repr=False)
     labels: tuple[Label, ...]
     negatives: tuple[Negative, ...]
+    grey: tuple[Grey, ...] = ()
 
     @property
     def sensitive(self) -> bool:
@@ -74,6 +85,7 @@ class Case:
             "sensitive_core": self.sensitive_core,
             "labels": [asdict(lab) for lab in self.labels],
             "negatives": [asdict(n) for n in self.negatives],
+            "grey": [asdict(g) for g in self.grey],
         }
 
 
@@ -86,11 +98,29 @@ class Part:
     def put(self, entity: str, written: str) -> str:
         assert entity in V.ENTITIES, entity
         self.draft.labels.append(Label(entity, written, self.segment, self.kind))
+        self.draft.used_digits(self.segment).add(V.digits(written))
         return written
 
     def neg(self, what: str, written: str) -> str:
         self.draft.negatives.append(Negative(written, what, self.segment))
+        self.draft.used_digits(self.segment).add(V.digits(written))
         return written
+
+    def grey(self, what: str, written: str) -> str:
+        self.draft.grey.append(Grey(written, what, self.segment))
+        self.draft.used_digits(self.segment).add(V.digits(written))
+        return written
+
+    def fresh(self, make: Callable[[], str]) -> str:
+        """A value from ``make`` whose digits nothing else in this segment has (short values collide)."""
+        used = self.draft.used_digits(self.segment)
+        short = [u for u in used if len(u) < 7]
+        while True:
+            v = make()
+            dg = V.digits(v)
+            if dg not in used and not any(u in dg for u in short) and (
+                    len(dg) >= 7 or not any(dg in u for u in used)):
+                return v
 
     def as_kind(self, kind: str) -> Part:
         return Part(self.draft, self.segment, kind)
@@ -149,6 +179,9 @@ class Draft:
         self.rng, self.index, self.scenario = rng, index, scenario
         self.labels: list[Label] = []
         self.negatives: list[Negative] = []
+        self.grey: list[Grey] = []
+        self.ordinal = 0  # this message's number among its scenario's: spreads formats evenly
+        self._used: dict[str, set[str]] = {}
         self.org = rng.choice(ORGS)
         self.sender = self.person()
 
@@ -184,6 +217,10 @@ class Draft:
 
     def part(self, segment: str, kind: str) -> Part:
         return Part(self, segment, kind)
+
+    def used_digits(self, segment: str) -> set[str]:
+        """The digits of every value labelled, negative or grey in ``segment`` so far."""
+        return self._used.setdefault(segment, set())
 
     # utility accounts in this org's style --------------------------------
     def utility_account(self, style: str | None = None) -> str:
@@ -562,8 +599,8 @@ def w9_blocks(d: Draft, p: Part) -> list[tuple[str, object]]:
         ("h", "Form W-9 Request for Taxpayer Identification Number and Certification"),
         ("p", f"Rev. March 2024. Received by Purchasing {d.date(p)}."),
         ("table", rows),
-        ("p", "Under penalties of perjury, I certify that the number shown on this form is my correct "
-              "taxpayer identification number."),
+        ("p", ("Under penalties of perjury, I certify that the number shown on this form is my correct "
+              "taxpayer identification number.")),
     ]
     return blocks
 
@@ -982,8 +1019,8 @@ def sc_purchasing_clean(d: Draft) -> bytes:
     lines = [greet(d), "",
              f"PO {b.neg('PO number', str(rng.randint(4500000000, 4509999999)))} was issued {d.date(b)}.",
              f"Invoice # {b.neg('invoice number', str(rng.randint(100000000, 999999999)))} for {d.amount(b)} is approved.",
-             f"Check No. {b.neg('check number', f'{rng.randint(1, 999999):06d}')} mailed; batch "
-             f"{b.neg('batch number', f'{rng.randint(20250101, 20261231)}-{rng.randint(1, 9999):04d}')}.",
+             (f"Check No. {b.neg('check number', f'{rng.randint(1, 999999):06d}')} mailed; batch "
+             f"{b.neg('batch number', f'{rng.randint(20250101, 20261231)}-{rng.randint(1, 9999):04d}')}."),
              f"Remit to {d.street()}, {d.org.city}, CA {d.zip4(b)}."]
     if rng.random() < 0.5:
         lines.append(f"Order #{b.neg('order number', f'{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}')}")
@@ -998,8 +1035,8 @@ def sc_it(d: Draft) -> bytes:
     ip1 = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     ip2 = f"192.168.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     lines = [greet(d), "",
-             f"The billing server was patched to build {b.neg('version string', ver)} "
-             f"(app v{b.neg('version string', f'{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(100, 999)}')}).",
+             (f"The billing server was patched to build {b.neg('version string', ver)} "
+             f"(app v{b.neg('version string', f'{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(100, 999)}')})."),
              f"Hosts: {b.neg('IP address', ip1)} and {b.neg('IP address', ip2)}.",
              f"Ticket {b.neg('ticket number', str(rng.randint(100000, 9999999)))} closed on {d.date(b)}.",
              f"Change window: {d.date(b)} 22:00-02:00."]
@@ -1018,8 +1055,8 @@ def sc_shipping(d: Draft) -> bytes:
              f"The meters shipped UPS, tracking {b.neg('tracking number', ups)}.",
              f"The backflow parts went FedEx {b.neg('tracking number', fedex)}.",
              f"USPS tracking: {b.neg('tracking number', usps)}",
-             f"Order number {b.neg('order number', rng.choice('17') + str(rng.randint(100000000000, 999999999999)))} "
-             f"placed {d.date(b)}."]
+             (f"Order number {b.neg('order number', rng.choice('17') + str(rng.randint(100000000000, 999999999999)))} "
+             f"placed {d.date(b)}.")]
     text = "\n".join(lines + ["", close(d)]) + d.signature(b, "purchasing")
     return assemble(d, "shipping info", text)
 
@@ -1030,8 +1067,8 @@ def sc_training(d: Draft) -> bytes:
     lines = [greet(d), "",
              "Reminder for the new clerks: never type a real SSN into the test system.",
              f"Use a placeholder like {b.neg('placeholder SSN', '123-45-6789')} or {b.neg('placeholder SSN', '000-00-0000')}.",
-             f"The old wallet-card number {b.neg('SSA sample number', '078-05-1120')} is not valid either, and neither is "
-             f"{b.neg('placeholder SSN', rng.choice(('111-11-1111', '999-99-9999', '219-09-9999')))}.",
+             (f"The old wallet-card number {b.neg('SSA sample number', '078-05-1120')} is not valid either, and neither is "
+             f"{b.neg('placeholder SSN', rng.choice(('111-11-1111', '999-99-9999', '219-09-9999')))}."),
              f"For card tests use the failing number {b.neg('card failing Luhn', V.bad_card(rng))}.",
              ""]
     text = "\n".join(lines + [close(d)]) + d.signature(b, "hr")
@@ -1042,8 +1079,8 @@ def sc_bad_card(d: Draft) -> bytes:
     rng = d.rng
     b = d.part("body", "body")
     lines = [greet(d), "",
-             f"The number the caller read, {b.neg('card failing Luhn', V.bad_card(rng))}, was rejected as invalid, "
-             "so no payment was taken. She will call back with the right card.",
+             (f"The number the caller read, {b.neg('card failing Luhn', V.bad_card(rng))}, was rejected as invalid, "
+             "so no payment was taken. She will call back with the right card."),
              f"Reference {b.neg('confirmation number', str(rng.randint(10000000, 99999999)))}.", "", close(d)]
     return assemble(d, "declined payment", "\n".join(lines) + d.signature(b, "cs"))
 
@@ -1112,6 +1149,606 @@ def sc_phone_only(d: Draft) -> bytes:
     return assemble(d, "call back", text)
 
 
+# --- issue 16: driver's licences ---------------------------------------------
+#
+# California licences only (one letter, seven digits): DETECTION.md makes other
+# states' formats configuration, so an out-of-state licence is grey (see
+# README.md), never a label. A licence is labelled wherever a reader connects a
+# licence label to it: "DL", "DL#", "CDL", "driver's license", "licencia de
+# conducir" (and "licencia de manejo", the Mexican Spanish a reader knows), a
+# licence column of a roster, the row label of a form.
+
+BANKS = ("Wells Fargo", "Chase", "Bank of America", "Citizens Business Bank", "SchoolsFirst FCU",
+         "Logix FCU", "Golden 1 Credit Union", "U.S. Bank", "Cathay Bank", "Farmers & Merchants Bank")
+DL_COLUMNS = ("DL Number", "Driver License", "DL #", "Driver's License No.", "CDL Number", "CA DL",
+              "Drivers Lic #", "DL/ID Number", "driver_license_no", "License No.")
+OTHER_STATES: tuple[tuple[str, Callable[[random.Random], str]], ...] = (
+    # (state, how a clerk writes that state's licence) - grey, never labelled
+    ("AZ", lambda r: f"D{r.randint(10000000, 99999999)}"),
+    ("NV", lambda r: f"{r.randint(1000000000, 9999999999)}"),
+    ("TX", lambda r: f"{r.randint(10000000, 49999999)}"),
+    ("OR", lambda r: f"{r.randint(1000000, 9999999)}"),
+    ("FL", lambda r: f"S{r.randint(100, 999)}-{r.randint(100, 999)}-{r.randint(10, 99)}-{r.randint(100, 999)}-0"),
+)
+
+
+def licence(p: Part) -> str:
+    return p.put("US_DRIVER_LICENSE", p.fresh(lambda: V.ca_license(p.draft.rng)))
+
+
+def licence_shaped(rng: random.Random, letter: str | None = None) -> str:
+    """Letter + seven digits that is not a licence (a permit, case, citation, part, ticket)."""
+    return (letter or rng.choice("ABCDEFGKMPRSTW")) + f"{rng.randint(1000000, 9999999)}"
+
+
+def dl_sentence(d: Draft, p: Part, who: str) -> str:
+    rng = d.rng
+    v = licence(p)
+    exp = d.date()
+    forms = (
+        f"DL# {v}",
+        f"Driver's license: {v}",
+        f"driver license no. {v}, exp {exp}",
+        f"CDL {v} (Class A, tanker endorsement)",
+        f"{who}'s CA driver's license number is {v}.",
+        f"Calif. DL {v}",
+        f"Please run {who}'s DL ({v}) through the Employer Pull Notice program.",
+        f"driver's lic. {v}",
+        f"DL {v} exp {exp}",
+        f"The driver's license number {who} gave at the counter was\n{v}",
+        f"ID presented: CA driver license {v}",
+        f"Claimant: {who}, DOB {d.date()}, DL {v}",
+        f"Her CDL number is {v}; the medical card expires {exp}.",
+        f"Driver License #: {v}",
+        f"{who} (DL {v}) is cleared to drive the pool vehicles.",
+        f"dl#{v}",
+    )
+    return pick(p, rng.choice(forms), (("date", exp),))
+
+
+def sc_dl_roster(d: Draft) -> bytes:
+    """A fleet/EPN driver roster: the licence column 100 rows up is the label."""
+    rng = d.rng
+    fmt = ("csv", "xlsx", "html", "zip", "docx", "csv", "pdf", "xlsx", "html", "zip")[d.ordinal % 10]
+    col = DL_COLUMNS[(d.ordinal + rng.randint(0, 1)) % len(DL_COLUMNS)]
+    header = ["Emp ID", "Name", "Dept", col, "Class", "DL Exp", "Phone"]
+    permit = rng.random() < 0.5
+    if permit:
+        header.append(rng.choice(("Parking Permit", "Permit #", "Gate Card")))
+    states = rng.random() < 0.3
+    if states:
+        header.insert(4, "DL State")
+    if fmt in ("csv", "xlsx", "zip"):
+        n = rng.choice((12, 25, 40, 60, 90))
+        fname = rng.choice(("epn_roster", "fleet_drivers", "driver_list", "cdl_drivers")) + ".csv"
+    elif fmt == "html":
+        n = rng.randint(6, 20)
+        fname = "roster.html"
+    else:
+        n = rng.randint(5, 15)
+        fname = "driver_roster." + fmt
+    if fmt == "xlsx":
+        fname = fname[:-4] + ".xlsx"
+    if fmt == "html" and rng.random() < 0.5:
+        seg, kind = "body", "html-table"
+    elif fmt == "zip":
+        zname = "roster.zip"
+        seg, kind = f"attachment:{zname}/{fname}", "zip-member"
+    else:
+        seg, kind = f"attachment:{fname}", {"csv": "csv", "xlsx": "xlsx", "html": "html-table"}.get(fmt, fmt)
+    p = d.part(seg, kind)
+    rows: list[list[str]] = []
+    for _ in range(n):
+        state = "CA"
+        if states and rng.random() < 0.08:  # licensed in another state: configuration, not the default - grey
+            state, make = rng.choice(OTHER_STATES)
+            dl = p.grey(f"{state} licence", p.fresh(functools.partial(make, rng)))
+        else:
+            dl = licence(p)
+        row = [p.fresh(lambda: str(rng.randint(10000, 99999))), f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
+               rng.choice(("Public Works", "Water", "Parks", "Fleet", "Streets", "Utilities")),
+               dl, rng.choice(("A", "B", "C", "C", "C")), d.date(p),
+               p.put("PHONE_NUMBER", V.phone(rng, rng.choice(("dash", "paren"))))]
+        if states:
+            row.insert(4, state)
+        if permit:
+            row.append(p.neg("permit number (licence-shaped)", p.fresh(lambda: licence_shaped(rng, "P"))))
+        rows.append(row)
+    title = [f"City of {d.org.city} - {rng.choice(('DMV Employer Pull Notice roster', 'Fleet drivers', 'Authorized drivers'))}"]
+    attachments: list[Attachment] = []
+    html = None
+    if fmt in ("csv", "zip"):
+        data = docs.delimited(title, header, rows, delimiter=rng.choice((",", ",", "\t", ";")))
+        if fmt == "zip":
+            attachments.append((zname, "application", "zip", docs.zipped([(fname, data)])))
+        else:
+            attachments.append((fname, "text", "csv", data))
+    elif fmt == "xlsx":
+        sheet: list[list[docs.Cell]] = [[title[0]], [], [*header]]
+        sheet += [list(r) for r in rows]
+        attachments.append((fname, "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            docs.xlsx([("Summary", [["Drivers", n]]), ("Roster", sheet)])))
+    elif fmt == "html":
+        tag = "th" if rng.random() < 0.6 else "td"
+        trs = [f"<tr>{''.join(f'<{tag}>{h}</{tag}>' for h in header)}</tr>"]
+        trs += [f"<tr>{''.join(f'<td>{c}</td>' for c in r)}</tr>" for r in rows]
+        html = f"<html><body><h3>{title[0]}</h3><table border=1>{''.join(trs)}</table></body></html>"
+        if seg != "body":
+            attachments.append((fname, "text", "html", html.encode()))
+            html = None
+    else:
+        blocks: list[tuple[str, object]] = [("h", title[0]), ("table", [header] + rows)]
+        data = docs.docx(blocks) if fmt == "docx" else docs.pdf(blocks)
+        mt = "vnd.openxmlformats-officedocument.wordprocessingml.document" if fmt == "docx" else "pdf"
+        attachments.append((fname, "application", mt, data))
+    b = d.part("body", "body")
+    if html is not None:
+        return assemble(d, "Driver roster for EPN renewal", None, html=html)
+    text = f"{greet(d)}\n\n" + rng.choice((
+        "Attached is the updated driver roster for the EPN renewal.",
+        "Here are the drivers authorized for city vehicles this quarter.",
+        "Roster for the insurance carrier attached, please check the licence columns.")) + \
+        f"\n\n{close(d)}" + d.signature(b, "hr")
+    return assemble(d, rng.choice(("Driver roster", "EPN roster", "fleet drivers list")), text, attachments=attachments)
+
+
+def sc_dl_prose(d: Draft) -> bytes:
+    """HR, risk management and fleet mail naming licences in sentences."""
+    rng = d.rng
+    b = d.part("body", "body")
+    who = d.person()
+    topic = rng.choice((
+        f"Following up on the vehicle use authorization for {who}.",
+        f"Claim for the damage at the {rng.choice(STREETS)} yard: the other driver's details below.",
+        f"New hire {who} starts Monday in Streets; he needs a CDL check.",
+        "Facility rental deposit for the community center - renter's ID below.",
+        f"Business license application from {rng.choice(VENDORS)}, owner's info below.",
+    ))
+    lines = [greet(d), "", topic]
+    for _ in range(rng.randint(1, 3)):
+        lines.append(dl_sentence(d, b, d.person() if rng.random() < 0.5 else who))
+    if rng.random() < 0.3:  # a licence plate is not a licence number
+        plate = f"{rng.randint(5, 9)}{''.join(rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ') for _ in range(3))}{rng.randint(100, 999)}"
+        lines.append(f"Vehicle: {rng.choice(('Ford F-150', 'Toyota Camry', 'Honda Civic'))}, license plate {b.neg('licence plate', plate)}.")
+    if rng.random() < 0.3:
+        lines.append(f"Case No. {b.neg('case number (licence-shaped)', b.fresh(lambda: licence_shaped(rng, 'C')))} in the risk file.")
+    if rng.random() < 0.15:  # an out-of-state licence: configuration, not the default - grey
+        st, make = rng.choice(OTHER_STATES)
+        lines.append(f"The second driver has an {st} driver's license, {b.grey(f'{st} licence', b.fresh(lambda: make(rng)))}.")
+    subj = rng.choice(("vehicle use authorization", "claim - other driver", "CDL check", "rental ID", "license check"))
+    if rng.random() < 0.45:
+        sp = d.part("subject", "subject")
+        v = licence(sp)
+        subj = rng.choice((f"DL {v} - EPN enrollment", f"Driver license {v} renewal", f"CDL# {v} medical card",
+                           f"RE: driver's license {v}"))
+    text = "\n".join(lines + ["", close(d)]) + d.signature(b, rng.choice(("hr", "hr", "cs")))
+    return assemble(d, subj, text)
+
+
+def dl_form_blocks(d: Draft, p: Part) -> list[tuple[str, object]]:
+    rng = d.rng
+    form = rng.choice(("Vehicle Use Authorization", "Facility Use Application", "Employment Application - Driver",
+                       "Ride-Along Waiver", "Business License Application"))
+    name = d.person()
+    label = rng.choice(("Driver's License No.", "CA Driver License #", "DL/ID Number", "Driver License Number",
+                        "CDL No.", "DL #", "Driver's License"))
+    rows: list[list[str]] = [["Name", name], ["Address", f"{d.street()}, {d.org.city}, CA {d.zip4(p)}"],
+                             ["Phone", p.put("PHONE_NUMBER", V.phone(rng))], [label, licence(p)],
+                             ["State", "CA"], ["Expiration", d.date(p)]]
+    if rng.random() < 0.4:
+        rows.append(["Second driver / co-applicant DL", licence(p)])
+    if rng.random() < 0.4:
+        rows.append([rng.choice(("Permit No.", "Application #")),
+                     p.neg("permit number (licence-shaped)", p.fresh(lambda: licence_shaped(rng)))])
+    return [("h", f"City of {d.org.city} - {form}"), ("p", f"Received {d.date(p)}."), ("table", rows),
+            ("p", "I certify that the information above is true and correct.")]
+
+
+def sc_dl_form(d: Draft) -> bytes:
+    rng = d.rng
+    fmt = rng.choice(("docx", "pdf"))
+    fname = rng.choice(("application", "vehicle_use_form", "signed_form")) + "." + fmt
+    p = d.part(f"attachment:{fname}", fmt)
+    blocks = dl_form_blocks(d, p)
+    data = docs.docx(blocks) if fmt == "docx" else docs.pdf(blocks)
+    mt = "vnd.openxmlformats-officedocument.wordprocessingml.document" if fmt == "docx" else "pdf"
+    b = d.part("body", "body")
+    text = f"{greet(d)}\n\nThe signed form is attached for processing.\n\n{close(d)}" + d.signature(b, "hr")
+    subj = rng.choice(("signed form", "application attached", "form for processing"))
+    if rng.random() < 0.3:
+        sp = d.part("subject", "subject")
+        subj = f"{subj} - DL# {licence(sp)}"
+    return assemble(d, subj, text,
+                    attachments=[(fname, "application", mt, data)])
+
+
+def sc_dl_reply(d: Draft) -> bytes:
+    """A resident's message quoted in the reply or forwarded as an attachment, licence inside."""
+    rng = d.rng
+    attach = d.ordinal % 2 == 1
+    seg = "attachment:original.eml/body" if attach else "body"
+    p = d.part(seg, "attached-message" if attach else "body")
+    cust = d.person()
+    v = licence(p)
+    cit = p.neg("citation number", p.fresh(lambda: licence_shaped(rng, rng.choice("EPT"))))
+    olines = [greet(d), "", rng.choice((
+        f"I am appealing citation {cit}. I was not the driver; my driver license number is\n{v} and I was at work.",
+        f"For the parking permit application, my driver's license is {v}.",
+        f"I lost my library card. My DL number is {v} if you need to look me up.",
+        f"Re citation # {cit}: my licence is a CA DL, {v}.",
+        f"You asked for ID for the rental: CDL {v}.")), "", f"Thanks, {cust}"]
+    if cit not in "\n".join(olines):
+        d.negatives = [n for n in d.negatives if n.value != cit]
+    olines.append(f"cell {p.put('PHONE_NUMBER', V.phone(rng))}")
+    otext = "\n".join(olines)
+    b = d.part("body", "body")
+    if attach:
+        inner = inner_message(d, "Request", otext, f"{cust} <{cust.split()[0].lower()}@{rng.choice(EXTERNAL)}>",
+                              f"clerk@{d.org.domain}")
+        text = f"{greet(d)}\n\nForwarding the resident's request (attached).\n\n{close(d)}" + d.signature(b, "cs")
+        return assemble(d, "FW: resident request", text, messages=[("original.eml", inner)])
+    quoted = "\n".join("> " + line if line else ">" for line in otext.splitlines())
+    d.requote("body", "> ")
+    text = (f"{greet(d)}\n\nWe received your request and passed it to the hearing officer.\n\n{close(d)}"
+            f"{d.signature(b, 'cs')}\n\nOn {d.date()} {cust} wrote:\n{quoted}")
+    return assemble(d, "RE: my request", text)
+
+
+def sc_dl_spanish(d: Draft) -> bytes:
+    rng = d.rng
+    b = d.part("body", "body")
+    lines = [rng.choice(("Hola,", "Buenas tardes,", "Estimada señora:")), ""]
+    for _ in range(rng.randint(1, 2)):
+        v = licence(b)
+        lines.append(rng.choice((f"Mi licencia de conducir es {v}.", f"Número de licencia de conducir: {v}",
+                                 f"licencia de manejo {v}",
+                                 f"Le mando el número de mi licencia de conducir, {v}, para el permiso de estacionamiento.")))
+    lines.append(f"Mi teléfono es {b.put('PHONE_NUMBER', V.phone(rng))}.")
+    text = "\n".join(lines + ["", "Gracias,", d.person()])
+    reply = f"Buenos días,\n\nRecibimos su solicitud.\n{d.signature(b, 'cs')}\n\n" + \
+        "\n".join("> " + line for line in text.splitlines())
+    return assemble(d, "RE: permiso de estacionamiento", reply)
+
+
+def sc_dl_negatives(d: Draft) -> bytes:
+    """Licence-shaped strings and the word DL where no licence is meant: nothing sensitive."""
+    rng = d.rng
+    b = d.part("body", "body")
+    lines = [greet(d), ""]
+    pool = ["dl", "dl", "part", "case", "permit", "citation", "sample", "plate", "ticket"]
+    chosen = rng.sample(pool, k=rng.randint(2, 4))
+    subj = {"dl": "distribution list", "part": "back-order", "case": "case status", "permit": "permits",
+            "citation": "citation appeal", "sample": "training data", "plate": "tow report",
+            "ticket": "service desk"}[chosen[0]]
+    for what in chosen:
+        if what == "dl":
+            t = b.neg("ticket number (licence-shaped)", b.fresh(lambda: licence_shaped(rng, rng.choice("TW"))))
+            lines.append(rng.choice((
+                f"Please add {d.person()} to the Billing DL (ticket {t}).",
+                f"I sent it to the Finance-All DL; the request is {t}.",
+                f"DL for the council packet: Council-Agenda. Work order {t} covers the mailbox.",
+                f"Can you remove me from the PW DL? Ref {t}.")))
+        elif what == "part":
+            lines.append(f"Part # {b.neg('part number (licence-shaped)', b.fresh(lambda: licence_shaped(rng, 'K')))} "
+                         "(meter register) is back-ordered.")
+        elif what == "case":
+            lines.append(f"Code enforcement case {b.neg('case number (licence-shaped)', b.fresh(lambda: licence_shaped(rng, 'C')))} "
+                         f"was closed {d.date(b)}.")
+        elif what == "permit":
+            lines.append(f"{rng.choice(('Encroachment', 'Building', 'Oversize load'))} permit "
+                         f"{b.neg('permit number (licence-shaped)', b.fresh(lambda: licence_shaped(rng, rng.choice('BEP'))))} "
+                         "was issued to the contractor.")
+        elif what == "citation":
+            lines.append(f"Citation No. {b.neg('citation number', b.fresh(lambda: licence_shaped(rng, 'P')))} "
+                         "was issued to the driver of the vehicle; the owner may appeal.")
+        elif what == "sample":
+            s1 = b.neg("sample licence number", rng.choice(("I1234568", "A1234567")))
+            s2 = b.neg("sample licence number", rng.choice(("X0000000", "A0000000", "Z9999999")))
+            lines.append(f"For the training file use the DMV sample driver's license {s1} or a placeholder DL "
+                         f"like {s2}, never a real number.")
+        elif what == "plate":
+            plate = f"{rng.randint(5, 9)}{''.join(rng.choice('ABCDEFGHJKLMNPRSTUVWXYZ') for _ in range(3))}{rng.randint(100, 999)}"
+            lines.append(f"The driver's vehicle, license plate {b.neg('licence plate', plate)}, was towed.")
+        else:
+            lines.append(f"Service desk ticket {b.neg('ticket number (licence-shaped)', b.fresh(lambda: licence_shaped(rng, 'T')))} "
+                         "resolved.")
+    if rng.random() < 0.25:  # out-of-state: configuration, not the default - grey
+        st, make = rng.choice(OTHER_STATES)
+        lines.append(f"The applicant moved from {st}; {st} driver license {b.grey(f'{st} licence', b.fresh(lambda: make(rng)))}.")
+    text = "\n".join(lines + ["", close(d)]) + d.signature(b, rng.choice(("it", "hr", "cs")))
+    if chosen[0] == "dl" and rng.random() < 0.5:
+        subj = "DL membership"  # DL the distribution list, in the subject too
+    return assemble(d, subj, text)
+
+
+# --- issue 16: bank accounts ---------------------------------------------------
+#
+# A bank account is labelled when a reader connects a bank label to it: account
+# or acct together with routing/ABA/checking/savings/direct deposit/ACH/bank, a
+# bank account column beside a routing column, the row label of an ACH form,
+# "cuenta bancaria". A utility label makes the same digits a UTILITY_ACCOUNT.
+
+def bank_acct(p: Part, style: str | None = None) -> str:
+    rng = p.draft.rng
+    d = p.fresh(lambda: V.bank_account_any(rng))
+    style = style or rng.choice(("plain", "plain", "plain", "plain", "dash", "space"))
+    return p.put("US_BANK_ACCOUNT", V.fmt_bank_account(d, style))
+
+
+def rtn(p: Part, style: str | None = None) -> str:
+    rng = p.draft.rng
+    style = style or rng.choice(("plain", "plain", "plain", "dash"))
+    return p.put("US_BANK_ROUTING", p.fresh(lambda: V.routing(rng, style)))
+
+
+def bank_sentence(d: Draft, p: Part, index: int) -> str:
+    rng = d.rng
+    bank = rng.choice(BANKS)
+    forms = [
+        lambda: f"checking account {bank_acct(p)} at routing {rtn(p)}",
+        lambda: f"Please deposit my refund to my savings account {bank_acct(p)}, routing number {rtn(p)}.",
+        lambda: f"Wire instructions: ABA {rtn(p)}, Acct {bank_acct(p)}, beneficiary {rng.choice(VENDORS)}.",
+        lambda: f"Direct deposit: acct {bank_acct(p)} / RTN {rtn(p)}",
+        lambda: f"Bank account number: {bank_acct(p)}",
+        lambda: f"ACH info -\nRouting: {rtn(p)}\nAccount: {bank_acct(p)}\nType: Checking",
+        lambda: f"My bank is {bank}, account {bank_acct(p)}, routing {rtn(p)}.",
+        lambda: f"Routing {rtn(p)} and account {bank_acct(p)} are from the voided check.",
+        lambda: f"Please send the ACH to acct# {bank_acct(p)} ({bank}).",
+        lambda: f"her direct deposit account is {bank_acct(p)}",
+        lambda: f"Savings acct {bank_acct(p)}, {bank}.",
+        lambda: f"ABA routing {rtn(p)} / checking {bank_acct(p)}",
+    ]
+    return forms[index % len(forms)]()
+
+
+def sc_bank_prose(d: Draft) -> bytes:
+    """Payroll, AP and customer refunds in sentences, Spanish, subjects, quoted and forwarded."""
+    rng = d.rng
+    how = ("plain", "quoted", "attached", "spanish", "plain")[d.ordinal % 5]
+    if how == "attached":
+        p = d.part("attachment:request.eml/body", "attached-message")
+    else:
+        p = d.part("body", "body")
+    olines = [greet(d), ""]
+    start = rng.randint(0, 11)
+    for i in range(rng.randint(1, 3)):
+        if how == "spanish":
+            forms = (lambda: f"Mi cuenta bancaria es {bank_acct(p)}.",
+                     lambda: f"mi cuenta de cheques es {bank_acct(p)} y el número de ruta {rtn(p)}",
+                     lambda: f"cuenta de ahorros {bank_acct(p)}, ruta {rtn(p)}",
+                     lambda: f"Depósito directo a la cuenta bancaria {bank_acct(p)}, número de ruta {rtn(p)}.")
+            olines.append(forms[(start + i) % len(forms)]())
+        else:
+            olines.append(bank_sentence(d, p, start + i * 5))
+    if rng.random() < 0.3:
+        olines.append(f"Employee ID {p.neg('employee ID', p.fresh(lambda: str(rng.randint(10000, 99999))))} - "
+                      "effective next pay period.")
+    olines += ["", d.person()]
+    otext = "\n".join(olines)
+    b = d.part("body", "body")
+    subj = rng.choice(("direct deposit change", "refund", "ACH info", "banking update"))
+    if rng.random() < 0.35:
+        sp = d.part("subject", "subject")
+        subj = rng.choice((lambda: f"Direct deposit change - acct {bank_acct(sp, 'plain')}",
+                           lambda: f"ACH update: routing {rtn(sp)} account {bank_acct(sp, 'plain')}",
+                           lambda: f"new checking account {bank_acct(sp, 'plain')}"))()
+    if how == "attached":
+        inner = inner_message(d, "banking", otext, f"{d.person()} <x@{rng.choice(EXTERNAL)}>", f"payroll@{d.org.domain}")
+        text = f"{greet(d)}\n\nForwarding (attached).\n\n{close(d)}" + d.signature(b, "payroll")
+        return assemble(d, "FW: " + subj, text, messages=[("request.eml", inner)])
+    if how in ("quoted", "spanish"):
+        quoted = "\n".join("> " + line if line else ">" for line in otext.splitlines())
+        d.requote("body", "> ")
+        text = f"{greet(d)}\n\nReceived, we will update it.\n\n{close(d)}{d.signature(b, 'payroll')}\n\n" \
+               f"On {d.date()} {d.person()} wrote:\n{quoted}"
+        return assemble(d, "RE: " + subj, text)
+    text = otext + "\n" + d.signature(b, rng.choice(("payroll", "purchasing", "cs")))
+    return assemble(d, subj, text)
+
+
+def dd_form_rows(d: Draft, p: Part) -> list[list[str]]:
+    """An employee's direct-deposit enrollment: a primary and often a second account."""
+    rng = d.rng
+    rows = [["Employee Name", d.person()],
+            ["Employee ID", p.neg("employee ID", p.fresh(lambda: str(rng.randint(10000, 99999))))],
+            ["Home Phone", p.put("PHONE_NUMBER", V.phone(rng))],
+            ["Financial Institution", rng.choice(BANKS)],
+            [rng.choice(("Routing Number (9 digits)", "ABA/Routing #", "Bank Routing No.")), rtn(p, "plain")],
+            [rng.choice(("Account Number", "Checking Account Number", "Acct No.")), bank_acct(p)],
+            ["Account Type", rng.choice(("Checking", "Savings"))]]
+    if rng.random() < 0.6:
+        rows += [["Second account - Routing", rtn(p, "plain")],
+                 [rng.choice(("Second account - Account No.", "Savings Account Number")), bank_acct(p)],
+                 ["Amount to second account", d.amount(p)]]
+    return rows
+
+
+def ach_form_rows(d: Draft, p: Part) -> list[list[str]]:
+    rng = d.rng
+    if rng.random() < 0.4:
+        return dd_form_rows(d, p)
+    acct_label = rng.choice(("Bank Account Number", "Account Number", "Account No.", "Checking Account #",
+                             "DFI Account Number", "Acct #"))
+    rows = [["Vendor Name", rng.choice(VENDORS)],
+            ["Federal Tax ID (EIN)", p.put("US_EIN", V.ein(rng))],
+            ["Remit Address", f"{d.street()}, {rng.choice(('Palmdale', 'Ontario', 'Whittier'))}, CA {d.zip4(p)}"],
+            ["Contact Phone", p.put("PHONE_NUMBER", V.phone(rng))],
+            ["Bank Name", rng.choice(BANKS)],
+            [rng.choice(("Bank Routing/ABA Number", "Routing Number", "ABA #", "Transit Routing No.")), rtn(p)],
+            [acct_label, bank_acct(p)],
+            ["Account Type", rng.choice(("Checking", "Savings", "Business Checking"))]]
+    if rng.random() < 0.3:  # "re-enter account number": the same value again
+        rows.insert(7, ["Re-enter Account Number", rows[6][1]])
+    if rng.random() < 0.4:
+        rows.append(["Invoice / PO reference", p.neg("PO number", str(rng.randint(4500000000, 4509999999)))])
+    return rows
+
+
+def sc_ach_form(d: Draft) -> bytes:
+    """The vendor's ACH/EFT authorization form: row labels and a routing row above the account."""
+    rng = d.rng
+    fmt = ("docx", "pdf", "html")[d.ordinal % 3]
+    if fmt == "html":
+        p = d.part("body", "html-table")
+        rows = ach_form_rows(d, p)
+        html = ("<html><body><p>A vendor submitted banking details through the supplier portal:</p><table>"
+                + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table></body></html>")
+        return assemble(d, "Supplier portal: new ACH enrollment", None, html=html)
+    fname = rng.choice(("ACH_authorization", "EFT_form", "vendor_direct_deposit")) + "." + fmt
+    p = d.part(f"attachment:{fname}", fmt)
+    rows = ach_form_rows(d, p)
+    heading = "Direct Deposit Enrollment" if rows[0][0] == "Employee Name" else "Vendor ACH/EFT Payment Authorization"
+    blocks: list[tuple[str, object]] = [("h", heading), ("table", rows),
+                                        ("p", "Attach a voided check. Changes take effect after verification.")]
+    data = docs.docx(blocks) if fmt == "docx" else docs.pdf(blocks)
+    mt = "vnd.openxmlformats-officedocument.wordprocessingml.document" if fmt == "docx" else "pdf"
+    b = d.part("body", "body")
+    text = f"{greet(d)}\n\nAttached is the vendor's ACH form for setup.\n\n{close(d)}" + d.signature(b, "purchasing")
+    return assemble(d, rng.choice(("ACH form", "vendor EFT setup", "banking form")), text,
+                    attachments=[(fname, "application", mt, data)])
+
+
+def sc_dd_register(d: Draft) -> bytes:
+    """A payroll direct-deposit register: account column beside the routing column, split deposits."""
+    rng = d.rng
+    fmt = ("csv", "xlsx", "zip", "html")[d.ordinal % 4]
+    rt_h, ac_h = rng.choice((("Routing Number", "Account Number"), ("Transit/ABA", "Acct No."), ("RTN", "DFI Account"),
+                             ("DFI Routing", "Deposit Account"), ("Bank Routing", "Employee Acct #"), ("ABA", "Acct")))
+    split = rng.random() < 0.4
+    header = ["Emp ID", "Employee", rt_h, ac_h, "Type", "Amount"]
+    if split:
+        header += ["Routing 2", "Account 2", "Amount 2"]
+    header.append("Check #")
+    if fmt == "html":
+        seg, kind, n = "body", "html-table", rng.randint(6, 18)
+    elif fmt == "zip":
+        seg, kind, n = "attachment:payroll.zip/dd_register.csv", "zip-member", rng.choice((20, 40, 70))
+    else:
+        ext = "csv" if fmt == "csv" else "xlsx"
+        seg, kind, n = f"attachment:dd_register.{ext}", fmt, rng.choice((20, 40, 70, 110))
+    p = d.part(seg, kind)
+
+    def amt() -> str:
+        return p.neg("amount", p.fresh(lambda: f"{rng.randint(20000, 650000) / 100:.2f}"))
+
+    rows = []
+    for _ in range(n):
+        row = [p.fresh(lambda: str(rng.randint(10000, 99999))), f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
+               rtn(p, "plain"), bank_acct(p, "plain"), rng.choice(("Checking", "Savings", "C", "S", "22", "32")), amt()]
+        if split:
+            if rng.random() < 0.4:
+                row += [rtn(p, "plain"), bank_acct(p, "plain"), amt()]
+            else:
+                row += ["", "", ""]
+        # the check number of a paper check or of the deposit advice: a hard negative
+        row.append(p.neg("check number", p.fresh(lambda: str(rng.randint(100000, 999999)))) if rng.random() < 0.15 else "")
+        rows.append(row)
+    title = [f"City of {d.org.city} - Direct Deposit Register", f"Pay date {d.date()}"]
+    b = d.part("body", "body")
+    if fmt == "html":
+        trs = [f"<tr>{''.join(f'<th>{h}</th>' for h in header)}</tr>"]
+        trs += [f"<tr>{''.join(f'<td>{c}</td>' for c in r)}</tr>" for r in rows]
+        return assemble(d, "DD register (preview)", None,
+                        html=f"<html><body><h3>{title[0]}</h3><table>{''.join(trs)}</table></body></html>")
+    if fmt == "xlsx":
+        sheet: list[list[docs.Cell]] = [[title[0]], [title[1]], [], [*header]]
+        sheet += [list(r) for r in rows]
+        att = ("dd_register.xlsx", "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               docs.xlsx([("Totals", [["Employees", n]]), ("Register", sheet)]))
+    else:
+        data = docs.delimited(title, header, rows, delimiter=rng.choice((",", "\t")))
+        att = ("payroll.zip", "application", "zip", docs.zipped([("dd_register.csv", data)])) if fmt == "zip" \
+            else ("dd_register.csv", "text", "csv", data)
+    text = f"{greet(d)}\n\nDirect deposit register for this pay date attached.\n\n{close(d)}" + d.signature(b, "payroll")
+    return assemble(d, "DD register", text, attachments=[att])
+
+
+def sc_autopay(d: Draft) -> bytes:
+    """Utility accounts beside routing and bank accounts: the label decides which is which."""
+    rng = d.rng
+    if rng.random() < 0.5:
+        fname = "autopay_enrollments.csv"
+        p = d.part(f"attachment:{fname}", "csv")
+        ua_h = rng.choice(("Utility Account", "Customer Account", "Service Acct", "CIS Account"))
+        header = [ua_h, "Customer", "Bank Routing", "Bank Account", "Acct Type", "Start"]
+        rows = []
+        for _ in range(rng.choice((15, 30, 60))):
+            ua = p.put("UTILITY_ACCOUNT", p.fresh(lambda: d.utility_account("plain" if d.org.accounts == "sce" else None)))
+            rows.append([ua, f"{rng.choice(LAST).upper()}, {rng.choice(FIRST).upper()}", rtn(p, "plain"), bank_acct(p, "plain"),
+                         rng.choice(("CHK", "SAV")), d.date(p)])
+        data = docs.delimited([f"{d.org.utility} - AutoPay enrollments"], header, rows)
+        b = d.part("body", "body")
+        text = f"{greet(d)}\n\nNew AutoPay enrollments for the bank file.\n\n{close(d)}" + d.signature(b, "billing")
+        return assemble(d, "AutoPay enrollments", text, attachments=[(fname, "text", "csv", data)])
+    b = d.part("body", "body")
+    ua = b.put("UTILITY_ACCOUNT", b.fresh(lambda: d.utility_account()))
+    lines = [greet(d), ""]
+    choice = rng.randint(0, 3)
+    if choice == 0:
+        lines.append(f"AutoPay is set up for utility account {ua}: bank routing {rtn(b)}, checking account {bank_acct(b)}.")
+    elif choice == 1:
+        lines.append(f"Customer account {ua} - the ACH payment was returned (R01). Routing on file {rtn(b)}.")
+    elif choice == 2:
+        last4 = b.neg("account last four", b.fresh(lambda: f"{rng.randint(1000, 9999)}"))
+        lines.append(f"{d.org.short} account number {ua} will be drafted from the checking account ending in {last4}.")
+    else:
+        lines.append(f"Service for account {ua} is paid by AutoPay; the bank account on file is {bank_acct(b)} "
+                     f"at ABA {rtn(b)}.")
+    text = "\n".join(lines + ["", close(d)]) + d.signature(b, "billing")
+    return assemble(d, "AutoPay", text)
+
+
+def sc_bank_negatives(d: Draft) -> bytes:
+    """Numbers beside bank words that are not bank accounts, and MICR lines (grey)."""
+    rng = d.rng
+    b = d.part("body", "body")
+    lines = [greet(d), ""]
+    pool = ["last4", "last4", "check", "gl", "invoice", "trace", "po", "micr", "unlabelled"]
+    for what in rng.sample(pool, k=rng.randint(3, 5)):
+        if what == "last4":
+            l4 = b.neg("account last four", b.fresh(lambda: f"{rng.randint(1000, 9999)}"))
+            lines.append(rng.choice((f"The refund went to the checking account ending in {l4}.",
+                                     f"Direct deposit to acct ****{l4} confirmed.",
+                                     f"Savings account x{l4} (last four only, per policy).",
+                                     f"the bank account ending {l4} was closed, please send a paper check")))
+        elif what == "check":
+            c = b.neg("check number", b.fresh(lambda: f"{rng.randint(1, 999999):06d}" if rng.random() < 0.5
+                                                  else str(rng.randint(1000, 99999))))
+            date = d.date()
+            lines.append(pick(b, rng.choice((f"Check #{c} cleared the bank on {date}.",
+                                              f"Check no. {c} drawn on our operating account was voided.",
+                                              f"Please stop payment on check number {c}.")), (("date", date),)))
+        elif what == "gl":
+            gl = b.fresh(lambda: f"{rng.randint(100, 999)}-{rng.randint(1000, 1099)}")
+            gl2 = b.fresh(lambda: str(rng.randint(1010, 1099)))
+            lines.append(pick(b, rng.choice((f"Post it to GL account {gl} (Cash in Bank).",
+                                              f"Fund 601 account {gl2} - Bank of America operating - is short for the month.",
+                                              f"Reclass from account {gl2} (cash with fiscal agent, US Bank) to {gl}.")),
+                              (("GL account", gl), ("GL account", gl2))))
+        elif what == "invoice":
+            lines.append(f"{rng.choice(BANKS)} invoice {b.neg('invoice number', b.fresh(lambda: str(rng.randint(10000000, 99999999))))} "
+                         "for the analysis fees is approved.")
+        elif what == "trace":
+            tr = b.neg("ACH trace number", b.fresh(lambda: V.routing(rng)[:8] + f"{rng.randint(1, 9999999):07d}"))
+            lines.append(f"ACH trace number {tr} for the vendor payment of {d.amount(b)}.")
+        elif what == "po":
+            lines.append(f"PO {b.neg('PO number', b.fresh(lambda: str(rng.randint(4500000000, 4509999999))))} "
+                         "covers the bank reconciliation software renewal.")
+        elif what == "micr":
+            # the line printed at the bottom of a check: routing, account, serial without their labels - grey
+            r = b.grey("routing in a MICR line", b.fresh(lambda: V.routing(rng)))
+            a = b.grey("account in a MICR line", b.fresh(lambda: V.bank_account(rng)))
+            sn = b.neg("check number", b.fresh(lambda: str(rng.randint(1000, 9999))))
+            lines.append(rng.choice((f"The bottom line of the returned item reads: ⑆{r}⑆ {a}⑈ {sn}",
+                                     f"MICR: {r} {a} {sn}")))
+        else:
+            # "account" with no bank or utility label: a reader cannot tell - grey
+            acct = b.grey("account of unknown kind", b.fresh(lambda: V.bank_account(rng)))
+            lines.append(f"Please reference account {acct} in the memo line.")
+    text = "\n".join(lines + ["", close(d)]) + d.signature(b, rng.choice(("purchasing", "payroll")))
+    return assemble(d, rng.choice(("bank rec", "check status", "returned item", "cash posting")), text)
+
+
 Scenario = Callable[[Draft], bytes]
 
 SCENARIOS: tuple[tuple[str, Scenario, int], ...] = (
@@ -1143,18 +1780,38 @@ SCENARIOS: tuple[tuple[str, Scenario, int], ...] = (
     ("phone-only", sc_phone_only, 12),
 )
 
+SCENARIOS_16: tuple[tuple[str, Scenario, int], ...] = (
+    # issue 16, appended after the scenarios above so that their messages stay byte-for-byte the same
+    ("dl-roster", sc_dl_roster, 16),
+    ("dl-prose", sc_dl_prose, 24),
+    ("dl-form", sc_dl_form, 12),
+    ("dl-reply", sc_dl_reply, 20),
+    ("dl-spanish", sc_dl_spanish, 8),
+    ("dl-negatives", sc_dl_negatives, 20),
+    ("ach-form", sc_ach_form, 36),
+    ("dd-register", sc_dd_register, 12),
+    ("bank-prose", sc_bank_prose, 26),
+    ("autopay", sc_autopay, 18),
+    ("bank-negatives", sc_bank_negatives, 24),
+)
+
 
 def generate(seed: int = SEED, count: int | None = None) -> list[Case]:
     """The corpus, in memory. ``count`` keeps only the first N messages (for quick tests)."""
     plan = [(name, fn) for name, fn, n in SCENARIOS for _ in range(n)]
     random.Random(seed).shuffle(plan)
+    plan16 = [(name, fn) for name, fn, n in SCENARIOS_16 for _ in range(n)]
+    random.Random(seed + 16).shuffle(plan16)
+    plan += plan16
     if count is not None:
         plan = plan[:count]
     cases = []
+    ordinals: dict[str, int] = {}
     for i, (name, fn) in enumerate(plan):
         d = Draft(random.Random(seed * 7919 + i), i, name)
+        d.ordinal = ordinals[name] = ordinals.get(name, -1) + 1
         raw = fn(d)
-        cases.append(Case(f"{i:04d}-{name}.eml", name, raw, tuple(d.labels), tuple(d.negatives)))
+        cases.append(Case(f"{i:04d}-{name}.eml", name, raw, tuple(d.labels), tuple(d.negatives), tuple(d.grey)))
     return cases
 
 

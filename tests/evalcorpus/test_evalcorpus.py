@@ -10,6 +10,7 @@ for its entity, and that the hard negatives are not.
 from __future__ import annotations
 
 import email
+import hashlib
 import html as htmlmod
 import io
 import json
@@ -27,7 +28,7 @@ from tests.evalcorpus import evaluate as E
 from tests.evalcorpus import generate as G
 from tests.evalcorpus import values as V
 
-_BLOCK_TAGS = re.compile(r"</?(?:td|th|tr|table|p|h\d|br|div|body|html|li|ul)\b[^>]*>", re.I)
+_BLOCK_TAGS = re.compile(r"</?(?:td|th|tr|table|p|h\d|br|div|body|html|li|ul)\b[^>]*>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]+>")
 
 
@@ -122,7 +123,7 @@ def test_shape_of_the_corpus(corpus: list[G.Case]) -> None:
     assert len(corpus) >= 400
     sensitive = sum(c.sensitive_core for c in corpus)
     assert 150 <= sensitive <= len(corpus) - 150
-    assert {s for s, _, _ in G.SCENARIOS} == {c.scenario for c in corpus}
+    assert {s for s, _, _ in G.SCENARIOS + G.SCENARIOS_16} == {c.scenario for c in corpus}
     kinds = Counter(lab.kind for c in corpus for lab in c.labels)
     assert set(E.KINDS) <= set(kinds)
     entities = Counter(lab.entity for c in corpus for lab in c.labels)
@@ -150,7 +151,8 @@ def test_every_label_is_in_its_segment_as_written(corpus: list[G.Case]) -> None:
                 problems.append((c.name, lab.segment, "no such segment", ",".join(sorted(segs))))
             elif flat(lab.value) not in text:
                 problems.append((c.name, lab.segment, lab.entity, E.masked(lab.value)))
-        for n in c.negatives:
+        others: list[G.Negative | G.Grey] = [*c.negatives, *c.grey]
+        for n in others:
             if flat(n.value) not in segs.get(n.segment, ""):
                 problems.append((c.name, n.segment, n.what, n.value))
     assert not problems, problems[:10]
@@ -181,8 +183,68 @@ def test_one_value_one_entity_per_segment(corpus: list[G.Case]) -> None:
             key = (lab.segment, E.norm(lab.entity, lab.value))
             assert seen.setdefault(key, lab.entity) == lab.entity, (c.name, lab.segment)
         label_digits = {(lab.segment, V.digits(lab.value)) for lab in c.labels}
-        for n in c.negatives:
+        others: list[G.Negative | G.Grey] = [*c.negatives, *c.grey]
+        for n in others:
             assert (n.segment, V.digits(n.value)) not in label_digits, (c.name, n.what)
+        grey_digits = {(g.segment, V.digits(g.value)) for g in c.grey}
+        for n in c.negatives:
+            assert (n.segment, V.digits(n.value)) not in grey_digits, (c.name, n.what)
+
+
+def test_labels_do_not_overlap(corpus: list[G.Case]) -> None:
+    """No labelled value is written inside another one of the same segment (a 4-digit account in a phone)."""
+    overlaps = []
+    for c in corpus:
+        by_seg: dict[str, set[str]] = defaultdict(set)
+        for lab in c.labels:
+            by_seg[lab.segment].add(flat(lab.value))
+        for seg, written in by_seg.items():
+            for a in written:
+                for b in written:
+                    if a != b and a in b and V.digits(a) != V.digits(b):
+                        overlaps.append((c.name, seg, E.masked(a), E.masked(b)))
+    assert not overlaps, overlaps[:10]
+
+
+def test_issue_16_leaves_the_earlier_corpus_alone(corpus: list[G.Case]) -> None:
+    """The earlier scenarios come first, in the order and with the seeds they always had."""
+    n_core = sum(n for _, _, n in G.SCENARIOS)
+    assert {c.scenario for c in corpus[:n_core]} == {s for s, _, _ in G.SCENARIOS}
+    assert {c.scenario for c in corpus[n_core:]} == {s for s, _, _ in G.SCENARIOS_16}
+    labels = [(lab.entity, lab.value, lab.segment) for c in corpus[:n_core] for lab in c.labels]
+    digest = hashlib.sha256(json.dumps([c.name for c in corpus[:n_core]] + labels).encode()).hexdigest()
+    assert digest == CORE_LABELS_SHA256  # the labels of the first 494 messages as before issue 16
+
+
+CORE_LABELS_SHA256 = "423c1771e22b435dcc5d5313b2111a50863b8b1dec0616ce301fc9f8cc383704"
+
+
+def test_driver_licences_and_bank_accounts_everywhere(corpus: list[G.Case]) -> None:
+    """Issue 16's entities in every kind of segment, enough of them to measure 0.99/0.98."""
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in corpus:
+        for lab in {(lab.entity, lab.segment, lab.value, lab.kind) for lab in c.labels}:
+            per[lab[0]][lab[3]] += 1
+    for entity in V.SENSITIVE_NEW:
+        assert set(E.KINDS) <= set(per[entity]), (entity, per[entity])
+    assert sum(per["US_DRIVER_LICENSE"].values()) >= 400
+    assert sum(per["US_BANK_ACCOUNT"].values()) >= 3000
+    lengths = {len(V.digits(lab.value)) for c in corpus for lab in c.labels if lab.entity == "US_BANK_ACCOUNT"}
+    assert set(range(4, 18)) <= lengths
+    written = " ".join(c.raw.decode("utf-8", "replace") for c in corpus if c.scenario.startswith(("dl-", "bank-")))
+    for phrase in ("DL#", "CDL", "driver's license", "licencia de conducir", "cuenta bancaria", "checking account"):
+        assert phrase in written, phrase
+    negs = {n.what for c in corpus for n in c.negatives}
+    for what in ("permit number (licence-shaped)", "case number (licence-shaped)", "ticket number (licence-shaped)",
+                 "part number (licence-shaped)", "citation number", "sample licence number", "licence plate",
+                 "account last four", "GL account", "ACH trace number", "check number", "employee ID"):
+        assert what in negs, what
+    grey = {g.what for c in corpus for g in c.grey}
+    assert {"account in a MICR line", "routing in a MICR line", "account of unknown kind"} <= grey
+    assert any(w.endswith(" licence") for w in grey)
+    # a utility account beside a routing number and a bank account in the same message
+    assert any({"UTILITY_ACCOUNT", "US_BANK_ROUTING", "US_BANK_ACCOUNT"} <= {lab.entity for lab in c.labels}
+               for c in corpus if c.scenario == "autopay")
 
 
 def test_validators_know_good_from_bad() -> None:
@@ -197,6 +259,26 @@ def test_validators_know_good_from_bad() -> None:
     assert not V.is_valid("CREDIT_CARD", "9111 1111 1111 1116")  # Luhn-valid, no brand
     assert V.is_valid("UTILITY_ACCOUNT", "2-14-583-0912") and V.is_valid("UTILITY_ACCOUNT", "3-049-1832-07")
     assert V.is_valid("PHONE_NUMBER", "(661) 723-6000") and not V.is_valid("PHONE_NUMBER", "(661) 123-6000")
+    assert V.is_valid("US_DRIVER_LICENSE", "B4820193")
+    for s in ("I1234568", "A1234567", "D0000000", "B482019", "B48201934", "48201934", "b4820193"):
+        assert not V.is_valid("US_DRIVER_LICENSE", s), s
+    for s in ("4471", "00012345678", "0123-4567-89", "12345678901234567"):
+        assert V.is_valid("US_BANK_ACCOUNT", s), s
+    for s in ("447", "123456789012345678", "0000", "12-", "****4471"):
+        assert not V.is_valid("US_BANK_ACCOUNT", s), s
+
+
+def test_hard_negatives_of_issue_16(corpus: list[G.Case]) -> None:
+    for c in corpus:
+        for n in c.negatives:
+            if n.what.endswith("(licence-shaped)") or n.what == "citation number":
+                assert re.fullmatch(r"[A-Z]\d{7}", n.value), n  # shaped like a California licence
+            if n.what == "sample licence number":
+                assert not V.is_valid("US_DRIVER_LICENSE", n.value), n
+            if n.what == "account last four":
+                assert len(V.digits(n.value)) == 4, n
+            if n.what == "ACH trace number":
+                assert len(V.digits(n.value)) == 15, n
 
 
 def test_scoring_matches_by_entity_digits_and_segment() -> None:
@@ -227,6 +309,49 @@ def test_scoring_matches_by_entity_digits_and_segment() -> None:
     assert r["sensitive_delivered"] == 1 and r["clean_not_delivered"] == 1
     text = json.dumps(r)
     assert "6617234417" not in text and "******4417" in text  # misses are shown masked
+
+
+def test_scoring_of_issue_16_entities_and_grey_values() -> None:
+    """The new entities pool with the core six only under the new keys; grey values are not scored."""
+    cases = [
+        {"name": "a.eml", "scenario": "x", "sensitive": True, "sensitive_core": False,
+         "labels": [{"entity": "US_DRIVER_LICENSE", "value": "B4820193", "segment": "body", "kind": "body"},
+                    {"entity": "US_BANK_ACCOUNT", "value": "000123456789", "segment": "attachment:r.csv", "kind": "csv"}],
+         "negatives": [{"value": "P7654329", "what": "permit number (licence-shaped)", "segment": "body"}],
+         "grey": [{"value": "D12345678", "what": "AZ licence", "segment": "body"}]},
+        {"name": "b.eml", "scenario": "y", "sensitive": False, "sensitive_core": False, "labels": [],
+         "negatives": [], "grey": [{"value": "4401928375", "what": "account in a MICR line", "segment": "body"}]},
+    ]
+    scans: dict[str, dict[str, Any]] = {
+        "a.eml": {"verdict": {"action": "deliver"}, "findings": [
+            {"entity": "US_DRIVER_LICENSE", "segment": "body", "value": "B4820193"},
+            {"entity": "US_DRIVER_LICENSE", "segment": "body", "value": "P7654329"},
+            {"entity": "US_DRIVER_LICENSE", "segment": "body", "value": "D1234567"}]},
+        "b.eml": {"verdict": {"action": "block"}, "findings": [
+            {"entity": "US_BANK_ACCOUNT", "segment": "body", "value": "4401928375"}]},
+    }
+    r = E.score(cases, scans)
+    assert r["per_entity"]["US_DRIVER_LICENSE"] == {"labels": 1, "findings": 2, "tp": 1, "fp": 1, "fn": 0,
+                                                    "precision": 0.5, "recall": 1.0}
+    assert "US_BANK_ACCOUNT" not in {e for e, m in r["per_entity"].items() if m["findings"]}
+    assert r["all_sensitive"]["labels"] == 0  # the six core entities, as before issue 16
+    assert r["all_sensitive_incl_new"] == {"labels": 2, "findings": 2, "tp": 1, "precision": 0.5, "recall": 0.5}
+    assert r["new_entities"] == r["later_entities"]
+    assert r["recall_by_kind_per_entity"]["US_BANK_ACCOUNT"]["csv"] == {"labels": 1, "recall": 0.0}
+    assert r["grey_zone"]["reported"] == 2 and r["grey_zone"]["total"] == 2
+    assert r["hard_negatives"]["reported_as_sensitive"] == 1
+    assert r["sensitive_delivered"] == 0 and r["sensitive_delivered_incl_new"] == 1
+    assert r["clean_not_delivered"] == 0 and r["grey_only_not_delivered"] == 1
+    old_keys = {"messages", "sensitive_messages", "sensitive_messages_incl_later", "clean_messages", "per_entity",
+                "all_sensitive", "later_entities", "recall_by_kind", "recall_by_kind_later_entities",
+                "recall_by_scenario", "confusion", "false_positive_causes", "hard_negatives", "verdicts",
+                "sensitive_delivered", "sensitive_delivered_detail", "later_only_sensitive_delivered",
+                "clean_not_delivered", "clean_not_delivered_detail", "misses", "false_positives"}
+    assert old_keys <= set(r)
+    assert "B4820193" not in E.table(r) and "US_DRIVER_LICENSE" in E.table(r)
+    cases[0]["scenario"] = "dl-prose"  # an issue 16 scenario: not among the messages of before
+    b16 = E.before_issue_16(cases, scans)
+    assert b16["messages"] == 1 and "US_DRIVER_LICENSE" not in b16["per_entity"]
 
 
 def test_writes_messages_and_labels(tmp_path: Path, corpus: list[G.Case]) -> None:

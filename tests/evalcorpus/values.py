@@ -37,15 +37,18 @@ SENSITIVE_CORE = (
 )
 """The sensitive entities the detectors have today."""
 
-SENSITIVE_LATER = ("US_DRIVER_LICENSE", "US_BANK_ACCOUNT")
-"""Sensitive entities a later issue adds detectors for; scored separately."""
+SENSITIVE_NEW = ("US_DRIVER_LICENSE", "US_BANK_ACCOUNT")
+"""Sensitive entities issue 16 adds; full sensitive entities, also pooled apart from the core six."""
 
-SENSITIVE = SENSITIVE_CORE + SENSITIVE_LATER
+SENSITIVE_LATER = SENSITIVE_NEW
+"""The old name of :data:`SENSITIVE_NEW` (kept for callers)."""
+
+SENSITIVE = SENSITIVE_CORE + SENSITIVE_NEW
 ENTITIES = SENSITIVE + ("PHONE_NUMBER",)
 
 SAMPLE_SSNS = frozenset({"078051120", "219099999", "457555462", "123456789"})
 INVALID_EIN_PREFIXES = frozenset(
-    "00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97".split()
+    ["00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97"]
 )
 VALID_EIN_PREFIXES = tuple(
     f"{p:02d}" for p in range(1, 100) if f"{p:02d}" not in INVALID_EIN_PREFIXES
@@ -53,7 +56,7 @@ VALID_EIN_PREFIXES = tuple(
 ITIN_GROUPS = tuple(
     list(range(50, 66)) + list(range(70, 89)) + [90, 91, 92] + list(range(94, 100))
 )
-ROUTING_PREFIXES = tuple(list(range(0, 13)) + list(range(21, 33)) + list(range(61, 73)) + [80])
+ROUTING_PREFIXES = tuple(list(range(13)) + list(range(21, 33)) + list(range(61, 73)) + [80])
 AREA_CODES = ("661", "909", "562", "626", "310", "213", "323", "818", "714", "951")
 
 
@@ -147,6 +150,31 @@ def bank_account(rng: random.Random) -> str:
     return lead + body
 
 
+def bank_account_any(rng: random.Random) -> str:
+    """A bank account over the whole NACHA range, 4 to 17 digits.
+
+    Credit unions still have short share/checking numbers (4 to 7 digits);
+    big banks print 10 to 12; 13 to 17 are brokerage and prepaid accounts.
+    Never a run of one digit (a placeholder, not an account).
+    """
+    while True:
+        n = rng.choice((4, 5, 6, 7, 7, 8, 9, 9, 10, 10, 10, 11, 12, 12, 12, 13, 14, 15, 16, 17))
+        lead = rng.choice(("0", "00", "000", "", "", "", "")) if n >= 8 else ""
+        body = str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(n - 1 - len(lead)))
+        d = lead + body
+        if len(set(d)) > 2 and d not in ("123456789", "1234567890", "12345678"):
+            return d
+
+
+def fmt_bank_account(d: str, style: str) -> str:
+    """Accounts as clerks type them: plain, or grouped by dashes/spaces the way a bank prints them."""
+    if style == "dash" and len(d) >= 8:
+        return f"{d[:4]}-{d[4:]}" if len(d) <= 10 else f"{d[:3]}-{d[3:7]}-{d[7:]}"
+    if style == "space" and len(d) >= 8:
+        return " ".join(d[i:i + 4] for i in range(0, len(d), 4))
+    return d
+
+
 # --- CREDIT_CARD -----------------------------------------------------------
 
 _BRANDS = (
@@ -175,9 +203,7 @@ def fmt_card(d: str, style: str) -> str:
     if style == "plain":
         return d
     sep = " " if style == "space" else "-"
-    if len(d) == 15:
-        groups = [d[:4], d[4:10], d[10:]]
-    elif len(d) == 14:
+    if len(d) == 15 or len(d) == 14:
         groups = [d[:4], d[4:10], d[10:]]
     else:
         groups = [d[i:i + 4] for i in range(0, len(d), 4)]
@@ -279,8 +305,17 @@ def fmt_phone(d: str, style: str) -> str:
 
 # --- US_DRIVER_LICENSE ------------------------------------------------------
 
+CA_LICENSE_PLACEHOLDERS = frozenset({"I1234568", "A1234567", "X1234567", "D1234567", "B1234567",
+                                     "A0000000", "X0000000", "Z9999999", "A7654321"})
+"""The DMV's sample card (``I1234568``, as printed on the published sample licence images) and
+the placeholders clerks type into forms and test systems: not anyone's licence."""
+
+
 def ca_license(rng: random.Random) -> str:
-    return rng.choice("ABCDEFGHJKLMNPRSTUVWYZ") + f"{rng.randint(0, 9999999):07d}"
+    while True:
+        v = rng.choice("ABCDEFGHJKLMNPRSTUVWYZ") + f"{rng.randint(0, 9999999):07d}"
+        if v not in CA_LICENSE_PLACEHOLDERS and len(set(v[1:])) > 1 and v[1:] not in ("1234567", "7654321"):
+            return v
 
 
 # --- validators ---------------------------------------------------------------
@@ -341,7 +376,9 @@ def is_valid(entity: str, written: str) -> bool:
     if entity == "PHONE_NUMBER":
         return len(d) in (10, 11) and _valid_phone(d[-10:])
     if entity == "US_DRIVER_LICENSE":
-        return re.fullmatch(r"[A-Z]\d{7}", flat) is not None
+        return (re.fullmatch(r"[A-Z]\d{7}", flat) is not None and flat not in CA_LICENSE_PLACEHOLDERS
+                and len(set(flat[1:])) > 1 and flat[1:] not in ("1234567", "7654321"))
     if entity == "US_BANK_ACCOUNT":
-        return 4 <= len(d) <= 17 and d == flat
+        return (4 <= len(d) <= 17 and len(set(d)) > 1
+                and re.fullmatch(r"\d+(?:[ -]\d+)*", flat) is not None)
     raise ValueError(f"unknown entity {entity}")
