@@ -77,7 +77,7 @@ def quick_score(text: str, start: int) -> float | None:
     cut = _LAST_DIGIT_OR_BREAK.search(window)
     window = (window if cut is None else window[cut.start() + 1:]).lower()
     last = None
-    for last in _WORDS_OR_NOT.finditer(window):
+    for last in _WORDS_OR_NOT.finditer(window):  # noqa: B007 - keeps the last one
         pass
     if last is None:
         return 0.6

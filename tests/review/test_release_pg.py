@@ -94,7 +94,8 @@ def test_two_reviewers_on_two_gateways_release_once(twins: tuple[list[Gateway], 
         barrier = threading.Barrier(2)
         replies: list[str] = []
 
-        def click(client: httpx.Client, token: str) -> None:
+        def click(client: httpx.Client, token: str, barrier: threading.Barrier = barrier,
+                  held: Any = held, replies: list[str] = replies) -> None:
             barrier.wait()
             reply = client.post(f"/messages/{held.id}/release", data={"csrf": token, "note": "race"})
             replies.append(client.get(reply.headers["location"]).text if reply.status_code == 303 else reply.text)
