@@ -20,8 +20,8 @@ from gateway.quarantine import release as releasing
 from gateway.quarantine.store import AuditQuery
 from tests.conftest import require_system
 from tests.e2e.harness import Gateway, Sink, free_port, wait_for_port
-from tests.review.conftest import PASSWORD, add_user
-from tests.review.seed import compose, hold
+from tests.e2e.review.conftest import PASSWORD, add_user
+from tests.e2e.review.seed import compose, hold
 
 
 @pytest.fixture(scope="module")
