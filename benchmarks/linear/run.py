@@ -142,7 +142,9 @@ def extraction() -> list[dict[str, object]]:
 
 
 def markdown(report: dict[str, object]) -> str:
-    lines = ["# Linear cost", "", f"`{report['command']}` on {report['machine']}.", "",
+    lines = ["# Linear cost", "", f"`{report['command']}` on {report['machine']}. On a shared machine the",
+             "seconds are noisy: read the growth ratios, and compare seconds only with a run of the",
+             "previous commit on the same machine.", "",
              "## html_to_text on hostile markup", "",
              f"| input | ms at {', '.join(f'{s:,}' for s in SIZES)} chars | growth (4x linear, 16x quadratic) |",
              "|---|---|---|"]
