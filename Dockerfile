@@ -2,7 +2,7 @@
 #
 # dlp-gateway: outbound-email DLP gateway (SMTP in, SMTP relay out), with its
 # Prometheus metrics endpoint and the review web app, as one unprivileged
-# process. docker-compose.yml runs it for the trial; tests/unit/test_compose.py
+# process. docker-compose.yml runs it for the trial; tests/e2e/test_compose.py
 # checks this file against the compose file statically.
 #
 # Ports:   10025 SMTP in, 9465 Prometheus metrics, 8025 review web app.

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench setup setup-test system-deps
+.PHONY: run test lint bench setup setup-test system-deps
 
 run: setup
 	$(BIN)/dlp-gateway serve --config config
@@ -14,6 +14,12 @@ run: setup
 test: setup-test system-deps
 	DLP_TEST_POSTGRES_URL=$${DLP_TEST_POSTGRES_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
 	  && echo postgresql://postgres@127.0.0.1:5432/test)} $(BIN)/python -m pytest
+
+# Style and the layers: ruff (pyflakes, import order, bugbear...) and the
+# import-linter contracts in pyproject.toml (no import cycles, layers point down).
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: setup-test system-deps
 	$(BIN)/python benchmarks/relay/run.py

@@ -6,6 +6,8 @@ About one random nine-digit number in ten passes the checksum, so a routing
 number is reported only beside a label (routing, ABA, RTN, transit, bank;
 ruta bancaria, número de ruta).
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("Routing number 021000021, account 12345")]
 ['*****0021']
 >>> find("Ref 021000021"), find("ABA 021000022")
@@ -18,7 +20,6 @@ from stdnum.us import rtn
 
 from detectors.candidates import Candidate
 from detectors.context import keywords
-from detectors.findings import Finding
 from detectors.recognizer import LabelOf
 
 ENTITY = "US_BANK_ROUTING"
@@ -46,8 +47,3 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if "UTILITY_ACCOUNT" in label.nearest:
         return None  # "bank account 021000021": the account label is nearer
     return 0.9 if WORDS.search(label.text) else None
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

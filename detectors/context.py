@@ -192,7 +192,7 @@ class Context:
                 return Label(text, self.vocab.entities(last.group()), words, fold(before))
         for part in (header, row):  # a column's header before a neighbouring cell
             match = None
-            for match in self.vocab.pattern.finditer(fold(part)):
+            for match in self.vocab.pattern.finditer(fold(part)):  # noqa: B007 - keeps the last one
                 pass
             if match is not None:
                 return Label(fold(header + " " + row), self.vocab.entities(match.group()), 0, fold(before),

@@ -8,6 +8,8 @@ Express 34, 37 (15); Discover 6011, 622126-622925, 644-649, 65 (16-19); JCB
 (16-19). Long numbers failing Luhn or without a brand (orders, tracking
 numbers, invoices) are not cards.
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("Visa 4111 1111 1111 1111 exp 12/27")]
 ['**** **** **** 1111']
 >>> find("Tracking 4111 1111 1111 1112"), find("Order 9111111111111111")
@@ -20,7 +22,6 @@ from stdnum import luhn
 
 from detectors.candidates import Candidate
 from detectors.context import keywords
-from detectors.findings import Finding
 from detectors.recognizer import LabelOf
 
 ENTITY = "CREDIT_CARD"
@@ -71,8 +72,3 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
         return 1.0
     # A bank account that happens to pass Luhn is no card: its own label says so.
     return None if label.nearest and ENTITY not in label.nearest and label.words <= 3 else 0.9
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

@@ -4,6 +4,8 @@ Phone numbers are findings of their own (the policies list telephone numbers
 as confidential customer data) and keep phone-shaped digits from being
 taken for SSNs or account numbers: a 10-digit 3-3-4 number is never an SSN.
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.value for f in find("Call (213) 555-2368 or 213.555.2368")]
 ['(213) 555-2368', '213.555.2368']
 >>> find("SSN 078-05-1120")
@@ -19,7 +21,6 @@ import phonenumbers
 
 from detectors.candidates import Candidate
 from detectors.context import NEGATIVE, Label, keywords
-from detectors.findings import Finding
 
 ENTITY = "PHONE_NUMBER"
 CONTEXT = ("phone", "phone number", "phone #", "ph", "tel", "telephone", "cell", "cell phone", "mobile", "fax",
@@ -77,7 +78,7 @@ def quick_score(text: str, start: int) -> float | None:
     cut = _LAST_DIGIT_OR_BREAK.search(window)
     window = (window if cut is None else window[cut.start() + 1:]).lower()
     last = None
-    for last in _WORDS_OR_NOT.finditer(window):
+    for last in _WORDS_OR_NOT.finditer(window):  # noqa: B007 - keeps the last one
         pass
     if last is None:
         return 0.6
@@ -104,8 +105,3 @@ def _valid_exchange(npa_nxx: str) -> bool:
         return False
     number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
     return phonenumbers.is_valid_number_for_region(number, "US") or phonenumbers.is_valid_number(number)
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

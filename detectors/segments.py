@@ -51,6 +51,7 @@ import re
 from dataclasses import dataclass, field
 
 from detectors.budget import OutOfTime
+from detectors.engine import structure as tables_of
 from detectors.extract import Budget, Unreadable
 from detectors.extract.archive import Archive, members, open_zip, read_member
 from detectors.extract.html_text import html_to_text
@@ -117,8 +118,7 @@ class Limits:
 
 def structure(text: str) -> tuple[Table, ...]:
     """The tables of ``text`` as the detector reads them."""
-    from detectors.engine import structure as tables_of  # the detector's label words decide headers
-    return tables_of(text)
+    return tables_of(text)   # the detector's label words decide headers
 
 
 def extract(message: bytes, limits: Limits = Limits()) -> Extraction:

@@ -202,7 +202,7 @@ def _aligned(lines: list[str], start: int, end: int) -> list[Table]:
     """
     pos = start
     for index, line in enumerate(lines[:-1]):
-        s, pos = pos, pos + len(line) + 1
+        pos += len(line) + 1   # the start of the line below: a table's rows start there
         if "  " not in line or len(line) > 400 or _LONG_NUMBER.search(line):
             continue
         words = [(m.start(), m.end()) for m in _GAP.finditer(line)]

@@ -8,6 +8,8 @@ plain digits need a label. The label decides against the written form: nine
 digits labelled EIN/FEIN/employer ID are an EIN even when written like an
 SSN; under a bare TIN label the written form decides (``ddd-dd-dddd`` SSN).
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("Employer ID 27-1234567, thanks")]
 ['**-***4567']
 >>> find("Order 07-1234567")   # 07 is not an assigned prefix
@@ -22,7 +24,6 @@ from stdnum.us import ein
 
 from detectors.candidates import Candidate
 from detectors.context import keywords
-from detectors.findings import Finding
 from detectors.recognizer import LabelOf, written_as_ssn
 
 ENTITY = "US_EIN"
@@ -57,8 +58,3 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if dashed:
         return 0.95 if labelled else 0.8
     return 0.65 if labelled and c.plain else None
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

@@ -8,6 +8,8 @@ A formatted ITIN is a finding on its own; nine plain digits need a label
 Under a bare TIN label, ``9dd-dd-dddd`` is an ITIN and plain digits an EIN.
 A number is an ITIN or an SSN, never both: SSNs never start with 9.
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("ITIN 912-50-1234 on file")]
 ['***-**-1234']
 >>> find("ATIN 912-93-1234")
@@ -17,7 +19,6 @@ A number is an ITIN or an SSN, never both: SSNs never start with 9.
 from __future__ import annotations
 
 from detectors.context import keywords
-from detectors.findings import Finding
 from detectors.recognizer import formatted_or_labelled
 
 ENTITY = "US_ITIN"
@@ -38,8 +39,3 @@ def is_valid(digits: str) -> bool:
 
 # An SSN field holds the ITIN of whoever has no SSN.
 judge = formatted_or_labelled(ENTITY, is_valid, WORDS, also=frozenset({"US_SSN"}))
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

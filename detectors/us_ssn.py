@@ -9,6 +9,8 @@ No check digit: a formatted valid SSN is a finding on its own; nine plain
 digits need an SSN label (detectors.context). The 9xx area belongs to ITINs
 (us_itin); a number labelled EIN is an EIN (us_ein).
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("Applicant 219-45-6789 approved")]
 ['***-**-6789']
 >>> find("Sample card 078-05-1120"), find("order 219456789")
@@ -22,7 +24,6 @@ from __future__ import annotations
 from stdnum.us import ssn
 
 from detectors.context import keywords
-from detectors.findings import Finding
 from detectors.recognizer import formatted_or_labelled
 
 ENTITY = "US_SSN"
@@ -48,9 +49,3 @@ def is_valid(digits: str) -> bool:
 
 
 judge = formatted_or_labelled(ENTITY, is_valid, WORDS)
-
-
-def find(text: str) -> list[Finding]:
-    """Findings of this entity alone (doctests, quick checks)."""
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

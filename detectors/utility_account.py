@@ -15,6 +15,8 @@ names a bank and no utility leaves the number to US_BANK_ACCOUNT. Any number
 in the utility's own customer list (exact data match, detectors.edm) is an
 account whatever surrounds it.
 
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
 >>> [f.masked for f in find("SCE customer account 2-12-345-6789")]
 ['*-**-***-6789']
 >>> find("Part 2-12-345-6789 shipped")        # no context
@@ -34,7 +36,6 @@ from stdnum import luhn
 from detectors.candidates import Candidate
 from detectors.context import keywords
 from detectors.edm import EdmSet
-from detectors.findings import Finding
 from detectors.recognizer import LabelOf
 
 ENTITY = "UTILITY_ACCOUNT"
@@ -160,8 +161,3 @@ class UtilityAccounts:
         if fmt.layout is None and not (nearest and (c.plain or label.words <= _GROUPED_WORDS)):
             return None  # plain digits: the nearest label must be an account label
         return 0.95 if nearest and fmt.layout is not None else shape
-
-
-def find(text: str) -> list[Finding]:
-    from detectors.engine import find_entity
-    return find_entity(ENTITY, text)

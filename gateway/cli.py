@@ -7,7 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway import __version__, config
+from detectors.edm import EdmError, EdmStore
+from gateway import __version__, config, logs, maintenance, quarantine_cli, siem
+from gateway.policy import profiles
+from gateway.replay import command as replay_command
+from gateway.review import cli as review_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,13 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
 
-    from gateway.replay import command as replay_command
     replay_command.add_command(commands, _config_flag)
-
-    from gateway import maintenance, quarantine_cli
     quarantine_cli.add_commands(commands, _config_flag)
     maintenance.add_commands(commands, _config_flag)
-    from gateway.review import cli as review_cli
     review_cli.add_commands(commands)
     return parser
 
@@ -76,25 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "scan":
-        from gateway import scan_cli
+        # Here, not at the top: the pipeline and its extraction libraries load only for a scan.
+        from gateway import scan_cli  # noqa: PLC0415
         return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal,
                             config_dir=args.config)
     if args.command == "replay":
-        from gateway.replay import command as replay_command
         return replay_command.run(args, settings)
     if args.command == "edm":
         return _edm_import(args, settings)
     if args.command in ("backup", "rekey"):
-        from gateway import maintenance
         return maintenance.run(args, settings)
     if args.command in ("quarantine", "audit"):
-        from gateway import quarantine_cli, siem
         siem.install(settings.siem)   # a release or delete here is audited like one in the app
         try:
             return quarantine_cli.run(args, settings)
         finally:
             siem.shutdown(timeout=5)
-    from gateway.review import cli as review_cli
     done = review_cli.run(args, settings)
     if done is not None:
         return done
@@ -105,7 +102,6 @@ def _check_config(config_dir: Path | None) -> int:
     """Validate gateway.yaml and, when present, policies.yaml."""
     checked = [str(config_dir / config.CONFIG_FILE) if config_dir else "built-in defaults"]
     if config_dir is not None and (config_dir / "policies.yaml").exists():
-        from gateway.policy import profiles
         try:
             profiles.load(config_dir)
         except config.ConfigError as exc:
@@ -117,7 +113,6 @@ def _check_config(config_dir: Path | None) -> int:
 
 
 def _edm_import(args: argparse.Namespace, settings: config.Settings) -> int:
-    from detectors.edm import EdmError, EdmStore
     store = EdmStore(settings.data_dir)
     try:
         added = store.import_csv(args.file, args.column, args.utility)
@@ -131,7 +126,8 @@ def _edm_import(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: config.Settings, overrides: config.Overrides) -> int:
-    from gateway import logs, server
+    # Here, not at the top: the server and the review app it runs load only for `serve`.
+    from gateway import server  # noqa: PLC0415
     logs.setup(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     launch = server.Launch(args.config, overrides)

@@ -13,8 +13,10 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from gateway.config import HostPort, Settings
+from gateway.quarantine import _sqlite_path
 
 CHECK_TIMEOUT = 2.0
 # Probes are cached this long, so a tight scrape or probe loop costs little.
@@ -55,7 +57,6 @@ def store(settings: Settings, timeout: float = CHECK_TIMEOUT) -> Check:
     url = settings.quarantine.url
     try:
         if url is None or url.startswith("sqlite:"):
-            from gateway.quarantine import _sqlite_path
             detail = _sqlite_writable(_sqlite_path(url, settings.data_dir), timeout)
         else:
             detail = _postgres_writable(url, timeout)
@@ -65,7 +66,6 @@ def store(settings: Settings, timeout: float = CHECK_TIMEOUT) -> Check:
 
 
 def _sqlite_writable(path: object, timeout: float) -> str:
-    from pathlib import Path
     db = Path(str(path))
     if not db.is_file():
         return f"{db} is missing"
@@ -81,8 +81,10 @@ def _sqlite_writable(path: object, timeout: float) -> str:
 
 
 def _postgres_writable(url: str, timeout: float) -> str:
-    import psycopg
-    from gateway.quarantine.postgres import split_schema
+    # Here, not at the top: psycopg (libpq) loads only where the store is PostgreSQL.
+    import psycopg  # noqa: PLC0415
+
+    from gateway.quarantine.postgres import split_schema  # noqa: PLC0415
     conninfo, schema = split_schema(url)
     table = f"{schema}.held_messages" if schema else "held_messages"
     with psycopg.connect(conninfo, connect_timeout=max(1, int(timeout)), autocommit=True) as conn:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings
+from gateway.quarantine import DEFAULT_SQLITE_NAME, QuarantineError, _sqlite_path, open_from_settings
+from gateway.quarantine.crypto import ContentDecryptError, Key, KeyFileError, seal, unseal
 
 
 def add_commands(commands: Any, config_flag: Any) -> None:
@@ -42,7 +44,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backup(settings: Settings, target: Path) -> int:
-    from gateway.quarantine import DEFAULT_SQLITE_NAME, _sqlite_path
     url = settings.quarantine.url
     if url is not None and not url.startswith("sqlite:"):
         print("dlp-gateway backup: the quarantine is in PostgreSQL; back it up with pg_dump "
@@ -89,7 +90,6 @@ class RekeyReport:
 
 def rekey_store(store: Any) -> RekeyReport:
     """Move every held row sealed under another key to the store's current key."""
-    from gateway.quarantine.crypto import ContentDecryptError, seal, unseal
     current = store._key
     rows = store._read("SELECT id FROM held_messages WHERE key_id <> ? AND content IS NOT NULL "
                        "AND length(content) > 0 ORDER BY id", [current.key_id])
@@ -114,8 +114,6 @@ def rekey_store(store: Any) -> RekeyReport:
 
 
 def _rekey(settings: Settings) -> int:
-    from gateway.quarantine import QuarantineError, open_from_settings
-    from gateway.quarantine.crypto import Key, KeyFileError
     try:
         if not settings.key_file().exists():
             Key.load_or_create(settings.key_file())

@@ -113,9 +113,10 @@ def detector_for(settings: Any) -> Detector:
     The review app may run in the SMTP worker's process (one worker); a
     Detector is safe to share with the scans there (hyperscan scratch is per
     thread)."""
-    from detectors.edm import EdmStore
-    from detectors.engine import Detector
-    from detectors.utility_account import AccountFormat
+    # Here, not at the top: the CLI masks addresses without loading the detector (hyperscan, phonenumbers).
+    from detectors.edm import EdmStore  # noqa: PLC0415
+    from detectors.engine import Detector  # noqa: PLC0415
+    from detectors.utility_account import AccountFormat  # noqa: PLC0415
     formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
                     for f in settings.detection.utility_accounts)
     return Detector(formats, EdmStore(settings.data_dir).load())

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.core import GaugeMetricFamily
 
 from gateway import __version__
+from gateway.quarantine import open_from_settings
 
 log = logging.getLogger("dlp.metrics")
 
@@ -137,7 +138,6 @@ class HeldCollector:
 
 def register_held(registry: CollectorRegistry, settings: Any) -> HeldCollector:
     """Serve dlp_quarantine_messages from the store named by ``settings``."""
-    from gateway.quarantine import open_from_settings
     q = settings.quarantine
     collector = HeldCollector(lambda: open_from_settings(settings), q.recount_seconds, min(q.timeout, 5.0))
     registry.register(collector)

@@ -8,6 +8,7 @@ gateway.health; 503 when a check fails); every other path is 404.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -118,7 +119,6 @@ def application(registry: CollectorRegistry, readiness: Readiness) -> Callable[.
 
 
 def _serve(address: HostPort, registry: CollectorRegistry, settings: Settings | None) -> MetricsServer:
-    import socket
     readiness = Readiness(settings)
     server_class = type("_MetricsServer", (_Server,),
                         {"address_family": socket.AF_INET6 if ":" in address.host else socket.AF_INET})

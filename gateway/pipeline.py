@@ -159,7 +159,9 @@ class Pipeline:
         What the redaction could not reach (attachments, signed parts, a value
         split by HTML tags) turns the verdict into a quarantine of the original.
         """
-        from gateway.redact import redact
+        # Here, not at the top: presidio-anonymizer loads Presidio's analyzer and spaCy,
+        # which `serve` needs only once a message is redacted.
+        from gateway.redact import redact  # noqa: PLC0415
         if self.scanner is None:
             return verdict
         entities = frozenset(verdict.sensitive)

@@ -19,6 +19,8 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import IO, Any
 
+from tqdm import tqdm
+
 from gateway import config, pipeline
 from gateway.replay import sources
 from gateway.replay.examine import masked, verdict_json
@@ -151,5 +153,4 @@ class _Summary:
 def _progress(total: int, err: IO[str]) -> Any:
     if total < _PROGRESS_FROM or not err.isatty():
         return None
-    from tqdm import tqdm
     return tqdm(total=total, file=err, unit="msg", leave=False)

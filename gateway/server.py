@@ -7,6 +7,11 @@ invalid new configuration is logged while the old one stays in force. The
 supervisor passes both signals on to every worker. Workers die with the
 supervisor, a crashed worker is restarted with backoff, and only a crash loop
 of every worker stops the service (gateway.lifecycle).
+
+prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is first
+imported, and the supervisor sets it in ``Supervisor.run``: so the metrics
+modules, and the SMTP edge that loads them, are imported inside the
+functions that run after that, never at the top of this module.
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway import config, failpoints, health, lifecycle, siem, systemd
+from gateway import config, failpoints, health, lifecycle, logs, replies, siem, systemd
+from gateway.listening import listening_socket
+from gateway.relay import RelayPool
+from gateway.review import serve as review
 
 log = logging.getLogger("dlp.server")
 
@@ -48,34 +55,12 @@ class Launch:
         return config.load(self.config_dir, self.overrides)
 
 
-def listening_socket(address: config.HostPort, reuse_port: bool, name: str = "SMTP",
-                     backlog: int = 1024) -> socket.socket:
-    """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT.
-    An OSError names the address and what it is for."""
-    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
-    family, kind, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind(sockaddr)
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"{name} listen address {address}: {exc.strerror}") from None
-    sock.listen(backlog)
-    sock.setblocking(False)
-    return sock
-
-
 def run(launch: Launch, settings: config.Settings) -> int:
     """Serve until told to stop; return the exit status."""
-    # The review app: once per gateway, in this process (a thread of its own).
-    from gateway.review import serve as review
     # Never beside the workers of an earlier gateway (a supervisor killed with
     # SIGKILL: its workers are draining): they would split the traffic.
     lifecycle.wait_for_old_workers(settings.data_dir, settings.shutdown_grace + 10)
+    # The review app: once per gateway, in this process (a thread of its own).
     app = review.start(settings, launch.config_dir)
     try:
         return _run(launch, settings)
@@ -88,7 +73,7 @@ def run(launch: Launch, settings: config.Settings) -> int:
 def _run(launch: Launch, settings: config.Settings) -> int:
     count = settings.worker_count()
     if count == 1:
-        from gateway import metrics, metrics_http
+        from gateway import metrics, metrics_http  # noqa: PLC0415 - see the docstring
         http = metrics_http.serve_registry(settings.metrics.listen, settings)
         metrics.register_held(http.registry, settings)
         siem.install(settings.siem, http.registry)
@@ -105,7 +90,7 @@ def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_p
     """One worker: the event loop (uvloop where available) until SIGTERM."""
     runner: Callable[[Coroutine[Any, Any, int]], int]
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415 - optional: not on every platform
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         runner = asyncio.run
@@ -113,9 +98,8 @@ def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_p
 
 
 async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
-    from gateway.metrics import Metrics
-    from gateway.relay import RelayPool
-    from gateway.smtp import GatewayHandler, GatewaySMTP, GatewayState, default_hostname
+    from gateway.metrics import Metrics  # noqa: PLC0415 - see the docstring
+    from gateway.smtp import GatewayHandler, GatewaySMTP, GatewayState, default_hostname  # noqa: PLC0415 - loads the metrics
 
     metrics = Metrics(registry)
     pool = RelayPool(settings.relay, metrics.pool_changed)
@@ -170,7 +154,6 @@ async def _reap(pool: Any) -> None:
 
 async def _drain(server: asyncio.base_events.Server, state: Any) -> None:
     """Stop accepting, wait for sessions in flight, close what is left."""
-    from gateway import replies
     state.draining = True
     server.close()
     shutting = replies.R421_SHUTTING_DOWN.format()
@@ -204,10 +187,10 @@ class Supervisor:
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
         os.environ[_MULTIPROC_ENV] = str(metrics_dir)
-        from gateway import metrics_http
+        from gateway import metrics_http  # noqa: PLC0415 - see the docstring
         http = metrics_http.serve_multiprocess(self.settings.metrics.listen, self.settings,
                                                lambda: [p.pid for p in self.workers])
-        from gateway import metrics
+        from gateway import metrics  # noqa: PLC0415 - see the docstring
         metrics.register_held(http.registry, self.settings)   # one count for every worker
         self.hub = systemd.WorkerHub()
         siem.install(self.settings.siem, http.registry)
@@ -268,7 +251,7 @@ class Supervisor:
     def _restart_dead(self) -> None:
         """Schedule a restart for each worker that died (backoff when it died
         young); start those that are due; stop on a crash loop of every worker."""
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # noqa: PLC0415 - see the docstring
         now = time.monotonic()
         for index, process in enumerate(self.workers):
             pid = process.pid or 0
@@ -290,8 +273,8 @@ class Supervisor:
 
 
 def _worker_main(launch: Launch, log_level: str, supervisor: int) -> None:
-    from gateway import logs
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry  # noqa: PLC0415 - see the docstring
+
     lifecycle.die_with_parent(supervisor)
     logs.setup(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; it sends SIGTERM

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import re
 import select
@@ -133,7 +134,9 @@ class Forwarder:
     """A bounded queue and one sender thread; ``publish`` never blocks."""
 
     def __init__(self, settings: SiemSettings, registry: Any = None) -> None:
-        from prometheus_client import Counter
+        # Here, not at the top: prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when first
+        # imported, and the supervisor sets it after importing this module (gateway.server).
+        from prometheus_client import Counter  # noqa: PLC0415
         assert settings.address is not None
         self.settings = settings
         self.address = settings.address
@@ -164,7 +167,6 @@ class Forwarder:
         self._disconnect()
 
     def _run(self) -> None:
-        import os
         attempt = 0
         while not self._stop.is_set():
             try:
@@ -258,7 +260,7 @@ def install(settings: SiemSettings, registry: Any = None) -> Forwarder | None:
     """Start forwarding this process's audit events (once; None when not configured)."""
     global _forwarder
     if _forwarder is None and settings.address is not None:
-        from prometheus_client import values
+        from prometheus_client import values  # noqa: PLC0415 - as in Forwarder: after the multiprocess setting
         if values.ValueClass is not values.MutexValue:
             registry = None   # multiprocess mode: the served registry reads this process's files
         _forwarder = Forwarder(settings, registry)

@@ -17,21 +17,21 @@ import random
 import re
 import socket
 import time
-from dataclasses import dataclass, field
-from datetime import timedelta
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
-
-from pathlib import Path
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from detectors.budget import OutOfTime
 from detectors.extract.lines import crlf
 from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots, xforward
 from gateway.budget import Budget
-from gateway.daemon_threads import DaemonThreads
 from gateway.config import Settings
+from gateway.daemon_threads import DaemonThreads
 from gateway.metrics import Metrics
 from gateway.pipeline import Action
 from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
@@ -60,7 +60,7 @@ class GatewayState:
     pool: RelayPool
     metrics: Metrics
     hostname: str
-    sessions: set["GatewaySMTP"] = field(default_factory=set)
+    sessions: set[GatewaySMTP] = field(default_factory=set)
     draining: bool = False
     pid: int = field(default_factory=os.getpid)
     stages: pipeline.Pipeline | None = None
@@ -130,7 +130,7 @@ class GatewayState:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: "_Outcome") -> pipeline.Verdict:
+    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: _Outcome) -> pipeline.Verdict:
         """Run the pipeline in a worker thread, so that other sessions are served
         meanwhile: even a small message can be costly to scan (issue 10).
 
@@ -187,7 +187,7 @@ class GatewaySMTP(SMTP):
             cls._listed = [n for n in object.__dir__(self) if n.startswith(("smtp_", "auth_"))]
         return cls._listed
 
-    def __init__(self, handler: "GatewayHandler", state: GatewayState) -> None:
+    def __init__(self, handler: GatewayHandler, state: GatewayState) -> None:
         smtp = state.settings.smtp
         # Read before super().__init__, which sizes its StreamReader with it.
         self.line_length_limit = smtp.max_line_length
@@ -461,7 +461,7 @@ class GatewayHandler:
         self.state.metrics.internal_errors.labels(f"after-{stage}").inc()
 
     async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
-                     verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
+                     verdict: pipeline.Verdict, outcome: _Outcome) -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
         entry = _audit_entry("block", masking.envelope(envelope), outcome.message_id, verdict,
@@ -472,7 +472,7 @@ class GatewayHandler:
         self._notify(envelope, content, verdict, None, outcome.message_id)
 
     async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
-                          verdict: pipeline.Verdict, outcome: "_Outcome") -> None:
+                          verdict: pipeline.Verdict, outcome: _Outcome) -> None:
         await server.transaction.reset()
         outcome.failure = replies.R451_STORE.format()
         held = HeldMessage(
@@ -494,7 +494,7 @@ class GatewayHandler:
 
     async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
                        envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                       outcome: "_Outcome") -> None:
+                       outcome: _Outcome) -> None:
         ref = None
         if verdict.exception or verdict.monitored is not None:
             # Every use of an exception (and every monitored decision) is on record before delivery.
@@ -544,7 +544,7 @@ class GatewayHandler:
         sent = await notify.send(self.state.pool, self.state.settings.notify.sender, [to], message)
         self.state.metrics.notices.labels("sent" if sent else "failed").inc()
 
-    def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: "_Outcome",
+    def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: _Outcome,
                 started: float) -> None:
         failpoints.raised("record")
         elapsed = time.perf_counter() - started
@@ -659,7 +659,6 @@ def _audit_entry(event: str, envelope: pipeline.Envelope, message_id: str | None
 
 
 def _now() -> Any:
-    from datetime import UTC, datetime
     return datetime.now(UTC)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.fuzz import hostile  # noqa: E402
+from tests.e2e.fuzz import hostile  # noqa: E402
 
 CASES = {
     "overlapping zip bomb (71 KB)": lambda: hostile.with_attachment("bomb.zip", hostile.overlapping_zip(),

@@ -4,7 +4,7 @@ with 1 and 2 workers.
     .venv/bin/python benchmarks/replay/run.py [--messages 50000] [--workers 1,2] [--out benchmarks/reports]
 
 The archive is the labeled detection corpus re-addressed over six profiles and
-a quarter of dates (tests/replay/archive.py): multipart mail, about half with
+a quarter of dates (tests/e2e/replay/archive.py): multipart mail, about half with
 attachments (PDF, DOCX, XLSX, ZIP). Each run is the real command, writing the
 JSON Lines and the HTML report. While it runs, the process tree's memory is
 sampled from /proc (RSS, and PSS, which does not count the pages forked
@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.replay.archive import write_mbox  # noqa: E402
+from tests.e2e.replay.archive import write_mbox  # noqa: E402
 
 RATIO_GOAL = 1.8
 FLAT_GOAL = 1.15   # last quarter's peak within 15% of the first quarter's

@@ -36,11 +36,12 @@ def open_store(
 ) -> QuarantineStore:
     """Open (creating and migrating as needed) the store named by ``url``."""
     if url is None or url.startswith("sqlite:"):
-        from gateway.quarantine.sqlite import SqliteStore
+        # Each backend loads its driver only when the settings name it (psycopg: libpq).
+        from gateway.quarantine.sqlite import SqliteStore  # noqa: PLC0415
 
         return SqliteStore(_sqlite_path(url, data_dir), key, old_keys)
     if url.startswith(("postgresql://", "postgres://")):
-        from gateway.quarantine.postgres import PostgresStore
+        from gateway.quarantine.postgres import PostgresStore  # noqa: PLC0415
 
         return PostgresStore(url, key, old_keys)
     raise QuarantineError("quarantine URL must start with sqlite:/// or postgresql://")

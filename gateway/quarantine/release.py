@@ -17,12 +17,11 @@ A delete needs a reason.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
-
-import logging
 
 from gateway import headers
 from gateway.config import RelaySettings
@@ -63,7 +62,8 @@ def released_copy(content: bytes, profile: str, policy: Profiles | None) -> byte
     """What goes out: the original without the declared purpose (tag, header, a
     forged X-DLP-Exception), with the statement of a profile that puts it on
     everything it delivers (palos-verdes)."""
-    from gateway import actions, disclaimer   # here: they load the detectors, which a listing needs not
+    # Here, not at the top: they load the detectors, which a listing needs not.
+    from gateway import actions, disclaimer  # noqa: PLC0415
     content = headers.without_dlp(actions.without_purpose(content))
     policy = policy or defaults()
     if profile in policy.settings.profiles:

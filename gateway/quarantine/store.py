@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
-from gateway import failpoints
+from gateway import failpoints, siem
 from gateway.quarantine.crypto import ContentDecryptError, Key, seal, unseal
 
 _T = TypeVar("_T")
@@ -253,7 +253,7 @@ class SqlStore(ABC):
         self._key = key
         self._keys = (key, *old_keys)
         self._lock = threading.Lock()
-        from gateway import siem   # audit records also go to the SIEM, once committed
+        # audit records also go to the SIEM, once committed
         self._transaction = siem.audited(self._transaction)  # type: ignore[method-assign, assignment]
 
     # -- dialect hooks -------------------------------------------------------

@@ -56,11 +56,12 @@ def _cpus() -> int:
 
 def run(args: argparse.Namespace, settings: config.Settings, err: IO[str] = sys.stderr) -> int:
     """Replay ``args.sources``; return the exit status."""
-    from gateway import pipeline
-    from gateway.policy import profiles
-    from gateway.replay import report
-    from gateway.replay.examine import Setup
-    from gateway.replay.run import replay
+    # Here, not at the top: every command builds this parser; only a replay loads the pipeline.
+    from gateway import pipeline  # noqa: PLC0415
+    from gateway.policy import profiles  # noqa: PLC0415
+    from gateway.replay import report  # noqa: PLC0415
+    from gateway.replay.examine import Setup  # noqa: PLC0415
+    from gateway.replay.run import replay  # noqa: PLC0415
     workers = args.workers or _cpus()
     if workers < 1:
         print("dlp-gateway replay: --workers must be at least 1", file=err)

@@ -24,6 +24,7 @@ from gateway import headers, masking, pipeline
 from gateway.policy import profiles
 from gateway.replay import report, sources
 from gateway.replay.tally import HELD, Tally
+from gateway.review.render import masked_text
 
 _DIGITS = re.compile(r"\d")
 
@@ -54,7 +55,6 @@ def masked(text: str, detector: Detector | None) -> str:
     """``text`` with every value the detector finds in it masked (as the review app shows it)."""
     if detector is None or not _DIGITS.search(text):
         return text
-    from gateway.review.render import masked_text
     return masked_text(text, detector)
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import IO, Any
 
+from tqdm import tqdm
+
 from gateway.replay import sources
 from gateway.replay.examine import Batch, Setup, examine
 from gateway.replay.tally import Tally
@@ -173,7 +175,6 @@ class _Progress:
         self._started = time.monotonic()
         if not err.isatty():
             return
-        from tqdm import tqdm
         size = sum(_size(name) for name in source_names)
         self._bar = tqdm(total=size or None, file=err, unit="B", unit_scale=True, leave=False,
                          bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]")

@@ -16,7 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+from gateway import logs
 from gateway.config import Settings
+from gateway.quarantine import QuarantineError, open_from_settings
+from gateway.quarantine.store import ReviewStore
+from gateway.review import users
+from gateway.review.users import UserError
 
 
 def add_commands(commands: Any) -> None:
@@ -53,8 +58,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
     if args.command == "users":
         return _users(args, settings)
     if args.command == "review":
-        from gateway import logs
-        from gateway.review import serve
+        # Here, not at the top: the app (uvicorn, Starlette, the pages) loads only to serve it.
+        from gateway.review import serve  # noqa: PLC0415
         logs.setup(settings.log_level)
         try:
             return serve.run_foreground(settings, args.config)
@@ -65,9 +70,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.quarantine import QuarantineError, open_from_settings
-    from gateway.quarantine.store import ReviewStore
-    from gateway.review import users
     try:
         store = cast(ReviewStore, open_from_settings(settings))
     except QuarantineError as exc:
@@ -90,7 +92,7 @@ def _users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add(store: Any, args: argparse.Namespace) -> None:
-    from gateway.review import serve, users
+    from gateway.review import serve  # noqa: PLC0415 - as in run(): the app loads only when needed
     profiles = tuple(p.strip() for p in args.profiles.split(",") if p.strip())
     known = set(serve.load_profiles(args.config).settings.profiles)
     password = _password(args.password_stdin)
@@ -113,7 +115,6 @@ def _list(store: Any, as_json: bool) -> None:
 
 
 def _password(from_stdin: bool) -> str:
-    from gateway.review.users import UserError
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")

@@ -21,7 +21,7 @@ from gateway.config import Settings
 from gateway.quarantine import release as releasing
 from gateway.quarantine.store import HeldMessage
 from gateway.relay import RelayError, RelayPool, Transaction
-from gateway.review.app import Rq
+from gateway.review.context import Rq
 from gateway.review.pages import visible
 
 log = logging.getLogger("dlp.review")

@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from gateway.quarantine.store import AuditEntry
 from gateway.review import auth, users
-from gateway.review.app import Rq, local
 from gateway.review.auth import Session
+from gateway.review.context import Rq, local
 
 log = logging.getLogger("dlp.review")
 _NAME_MAX = 64

@@ -20,10 +20,11 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway import masking
 from gateway.quarantine.store import HELD, AuditQuery, MessageQuery, ReviewStore, utc_now
-from gateway.review import chart, users as accounts
-from gateway.review.app import Rq, day, number
-from gateway.review.render import visible
+from gateway.review import chart
+from gateway.review import users as accounts
+from gateway.review.context import Rq, day, number
 from gateway.review.pages import STATUSES, visible_profiles
+from gateway.review.render import visible
 
 AUDIT_PAGE = 100
 CSV_BATCH = 1000

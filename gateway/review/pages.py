@@ -16,7 +16,7 @@ from gateway.quarantine import release as releasing
 from gateway.quarantine.crypto import ContentDecryptError
 from gateway.quarantine.store import HeldMessage, MessageQuery, utc_now
 from gateway.review import render
-from gateway.review.app import Rq, day, number
+from gateway.review.context import Rq, day, number
 
 log = logging.getLogger("dlp.review")
 PAGE_SIZE = 50

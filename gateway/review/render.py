@@ -12,6 +12,7 @@ package cannot parse is shown as sent, masked the same way.
 The envelope, the subject and header values are masked by gateway.masking,
 as the queue and the CLI mask them.
 
+>>> from detectors.engine import default_detector
 >>> masked_text("ssn-219-45-6789.txt", default_detector())
 'ssn-***-**-6789.txt'
 >>> print(visible("abc" + chr(0x202E) + "txt.exe"))
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from detectors.engine import Detector, default_detector
+from detectors.engine import Detector
 from detectors.segments import Limits, extract
 from gateway import masking
 from gateway.quarantine.store import HeldMessage

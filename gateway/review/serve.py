@@ -25,8 +25,12 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from gateway.config import HostPort, Settings
+from gateway.listening import listening_socket
+from gateway.policy import profiles
 from gateway.quarantine import open_from_settings
 from gateway.quarantine.store import ReviewStore
+from gateway.review import app as review_app
+from gateway.review.purge import purge
 
 log = logging.getLogger("dlp.review")
 _START_TIMEOUT = 15.0
@@ -34,7 +38,6 @@ _START_TIMEOUT = 15.0
 
 def load_profiles(config_dir: Path | None) -> Any:
     """The profiles of ``config_dir``/policies.yaml, else the shipped defaults."""
-    from gateway.policy import profiles
     if config_dir is not None and (config_dir / profiles.POLICIES_FILE).exists():
         return profiles.load(config_dir)
     return profiles.load(Path(profiles.__file__).parent)
@@ -42,7 +45,6 @@ def load_profiles(config_dir: Path | None) -> Any:
 
 def application(settings: Settings, config_dir: Path | None, purge: bool = True) -> tuple[ASGIApp, ReviewStore]:
     """The app and the store it owns; with ``purge``, retention runs while it serves."""
-    from gateway.review import app as review_app
     store = cast(ReviewStore, open_from_settings(settings))
     profiles = load_profiles(config_dir)
 
@@ -59,7 +61,6 @@ def application(settings: Settings, config_dir: Path | None, purge: bool = True)
 
 
 async def _purge_loop(store: ReviewStore, profiles: Any, settings: Settings) -> None:
-    from gateway.review.purge import purge
     while True:
         try:
             await asyncio.to_thread(purge, store, profiles, settings.relay)
@@ -78,7 +79,6 @@ def _config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
 
 def bind(address: HostPort) -> socket.socket:
     """The app's listening socket; OSError names the address."""
-    from gateway.server import listening_socket
     return listening_socket(address, reuse_port=False, name="review", backlog=128)
 
 

@@ -64,7 +64,7 @@ def test_failure_after_delivery_keeps_the_250(sink: Sink, start_gateway: StartGa
     gateway = start_gateway(sink.port)
     with smtplib.SMTP("127.0.0.1", gateway.port, timeout=10) as smtp:
         smtp.ehlo()
-        for n in range(2):   # the second MAIL on the connection starts a clean transaction
+        for _ in range(2):   # the second MAIL on the connection starts a clean transaction
             assert smtp.mail("a@citrus.example")[0] == 250
             assert smtp.rcpt("b@example.com")[0] == 250
             code, text = smtp.data(CLEAN)
@@ -81,7 +81,7 @@ def test_exception_during_data_resets_the_envelope(sink: Sink, start_gateway: St
     gateway = start_gateway(sink.port)
     with smtplib.SMTP("127.0.0.1", gateway.port, timeout=10) as smtp:
         smtp.ehlo()
-        for n in range(2):
+        for _ in range(2):
             code, text = smtp.mail("a@citrus.example")
             assert code == 250, text     # never "503 nested MAIL command"
             assert smtp.rcpt("b@example.com")[0] == 250

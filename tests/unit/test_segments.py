@@ -11,7 +11,6 @@ import base64
 import io
 import random
 import struct
-import time
 import tracemalloc
 import zipfile
 from email.header import Header
@@ -569,18 +568,15 @@ def test_encrypted_zip_member() -> None:
     assert result.segments == ()
 
 
-def test_zip_bomb_is_refused_fast_and_small() -> None:
+def test_zip_bomb_is_refused_small() -> None:   # its time: benchmarks/linear
     bomb = zeros_zip(50 << 20)
     assert len(bomb) < 200_000
     raw = multipart("mixed", "b", text_part("hi"), attachment("bomb.zip", bomb))
     tracemalloc.start()
-    started = time.perf_counter()
     result = extract(raw)
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert notes(result) == {("attachment:bomb.zip/zeros.txt", "compression-ratio")}
-    assert elapsed < 1.0
     assert peak < 8 << 20
 
 
@@ -686,9 +682,7 @@ def test_multipart_nested_a_thousand_deep() -> None:
     )
     tail = "".join(f"\r\n--n{i}--" for i in reversed(range(depth)))
     raw = mime('Content-Type: multipart/mixed; boundary="n0"', head + f"--n{depth}\r\n\r\ndeep{tail}")
-    started = time.perf_counter()
-    result = extract(raw)
-    assert time.perf_counter() - started < 2.0
+    result = extract(raw)   # its time: benchmarks/linear
     assert ("body", "too-deep") in notes(result)
 
 
@@ -747,7 +741,7 @@ def test_random_damage_never_raises() -> None:
 # ---------------------------------------------------------------- size
 
 
-def test_25_mb_message_stays_within_memory_and_time() -> None:
+def test_25_mb_message_stays_within_memory() -> None:   # its time: benchmarks/linear
     rng = random.Random(7)
     csv_rows = "".join(f"{i},{rng.randrange(10**9):09d},some text here\n" for i in range(200_000))
     csv = (csv_rows + f"last,{SSN}\n").encode()
@@ -764,9 +758,7 @@ def test_25_mb_message_stays_within_memory_and_time() -> None:
     assert len(raw) > 25 << 20
     del csv, csv_rows, zipped, noise
     tracemalloc.start()
-    started = time.perf_counter()
     result = extract(raw)
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     texts = seg(result)
@@ -775,7 +767,6 @@ def test_25_mb_message_stays_within_memory_and_time() -> None:
     assert SSN in texts["attachment:doc.pdf"]
     assert notes(result) == {("attachment:noise.bin", "unknown-binary")}
     assert peak < 150 << 20, peak
-    assert elapsed < 5.0, elapsed
 
 
 # ---------------------------------------------------------------- later additions
@@ -801,22 +792,9 @@ def test_files_embedded_in_office_documents() -> None:
     assert "219456789" in texts["attachment:chart.docx/Microsoft_Excel_Worksheet.xlsx"]
 
 
-@pytest.mark.parametrize(
-    "markup",
-    ["<!--" * 250_000, "<script>" * 125_000, "<a" * 500_000, "<style>x</style" * 60_000, "<" * 1_000_000],
-)
-def test_hostile_html_is_linear(markup: str) -> None:
-    raw = mime("Content-Type: text/html", markup.encode())
-    started = time.perf_counter()
-    extract(raw)
-    assert time.perf_counter() - started < 1.0
-
-
 def test_zip_bomb_claiming_a_huge_compressed_size() -> None:
     bomb = bytearray(zeros_zip(50 << 20))
     at = bomb.find(b"PK\x01\x02")
     struct.pack_into("<I", bomb, at + 20, 0x7FFF0000)
-    started = time.perf_counter()
-    result = extract_file("claims.zip", bytes(bomb))
-    assert time.perf_counter() - started < 0.5
+    result = extract_file("claims.zip", bytes(bomb))   # its time: benchmarks/linear
     assert notes(result) == {("attachment:claims.zip/zeros.txt", "compression-ratio")}

@@ -36,8 +36,8 @@ from gateway.review import auth, overview, serve
 from gateway.review.auth import Session, Sessions
 from gateway.review.users import add
 from tests.e2e.harness import ROOT, free_port, wait_for_port
-from tests.review.conftest import PASSWORD
-from tests.review.seed import compose, hold
+from tests.e2e.review.conftest import PASSWORD
+from tests.e2e.review.seed import compose, hold
 
 PAGE_HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "

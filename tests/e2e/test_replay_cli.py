@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.replay.archive import write_candidate
+from tests.e2e.replay.archive import write_candidate
 
 ROOT = Path(__file__).resolve().parents[2]
 SSN, CARD = "219-45-6789", "4111 1111 1111 1111"

@@ -1,5 +1,5 @@
 """Screenshots of the review app for the README, from a real gateway and
-Debian's Chromium: ``python -m tests.review.screenshots [DIR]`` (default
+Debian's Chromium: ``python -m tests.e2e.review.screenshots [DIR]`` (default
 docs/screenshots). Not a test; the browser tests check the same pages."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from tests.review.conftest import CHROMIUM, CHROMIUM_FLAGS, SSN, login, start_stack
+from tests.e2e.review.conftest import CHROMIUM, CHROMIUM_FLAGS, SSN, login, start_stack
 
 MESSAGES = [
     # (profile, sender, recipients, subject, body, age)

@@ -17,7 +17,7 @@ from gateway.quarantine.store import AuditQuery
 from gateway.review.purge import purge
 from gateway.review.serve import load_profiles
 from tests.e2e.harness import ROOT, Sink
-from tests.review.seed import compose, hold
+from tests.e2e.review.seed import compose, hold
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import yaml
 
 from gateway.quarantine.store import AuditQuery
 from tests.e2e.harness import ROOT, free_port
-from tests.review.conftest import SSN, Stack, csrf_of, login, start_stack
+from tests.e2e.review.conftest import SSN, Stack, login, start_stack
 
 NOTE = "Authorized in writing by supervisor J. Ortiz, ticket 4411"
 SECURITY = "soc@citrus.example"

@@ -20,8 +20,8 @@ from gateway.quarantine import release as releasing
 from gateway.quarantine.store import AuditQuery
 from tests.conftest import require_system
 from tests.e2e.harness import Gateway, Sink, free_port, wait_for_port
-from tests.review.conftest import PASSWORD, add_user
-from tests.review.seed import compose, hold
+from tests.e2e.review.conftest import PASSWORD, add_user
+from tests.e2e.review.seed import compose, hold
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,8 @@ def test_two_reviewers_on_two_gateways_release_once(twins: tuple[list[Gateway], 
         barrier = threading.Barrier(2)
         replies: list[str] = []
 
-        def click(client: httpx.Client, token: str) -> None:
+        def click(client: httpx.Client, token: str, barrier: threading.Barrier = barrier,
+                  held: Any = held, replies: list[str] = replies) -> None:
             barrier.wait()
             reply = client.post(f"/messages/{held.id}/release", data={"csrf": token, "note": "race"})
             replies.append(client.get(reply.headers["location"]).text if reply.status_code == 303 else reply.text)

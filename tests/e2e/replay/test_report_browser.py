@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.replay.archive import write_candidate, write_mbox
-from tests.review.conftest import browser  # noqa: F401  (the fixture)
-from tests.unit.test_replay_cli import SSN, compose
-from tests.unit.test_replay_cli import write_mbox as write_messages
+from tests.e2e.replay.archive import write_candidate, write_mbox
+from tests.e2e.review.conftest import browser  # noqa: F401  (the fixture)
+from tests.e2e.test_replay_cli import SSN, compose
+from tests.e2e.test_replay_cli import write_mbox as write_messages
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOSTILE = ("<img src='http://127.0.0.1:9/leak.png'><script>console.error('ran')</script>"
            "<link rel=stylesheet href='http://127.0.0.1:9/x.css'>")
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from detectors import segments
 from detectors.extract import mime, text
 from detectors.extract.lines import crlf
 from detectors.scan import Budgets, Scanner
-from detectors import segments
-from tests.fuzz import hostile
+from tests.e2e.fuzz import hostile
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNER = Scanner()
@@ -156,7 +156,7 @@ def test_windows_find_what_one_pass_finds() -> None:
 
 _MEASURE = """
 import json, re, sys, time
-from tests.fuzz import hostile
+from tests.e2e.fuzz import hostile
 from detectors.scan import Scanner
 raw = {build}
 scanner = Scanner()

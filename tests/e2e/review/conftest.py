@@ -19,7 +19,7 @@ from gateway import config
 from gateway.quarantine import HeldMessage
 from tests.conftest import require_system
 from tests.e2e.harness import ROOT, Gateway, Sink, free_port, wait_for_port
-from tests.review.seed import compose, hold
+from tests.e2e.review.seed import compose, hold
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

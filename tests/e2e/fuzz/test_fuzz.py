@@ -4,7 +4,7 @@ the detection corpus (tests/corpus) and of our own hostile cases, with a fixed
 number of examples (a few seconds) in every test run.
 
 Each target must never raise and must finish within its budget. An input that
-fails (hypothesis prints it) is saved to tests/fuzz/regressions/ as
+fails (hypothesis prints it) is saved to tests/e2e/fuzz/regressions/ as
 ``<what>.eml`` and replayed by ``test_regressions`` on every run.
 """
 
@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from detectors.extract.lines import crlf
 from detectors.scan import Budgets, Scanner
+from tests.e2e.fuzz import hostile
+from tests.e2e.fuzz.edge import start as edge_start
 from tests.e2e.harness import Gateway, Sink
-from tests.fuzz import hostile
-from tests.fuzz.edge import start as edge_start
 
 HERE = Path(__file__).parent
 REGRESSIONS = HERE / "regressions"

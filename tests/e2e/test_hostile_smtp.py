@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from gateway import slots
+from tests.e2e.fuzz import edge, hostile
 from tests.e2e.harness import Gateway, Sink
-from tests.fuzz import edge, hostile
 
 SSN_CARD = f"SSN {hostile.SSN} card {hostile.CARD}".encode()
 

@@ -8,8 +8,8 @@ import smtplib
 from pathlib import Path
 from typing import Any
 
-from tests.review.conftest import PASSWORD, SSN, Stack, csrf_of, login
-from tests.review.seed import hold
+from tests.e2e.review.conftest import PASSWORD, SSN, Stack, csrf_of, login
+from tests.e2e.review.seed import hold
 
 NOTE = "Authorized in writing by supervisor J. Ortiz, ticket 4411"
 

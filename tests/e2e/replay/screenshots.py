@@ -1,6 +1,6 @@
 """The replay report's screenshot for the README, from a real replay and Debian's
-Chromium: ``python -m tests.replay.screenshots [DIR]`` (default docs/screenshots).
-Not a test; tests/replay/test_report_browser.py checks the same page."""
+Chromium: ``python -m tests.e2e.replay.screenshots [DIR]`` (default docs/screenshots).
+Not a test; tests/e2e/replay/test_report_browser.py checks the same page."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.replay.archive import write_candidate, write_mbox
-from tests.review.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.replay.archive import write_candidate, write_mbox
+from tests.e2e.review.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 
 def main(out: Path) -> None:
@@ -21,7 +21,7 @@ def main(out: Path) -> None:
         archive, candidate, report = Path(work, "q1.mbox"), Path(work, "candidate.yaml"), Path(work, "q1.html")
         write_mbox(archive, 3000)
         write_candidate(candidate)
-        root = Path(__file__).resolve().parents[2]
+        root = Path(__file__).resolve().parents[3]
         subprocess.run([sys.executable, "-m", "gateway.cli", "replay", archive.name, "--candidate", candidate.name,
                         "--report", report.name], check=True, cwd=work,
                        env={**os.environ, "PYTHONPATH": str(root)})
