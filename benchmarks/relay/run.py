@@ -653,6 +653,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-held-messages", type=int, default=2000,
                         help="real mail: at most this many messages per run to external recipients "
                              "(each is stored in quarantine; default 2000)")
+    parser.add_argument("--real-message", action="append", choices=["text-10k", "html-10k", "attach-120k"],
+                        help="real mail: measure only this message (repeatable; default all three)")
+    parser.add_argument("--real-recipients", choices=["both", "internal", "external"], default="both",
+                        help="real mail: internal recipients (delivered), external (held), or both (default)")
     parser.add_argument("--real-warmup", type=int, default=200,
                         help="real mail: 10 KB messages of each kind sent before measuring (default 200)")
     parser.add_argument("--keep", action="store_true",
