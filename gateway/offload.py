@@ -1,5 +1,6 @@
 """Where a message's CPU work runs: on the event loop when it is small and
-cannot be costly, else in a pool of CPU threads.
+cannot be costly, in a separate process when it is large, else in a pool of
+CPU threads.
 
 Moving a scan to a thread is not free under the GIL. The hyperscan searches
 release the GIL and take it back for every match, so a scan in a thread
@@ -16,6 +17,15 @@ including a hostile message that spends the whole scan CPU budget
 (``detection.scan_cpu_seconds``), runs in the thread pool while the loop
 serves other sessions (issue 10).
 
+A large message (``process_above``, 1 MiB by default) is judged in a scan
+process of this worker's own instead: threads are not enough there. A scan
+holds the GIL for the whole of each C call (a regex over megabytes of text,
+a base64 decode), so while a 25 MB message was scanned in a thread, 10 KB
+messages on the same loop waited up to 40 times longer than idle
+(benchmarks/relay/bigmsg.py). The process gets a picklable job (see
+``scanproc``), builds its own pipeline from the same settings, and keeps it
+until the settings change. Its peak memory is its own, not the worker's.
+
 >>> offload = Offload(inline_below=100, threads=1)
 >>> offload.inline(40, b"Subject: hi\\r\\n\\r\\nLunch?\\r\\n"), offload.inline(40, None)
 (True, False)
@@ -29,10 +39,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
+import multiprocessing
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+log = logging.getLogger("dlp.offload")
 
 _T = TypeVar("_T")
 
@@ -42,35 +57,77 @@ _T = TypeVar("_T")
 _COSTLY = re.compile(rb"(?i:base64)|PK(?:[\x03\x05\x07]|=0[357])|%PDF-")
 
 
+# A job for the scan process: a module-level function and its (picklable) arguments.
+Job = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
 class Offload:
     """The executor strategy of one worker (see the module doc)."""
 
-    def __init__(self, inline_below: int, threads: int) -> None:
+    def __init__(self, inline_below: int, threads: int, process_above: int = 0, processes: int = 1) -> None:
         self.inline_below = inline_below
         self.threads = threads
+        self.process_above = process_above   # 0: no scan process
+        self.processes = processes
         self._pool = ThreadPoolExecutor(threads, "dlp-cpu")
+        self._procs: ProcessPoolExecutor | None = None
 
-    def configure(self, inline_below: int, threads: int) -> None:
+    def configure(self, inline_below: int, threads: int, process_above: int = 0, processes: int = 1) -> None:
         """New settings (SIGHUP): a new pool when its size changes; work under way finishes."""
         self.inline_below = inline_below
+        self.process_above = process_above
         if threads != self.threads:
             old, self._pool, self.threads = self._pool, ThreadPoolExecutor(threads, "dlp-cpu"), threads
             old.shutdown(wait=False)
+        if processes != self.processes or not process_above:
+            self.processes = processes
+            self._stop_processes()
+
+    def warm(self, job: Job) -> None:
+        """Start the scan process now and run ``job`` there (building its pipeline),
+        so that the first large message does not wait for it."""
+        if self.process_above:
+            self._processes().submit(job[0], *job[1])
+
+    def _processes(self) -> ProcessPoolExecutor:
+        if self._procs is None:
+            self._procs = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"))
+        return self._procs
+
+    def _stop_processes(self) -> None:
+        procs, self._procs = self._procs, None
+        if procs is not None:
+            procs.shutdown(wait=False, cancel_futures=False)
 
     def inline(self, size: int, content: bytes | None) -> bool:
         """Whether work on a message of ``size`` bytes (``content``) may run on the loop."""
         return size <= self.inline_below and content is not None and _COSTLY.search(content) is None
 
-    async def run(self, work: Callable[[], _T], size: int, content: bytes | None = None) -> _T:
+    async def run(self, work: Callable[[], _T], size: int, content: bytes | None = None,
+                  job: Job | None = None) -> _T:
         """Run ``work`` (CPU work on a message of ``size`` bytes) and return its result.
 
         ``content`` is the message, for the check that it cannot be costly;
-        without it the work always goes to a thread.
+        without it the work always goes to a thread. ``job`` is the same work
+        as a picklable job, for the scan process (without it: a thread).
         """
         if self.inline(size, content):
             return work()
+        if job is not None and self.process_above and size >= self.process_above:
+            return await self._in_process(job)
         call = functools.partial(contextvars.copy_context().run, work)   # as asyncio.to_thread
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
+    async def _in_process(self, job: Job) -> Any:
+        procs = self._processes()
+        try:
+            return await asyncio.wrap_future(procs.submit(job[0], *job[1]))
+        except BrokenProcessPool:   # the process died (killed, out of memory): a new one next time
+            log.error("scan process died; starting another")
+            if self._procs is procs:
+                self._stop_processes()
+            raise
+
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+        self._stop_processes()

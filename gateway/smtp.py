@@ -26,9 +26,8 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope as SmtpEnvelope, Session
 
 from pathlib import Path
 
-from detectors.budget import OutOfTime
 from detectors.extract.lines import crlf
-from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots, xforward
+from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, scanproc, slots, xforward
 from gateway.budget import Budget
 from gateway.daemon_threads import DaemonThreads
 from gateway.config import Settings
@@ -70,6 +69,7 @@ class GatewayState:
     store: QuarantineStore | None = None
     budget: Budget = field(default_factory=lambda: Budget(0))
     offload: Offload | None = None   # where CPU work runs (gateway.offload)
+    generation: int = 0   # of the settings in force: the scan process rebuilds its pipeline on a change
     _networks: tuple[Any, ...] = ()
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Store calls run in threads of their own: a frozen database must not take
@@ -88,11 +88,12 @@ class GatewayState:
         self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
         self.budget.limit = settings.smtp.inflight_bytes
+        self.generation += 1
         d = settings.detection
         if self.offload is None:
-            self.offload = Offload(d.inline_below, d.scan_threads)
+            self.offload = Offload(d.inline_below, d.scan_threads, d.process_above, d.scan_processes)
         else:
-            self.offload.configure(d.inline_below, d.scan_threads)
+            self.offload.configure(d.inline_below, d.scan_threads, d.process_above, d.scan_processes)
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
 
@@ -143,21 +144,14 @@ class GatewayState:
         that other sessions are served meanwhile (issue 10), unless the message
         is small and cannot be costly to scan.
 
-        The masked Message-ID goes into ``outcome`` first, from the same thread:
-        masking it runs the detector, which must not run on the event loop.
-        The scan's CPU budget (detectors.budget) is a BaseException meant to
-        stay inside the scan; should one ever escape, it becomes an ordinary
-        failure here, answered 451 like any other."""
+        The masked Message-ID goes into ``outcome`` (masking runs the
+        detector too, so it is done in the same place as the scan)."""
         stages = self.stages
         assert stages is not None and self.offload is not None
-
-        def run() -> pipeline.Verdict:
-            outcome.message_id = self.message_id(content)
-            try:
-                return stages.run(envelope, content)
-            except OutOfTime:
-                raise RuntimeError("scan budget escaped the scan") from None
-        return await self.offload.run(run, len(content), content)
+        job = (scanproc.judge, (self.generation, self.settings, self.config_dir, envelope, content))
+        verdict, outcome.message_id = await self.offload.run(
+            lambda: scanproc.judged(stages, envelope, content), len(content), content, job)
+        return verdict
 
     def trusted(self, ip: str) -> bool:
         try:
