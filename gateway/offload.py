@@ -111,10 +111,10 @@ class Offload:
         without it the work always goes to a thread. ``job`` is the same work
         as a picklable job, for the scan process (without it: a thread).
         """
-        if self.inline(size, content):
-            return work()
         if job is not None and self.process_above and size >= self.process_above:
             return await self._in_process(job)
+        if self.inline(size, content):
+            return work()
         call = functools.partial(contextvars.copy_context().run, work)   # as asyncio.to_thread
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 

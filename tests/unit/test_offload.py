@@ -63,3 +63,44 @@ def test_errors_come_back_from_either_place(offload: Offload) -> None:
     for content in (PLAIN, PLAIN + b"base64"):
         with pytest.raises(ValueError):
             asyncio.run(offload.run(fail, len(content), content))
+
+
+def test_large_message_is_judged_in_the_scan_process(tmp_path) -> None:
+    # A real GatewayState: the scan process builds its own pipeline from the settings.
+    from prometheus_client import CollectorRegistry
+
+    from gateway import config, pipeline
+    from gateway.metrics import Metrics
+    from gateway.relay import RelayPool
+    from gateway.smtp import GatewayState, _Outcome
+
+    settings = config.load(None, config.Overrides(data_dir=str(tmp_path)))
+    settings = settings.model_copy(update={"detection": settings.detection.model_copy(
+        update={"process_above": 2000})})
+    state = GatewayState(settings, RelayPool(settings.relay), Metrics(CollectorRegistry()), "gw.test")
+    message = (b"From: clerk@citrus.example\r\nSubject: rates\r\nMessage-ID: <219-45-6789@x.example>\r\n\r\n"
+               + b"Nothing here.\r\n" * 200 + b"SSN 219-45-6789\r\n")
+    envelope = pipeline.Envelope("clerk@citrus.example", ("a@outside.example",))
+    try:
+        outcome = _Outcome("Q1")
+        verdict = asyncio.run(state.judge(envelope, message, outcome))
+        assert state.offload is not None and state.offload._procs is not None
+        assert verdict.counts() == {"US_SSN": 1} and verdict.action is pipeline.Action.QUARANTINE
+        assert outcome.message_id == "<***-**-6789@x.example>"
+    finally:
+        assert state.offload is not None
+        state.offload.close()
+
+
+def test_a_scan_process_that_dies_fails_one_message_only() -> None:
+    import os
+
+    from concurrent.futures.process import BrokenProcessPool
+
+    offload = Offload(inline_below=0, threads=1, process_above=1)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            asyncio.run(offload.run(lambda: None, 10, None, (os._exit, (3,))))
+        assert asyncio.run(offload.run(lambda: None, 10, None, (abs, (-4,)))) == 4
+    finally:
+        offload.close()
