@@ -151,6 +151,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
         result.rss_start_mb = vm(pid, "VmRSS")
         for _ in range(50):   # warm up: first-call paths, pools
             send(port, small)
+        base.settle(relay)   # the scan process builds its pipeline at start
         result.idle_ms = [ms for ms, reply in (send(port, small) for _ in range(args.samples)) if reply == "250"]
         result.hwm_after_idle_mb = vm(pid, "VmHWM")
         base.progress(f"  idle: {len(result.idle_ms)} probes, p50 {base.percentile(result.idle_ms, 50):.2f} ms, "

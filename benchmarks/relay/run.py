@@ -196,6 +196,22 @@ def cpu_seconds(pid: int) -> float:
     return ticks / CLK_TCK
 
 
+def settle(process: subprocess.Popen[bytes] | None, quiet: float = 0.5, limit: float = 60) -> None:
+    """Wait until the relay and its descendants use no CPU for ``quiet`` seconds:
+    work a start leaves running in the background (the gateway's scan process
+    builds its pipeline) must not be counted in the first measured run."""
+    if process is None:
+        return
+    deadline = time.monotonic() + limit
+    before = cpu_seconds(process.pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(process.pid)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def stop(process: subprocess.Popen[bytes], grace: float = 40) -> None:
     """SIGTERM, then SIGKILL (the process and what it started) after ``grace``."""
     if process.poll() is not None:
@@ -396,6 +412,7 @@ def run_target(target: Target, result: TargetResult, workdir: Path, args: argpar
     try:
         port, relay = target.start(sink, workdir, args)
         measure(port, sink, relay, [], args.warmup, args)
+        settle(relay)
         for mode, flags in MODES.items():
             run = measure(port, sink, relay, flags, args.messages, args)
             result.runs.setdefault(mode, []).append(run)
