@@ -35,7 +35,7 @@ _PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BO
 
 
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
-_WRITE_WHOLE = 1 << 20   # below this, the end marker is appended (one write); above, written apart
+_SLICE = 1 << 20   # a larger message is written in slices of whole lines (see _send_body)
 
 
 async def _data_command(client: aiosmtplib.SMTP) -> None:
@@ -53,26 +53,33 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     a third copy for the end marker. The gateway's message has CRLF line ends
     already (the edge normalised them, gateway.headers writes CRLF), which
     three counts confirm; dot-stuffing is then one ``replace``, which copies
-    nothing when no line begins with a dot.
+    nothing when no line begins with a dot. A large message goes in slices
+    of whole lines, the loop serving other sessions between them: each pass
+    over 25 MB would hold it (and the GIL) for tens of milliseconds.
     """
     protocol = client.protocol
     if protocol is None:
         raise errors.SMTPServerDisconnected("Connection lost")
-    crlf = message.count(b"\r\n")
-    if message.count(b"\r") != crlf or message.count(b"\n") != crlf:
-        message = _LINE_ENDS.sub(b"\r\n", message)   # not expected; as aiosmtplib would
-    stuffed = message.replace(b"\r\n.", b"\r\n..")
-    if stuffed[:1] == b".":
-        stuffed = b"." + stuffed
-    end = b".\r\n" if not stuffed or stuffed.endswith(b"\r\n") else b"\r\n.\r\n"
     if hasattr(protocol, "_response_pending"):   # aiosmtplib >= 4: a reply is now expected
         protocol._response_pending = True
     try:
-        if len(stuffed) < _WRITE_WHOLE:
-            protocol.write(stuffed + end)
+        if len(message) <= _SLICE:
+            wire = _wire(message)
+            protocol.write(wire + _end_marker(wire))
         else:
-            protocol.write(stuffed)
-            protocol.write(end)
+            start = 0
+            while start < len(message):
+                end = start + _SLICE
+                if end < len(message):
+                    cut = message.rfind(b"\r\n", start, end)
+                    end = cut + 2 if cut > start else len(message)
+                else:
+                    end = len(message)
+                wire = _wire(message[start:end])
+                protocol.write(wire)
+                start = end
+                await asyncio.sleep(0)
+            protocol.write(_end_marker(wire))
         response = await protocol.read_response(timeout=client.timeout)
     except (errors.SMTPServerDisconnected, errors.SMTPTimeoutError):
         client.close()   # as aiosmtplib's data(): the protocol is out of step
@@ -80,6 +87,19 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     if response.code != 250:
         raise errors.SMTPDataError(response.code, response.message)
     return response
+
+
+def _end_marker(last: bytes) -> bytes:
+    return b".\r\n" if not last or last.endswith(b"\r\n") else b"\r\n.\r\n"
+
+
+def _wire(lines: bytes) -> bytes:
+    """Whole lines (or the message's last) with CRLF ends, dot-stuffed."""
+    crlf = lines.count(b"\r\n")
+    if lines.count(b"\r") != crlf or lines.count(b"\n") != crlf:
+        lines = _LINE_ENDS.sub(b"\r\n", lines)   # not expected; as aiosmtplib would
+    stuffed = lines.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed[:1] == b"." else stuffed
 
 
 class RelayError(Exception):
