@@ -100,6 +100,16 @@ class DataReader:
 
     def _account(self, body: bytes) -> None:
         """Count ``body``'s lines against the limits (state OK on entry)."""
+        if self._line + len(body) + 2 <= self.line_limit:
+            # No line can be too long: only the size and where the last line ends matter.
+            last = body.rfind(b"\r\n")
+            ended = last + 2 if last >= 0 else (1 if self._cr and body[:1] == b"\n" else 0)
+            counted = self._counted + self._line + ended if ended else self._counted
+            if not self.size_limit or counted <= self.size_limit:
+                self._counted = counted
+                self._line = len(body) - ended if ended else self._line + len(body)
+                self._cr = body[-1:] == b"\r"
+                return
         ends: list[int] = []   # the length of each line that ends in ``body``, CRLF left out
         line = self._line
         if self._cr and body[:1] == b"\n":   # a CRLF split between two chunks
