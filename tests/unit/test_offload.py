@@ -94,7 +94,6 @@ def test_large_message_is_judged_in_the_scan_process(tmp_path) -> None:
 
 def test_a_scan_process_that_dies_fails_one_message_only() -> None:
     import os
-
     from concurrent.futures.process import BrokenProcessPool
 
     offload = Offload(inline_below=0, threads=1, process_above=1)
