@@ -41,6 +41,7 @@ class DataReader:
         self._counted = 0      # bytes of the complete lines so far (aiosmtpd's num_bytes)
         self._line = 0         # bytes of the line not yet ended (its CR included)
         self._cr = False       # the bytes so far end with a CR
+        self._dots = False     # a line kept may begin with a dot (else nothing to unstuff)
         # The stream's last bytes, to find the end across chunks. It starts as
         # if after a line end: a body may be empty (".\r\n" at once).
         self._tail = b"\r\n"
@@ -59,6 +60,8 @@ class DataReader:
         if body and self.state == OK:
             self._account(body)
             if self.state == OK:
+                if not self._dots:   # a false alarm (a dot at a chunk's end) only costs a replace
+                    self._dots = b"\r\n." in body or b"\r\n." in self._tail[-2:] + body[:2]
                 self._chunks.append(body)
             else:
                 self._chunks = []   # refused: nothing more is kept
@@ -75,7 +78,7 @@ class DataReader:
         self._chunks = []
         if data[:1] == b".":
             data = data[1:]
-        return data.replace(b"\r\n.", b"\r\n")
+        return data.replace(b"\r\n.", b"\r\n") if self._dots else data
 
     def _end(self, data: bytes) -> tuple[int | None, bytes]:
         """Where in ``data`` the body ends (after its last CRLF; negative: that
