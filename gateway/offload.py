@@ -94,10 +94,18 @@ class Offload:
             self._procs = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"))
         return self._procs
 
-    def _stop_processes(self) -> None:
+    def _stop_processes(self, kill: bool = False) -> None:
+        """Let the scan process go when its work is done, or (``kill``: the worker
+        is stopping) end it now; a scan it was doing fails, and its client gets 451."""
         procs, self._procs = self._procs, None
-        if procs is not None:
-            procs.shutdown(wait=False, cancel_futures=False)
+        if procs is None:
+            return
+        # The executor has no public way to end its processes before 3.14;
+        # without it the worker's exit would wait for a scan in progress.
+        children = list((getattr(procs, "_processes", None) or {}).values()) if kill else []
+        procs.shutdown(wait=False, cancel_futures=kill)
+        for child in children:
+            child.terminate()
 
     def inline(self, size: int, content: bytes | None) -> bool:
         """Whether work on a message of ``size`` bytes (``content``) may run on the loop."""
@@ -130,4 +138,4 @@ class Offload:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
-        self._stop_processes()
+        self._stop_processes(kill=True)
