@@ -120,11 +120,13 @@ class Offload:
         as a picklable job, for the scan process (without it: a thread).
         """
         if job is not None and self.process_above and size >= self.process_above:
-            return await self._in_process(job)
+            judged: _T = await self._in_process(job)   # the job does ``work``'s work
+            return judged
         if self.inline(size, content):
             return work()
         call = functools.partial(contextvars.copy_context().run, work)   # as asyncio.to_thread
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        result: _T = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        return result
 
     async def _in_process(self, job: Job) -> Any:
         procs = self._processes()

@@ -357,7 +357,7 @@ class GatewaySMTP(SMTP):
             return
         content = body.content()
         self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")  # type: ignore[no-untyped-call]
+        status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push("250 OK" if status is MISSING else status)
 
