@@ -191,6 +191,13 @@ class DetectionSettings(_Section):
     enabled: bool = True
     utility_accounts: tuple[AccountFormatSettings, ...] = _DEFAULT_FORMATS
     thread_above: int = Field(65_536, ge=0)
+    # Judged on the event loop: messages up to this size that hold nothing the
+    # scan inflates (gateway.offload); 0 = every scan in a CPU thread.
+    inline_below: int = Field(16_384, ge=0, le=1_048_576)
+    scan_threads: int = Field(4, ge=1, le=64)   # the CPU threads of one worker
+    # Judged in the worker's scan process(es): messages this large or larger; 0 = never.
+    process_above: int = Field(1_048_576, ge=0)
+    scan_processes: int = Field(1, ge=1, le=16)
     max_depth: int = Field(3, ge=0, le=10)
     max_members: int = Field(1000, ge=1)
     max_inflated_bytes: int = Field(100 * 1024 * 1024, ge=1024)

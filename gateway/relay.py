@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,74 @@ log = logging.getLogger("dlp.relay")
 
 _LOST = (errors.SMTPServerDisconnected, errors.SMTPTimeoutError, ConnectionError, ssl.SSLError)
 _PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BODY=7BIT": ""}
+
+
+_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+_SLICE = 1 << 20   # a larger message is written in slices of whole lines (see _send_body)
+
+
+async def _data_command(client: aiosmtplib.SMTP) -> None:
+    """DATA, answered 354 (else SMTPDataError)."""
+    response = await client.execute_command(b"DATA")
+    if response.code != 354:
+        raise errors.SMTPDataError(response.code, response.message)
+
+
+async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPResponse:
+    """The message after our DATA's 354, dot-stuffed, then the downstream's
+    reply (SMTPDataError unless 250).
+
+    aiosmtplib's ``data`` makes two regex passes (line ends, then dots) and
+    a third copy for the end marker. The gateway's message has CRLF line ends
+    already (the edge normalised them, gateway.headers writes CRLF), which
+    three counts confirm; dot-stuffing is then one ``replace``, which copies
+    nothing when no line begins with a dot. A large message goes in slices
+    of whole lines, the loop serving other sessions between them: each pass
+    over 25 MB would hold it (and the GIL) for tens of milliseconds.
+    """
+    protocol = client.protocol
+    if protocol is None:
+        raise errors.SMTPServerDisconnected("Connection lost")
+    if hasattr(protocol, "_response_pending"):   # aiosmtplib >= 4: a reply is now expected
+        protocol._response_pending = True
+    try:
+        if len(message) <= _SLICE:
+            wire = _wire(message)
+            protocol.write(wire + _end_marker(wire))
+        else:
+            start = 0
+            while start < len(message):
+                end = start + _SLICE
+                if end < len(message):
+                    cut = message.rfind(b"\r\n", start, end)
+                    end = cut + 2 if cut > start else len(message)
+                else:
+                    end = len(message)
+                wire = _wire(message[start:end])
+                protocol.write(wire)
+                start = end
+                await asyncio.sleep(0)
+            protocol.write(_end_marker(wire))
+        response = await protocol.read_response(timeout=client.timeout)
+    except (errors.SMTPServerDisconnected, errors.SMTPTimeoutError):
+        client.close()   # as aiosmtplib's data(): the protocol is out of step
+        raise
+    if response.code != 250:
+        raise errors.SMTPDataError(response.code, response.message)
+    return response
+
+
+def _end_marker(last: bytes) -> bytes:
+    return b".\r\n" if not last or last.endswith(b"\r\n") else b"\r\n.\r\n"
+
+
+def _wire(lines: bytes) -> bytes:
+    """Whole lines (or the message's last) with CRLF ends, dot-stuffed."""
+    crlf = lines.count(b"\r\n")
+    if lines.count(b"\r") != crlf or lines.count(b"\n") != crlf:
+        lines = _LINE_ENDS.sub(b"\r\n", lines)   # not expected; as aiosmtplib would
+    stuffed = lines.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed[:1] == b"." else stuffed
 
 
 class RelayError(Exception):
@@ -296,14 +365,25 @@ class Transaction:
         self._conn = conn
 
     async def data(self, message: bytes) -> str:
-        """Send the message; return the downstream's reply. The transaction ends."""
+        """Send the message; return the downstream's reply. The transaction ends.
+
+        A pooled connection the downstream closed before it answered our DATA
+        command (it never saw the message) is replaced: the transaction is
+        replayed on another connection, and goes on only when the downstream
+        takes every recipient again. Once the message is on its way, a lost
+        connection is a 451 (the client retries), never a second attempt here.
+        """
         if self.detached:
             self.detached = False
             self.accepted = []
             raise _unavailable()
         conn = self._require()
         try:
-            response = await conn.client.data(message)
+            try:
+                await _data_command(conn.client)
+            except _LOST:
+                conn = await self._replay()
+            response = await _send_body(conn.client, message)
         except errors.SMTPResponseException as exc:
             await self.reset()
             raise _refused(exc) from None
@@ -318,6 +398,23 @@ class Transaction:
         self._pool.release(conn, reusable=True)
         self.accepted = []
         return f"{response.code} {_one_line(response.message)}"
+
+    async def _replay(self) -> _Connection:
+        """MAIL, every accepted RCPT and DATA again on another connection (see data)."""
+        recipients, pooled = list(self.accepted), self._pooled
+        self._drop()
+        if not pooled:
+            raise _lost()
+        conn, self._pooled = await self._pool.acquire()
+        self._conn, self.accepted = conn, recipients
+        try:
+            await self._mail_on(conn, *self._mail)
+            for recipient in recipients:
+                await conn.client.rcpt(recipient, encoding=self._encoding)
+            await _data_command(conn.client)
+        except errors.SMTPResponseException:   # the downstream changed its mind: the client retries
+            raise _lost() from None
+        return conn
 
     async def reset(self) -> None:
         """Abandon the downstream transaction (RSET) and give the connection back."""

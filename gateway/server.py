@@ -106,6 +106,9 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     hostname = settings.smtp.hostname or default_hostname()
     state = GatewayState(settings, pool, metrics, hostname, config_dir=launch.config_dir)
     handler = GatewayHandler(state)
+    from gateway import scanproc
+    assert state.offload is not None
+    state.offload.warm((scanproc.warm, (state.generation, settings, launch.config_dir)))
     loop = asyncio.get_running_loop()
     backlog = settings.smtp.backlog
     sock = listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
@@ -127,6 +130,7 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     reaper.cancel()
     await _drain(server, state)
     await pool.close()
+    state.offload.close()
     log.info("stopped", extra={"fields": {"pid": os.getpid()}})
     return 0
 

@@ -23,20 +23,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import MISSING, SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from detectors.budget import OutOfTime
 from detectors.extract.lines import crlf
-from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, slots, xforward
+from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, scanproc, slots, xforward
 from gateway.budget import Budget
 from gateway.config import Settings
 from gateway.daemon_threads import DaemonThreads
 from gateway.metrics import Metrics
+from gateway.offload import Offload
 from gateway.pipeline import Action
 from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
 from gateway.quarantine.store import retry_key
 from gateway.relay import RelayError, RelayPool, Transaction
+from gateway.smtpdata import TOO_LONG, DataReader
 
 _T = TypeVar("_T")
 log = logging.getLogger("dlp.smtp")
@@ -67,6 +68,8 @@ class GatewayState:
     config_dir: Path | None = None
     store: QuarantineStore | None = None
     budget: Budget = field(default_factory=lambda: Budget(0))
+    offload: Offload | None = None   # where CPU work runs (gateway.offload)
+    generation: int = 0   # of the settings in force: the scan process rebuilds its pipeline on a change
     _networks: tuple[Any, ...] = ()
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Store calls run in threads of their own: a frozen database must not take
@@ -85,6 +88,12 @@ class GatewayState:
         self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
         self.budget.limit = settings.smtp.inflight_bytes
+        self.generation += 1
+        d = settings.detection
+        if self.offload is None:
+            self.offload = Offload(d.inline_below, d.scan_threads, d.process_above, d.scan_processes)
+        else:
+            self.offload.configure(d.inline_below, d.scan_threads, d.process_above, d.scan_processes)
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
 
@@ -115,8 +124,8 @@ class GatewayState:
         """Redact the values in the text bodies; what redaction cannot reach (an
         attachment, a signed part) sends the original to quarantine instead."""
         stages = self.stages
-        assert stages is not None
-        return await asyncio.to_thread(stages.redact, verdict, content)
+        assert stages is not None and self.offload is not None
+        return await self.offload.run(lambda: stages.redact(verdict, content), len(content), content)
 
     def message_id(self, content: bytes) -> str | None:
         """The Message-ID for logs and records, any value in it masked."""
@@ -130,25 +139,19 @@ class GatewayState:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: _Outcome) -> pipeline.Verdict:
-        """Run the pipeline in a worker thread, so that other sessions are served
-        meanwhile: even a small message can be costly to scan (issue 10).
+    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: "_Outcome") -> pipeline.Verdict:
+        """Run the pipeline where gateway.offload decides: in a CPU thread, so
+        that other sessions are served meanwhile (issue 10), unless the message
+        is small and cannot be costly to scan.
 
-        The masked Message-ID goes into ``outcome`` first, from the same thread:
-        masking it runs the detector, which must not run on the event loop.
-        The scan's CPU budget (detectors.budget) is a BaseException meant to
-        stay inside the scan; should one ever escape, it becomes an ordinary
-        failure here, answered 451 like any other."""
+        The masked Message-ID goes into ``outcome`` (masking runs the
+        detector too, so it is done in the same place as the scan)."""
         stages = self.stages
-        assert stages is not None
-
-        def run() -> pipeline.Verdict:
-            outcome.message_id = self.message_id(content)
-            try:
-                return stages.run(envelope, content)
-            except OutOfTime:
-                raise RuntimeError("scan budget escaped the scan") from None
-        return await asyncio.to_thread(run)
+        assert stages is not None and self.offload is not None
+        job = (scanproc.judge, (self.generation, self.settings, self.config_dir, envelope, content))
+        verdict, outcome.message_id = await self.offload.run(
+            lambda: scanproc.judged(stages, envelope, content), len(content), content, job)
+        return verdict
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -205,6 +208,8 @@ class GatewaySMTP(SMTP):
         self.received = 0
         self.xforward: xforward.XForward | None = None   # until the transaction ends
         self.declared = 0   # bytes of the in-flight budget taken for the message being received
+        self._body: DataReader | None = None   # the DATA body being received (data_received feeds it)
+        self._body_read: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -219,7 +224,18 @@ class GatewaySMTP(SMTP):
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
-        super().data_received(data)
+        body = self._body
+        if body is None:
+            super().data_received(data)
+            return
+        rest = body.feed(data)   # DATA: taken here, not through the line reader
+        if rest is None:
+            return
+        self._body = None
+        if rest:   # what the client sent after the body: its next commands
+            super().data_received(rest)
+        if self._body_read is not None and not self._body_read.done():
+            self._body_read.set_result(None)
 
     def close_with(self, reply: str) -> None:
         """Say ``reply`` and close the session (gateway.slots)."""
@@ -306,7 +322,7 @@ class GatewaySMTP(SMTP):
             self.declared = declared
         watch = asyncio.ensure_future(slots.watch_data_rate(self, smtp.min_data_rate, smtp.data_rate_grace))
         try:
-            await super().smtp_DATA(arg)
+            await self._data(arg)
         except Exception:
             # aiosmtpd answers with handle_exception but keeps the envelope:
             # the next MAIL would get "503 nested MAIL command".
@@ -319,6 +335,54 @@ class GatewaySMTP(SMTP):
             self.declared = 0
             if self.transport is not None and not (self.envelope and self.envelope.mail_from):
                 self.idle()   # the transaction is over: wait for the next MAIL
+
+    async def _data(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the body read in chunks (gateway.smtpdata): the
+        same checks, replies, envelope and handler call."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        body = await self._read_body()
+        if body.state != "ok":
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)" if body.state == TOO_LONG
+                            else "552 Error: Too much mail data")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        content = body.content()
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_body(self) -> DataReader:
+        """Read the DATA body as it arrives, starting with what the client sent
+        before our 354 (still in the line reader's buffer: aiosmtpd reads it there too)."""
+        reader = DataReader(self.data_size_limit, self.line_length_limit)
+        early = len(self._reader._buffer)  # type: ignore[attr-defined]
+        if early:
+            rest = reader.feed(await self._reader.read(early))
+            if rest is not None:
+                if rest:
+                    self._reader.feed_data(rest)   # the buffer is empty: rest goes first
+                return reader
+        self._body_read = self.loop.create_future()
+        self._body = reader
+        try:
+            await self._body_read
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        finally:
+            self._body = self._body_read = None
+        return reader
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):

@@ -294,7 +294,9 @@ def run_real_target(target: base.Target, mails: list[MailFile], runs: list[RealR
         assert relay is not None
         mport = metrics_port(workdir, port) if target.detection else None
         warm_up(port, mails, args)
+        base.settle(relay)
         classes = ("internal", "external") if target.detection else ("internal",)
+        classes = tuple(c for c in classes if args.real_recipients in ("both", c))
         for mail in mails:
             for recipients in classes:
                 for mode in base.MODES:
@@ -326,13 +328,15 @@ class RealResult:
 
 
 def run_real(workdir: Path, args: argparse.Namespace) -> RealResult:
-    mails = prepare(workdir)
+    mails = [m for m in prepare(workdir) if not args.real_message or m.name in args.real_message]
     for m in mails:
         base.progress(f"  {m.name}: {m.size:,} bytes, {m.expected_total} findings/message "
                       f"({fmt_counts(m.expected)}), in-process scan {m.scan_ms:.2f} ms")
     runs: list[RealRun] = []
     log_problems: dict[str, int] = {}
     for target in REAL_TARGETS:
+        if args.target and target.name not in args.target:
+            continue
         log_problems[target.name] = run_real_target(target, mails, runs, workdir, args)
     return RealResult(mails, runs, log_problems)
 

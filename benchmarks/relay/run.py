@@ -196,6 +196,22 @@ def cpu_seconds(pid: int) -> float:
     return ticks / CLK_TCK
 
 
+def settle(process: subprocess.Popen[bytes] | None, quiet: float = 0.5, limit: float = 60) -> None:
+    """Wait until the relay and its descendants use no CPU for ``quiet`` seconds:
+    work a start leaves running in the background (the gateway's scan process
+    builds its pipeline) must not be counted in the first measured run."""
+    if process is None:
+        return
+    deadline = time.monotonic() + limit
+    before = cpu_seconds(process.pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(process.pid)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def stop(process: subprocess.Popen[bytes], grace: float = 40) -> None:
     """SIGTERM, then SIGKILL (the process and what it started) after ``grace``."""
     if process.poll() is not None:
@@ -396,6 +412,7 @@ def run_target(target: Target, result: TargetResult, workdir: Path, args: argpar
     try:
         port, relay = target.start(sink, workdir, args)
         measure(port, sink, relay, [], args.warmup, args)
+        settle(relay)
         for mode, flags in MODES.items():
             run = measure(port, sink, relay, flags, args.messages, args)
             result.runs.setdefault(mode, []).append(run)
@@ -653,6 +670,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-held-messages", type=int, default=2000,
                         help="real mail: at most this many messages per run to external recipients "
                              "(each is stored in quarantine; default 2000)")
+    parser.add_argument("--real-message", action="append", choices=["text-10k", "html-10k", "attach-120k"],
+                        help="real mail: measure only this message (repeatable; default all three)")
+    parser.add_argument("--real-recipients", choices=["both", "internal", "external"], default="both",
+                        help="real mail: internal recipients (delivered), external (held), or both (default)")
     parser.add_argument("--real-warmup", type=int, default=200,
                         help="real mail: 10 KB messages of each kind sent before measuring (default 200)")
     parser.add_argument("--keep", action="store_true",

@@ -1,0 +1,143 @@
+"""Where a message's CPU work runs: on the event loop when it is small and
+cannot be costly, in a separate process when it is large, else in a pool of
+CPU threads.
+
+Moving a scan to a thread is not free under the GIL. The hyperscan searches
+release the GIL and take it back for every match, so a scan in a thread
+trades the GIL with the event loop hundreds of times per message: on 10 KB
+of business mail that cost about 0.45 ms of CPU per message, a third of the
+scan itself (benchmarks/relay). A small message is therefore judged on the
+loop, but only when its cost is bounded by its size: at most
+``inline_below`` bytes (16 KiB by default), and nothing in it that the scan
+would inflate (a base64 part, a zip or PDF signature, raw or
+quoted-printable). Plain text costs at most about 2 µs per byte to scan
+(a line of spaced digits, the worst found), so the loop is held for at most
+a few tens of milliseconds by any message taken inline. Everything else,
+including a hostile message that spends the whole scan CPU budget
+(``detection.scan_cpu_seconds``), runs in the thread pool while the loop
+serves other sessions (issue 10).
+
+A large message (``process_above``, 1 MiB by default) is judged in a scan
+process of this worker's own instead: threads are not enough there. A scan
+holds the GIL for the whole of each C call (a regex over megabytes of text,
+a base64 decode), so while a 25 MB message was scanned in a thread, 10 KB
+messages on the same loop waited up to 40 times longer than idle
+(benchmarks/relay/bigmsg.py). The process gets a picklable job (see
+``scanproc``), builds its own pipeline from the same settings, and keeps it
+until the settings change. Its peak memory is its own, not the worker's.
+
+>>> offload = Offload(inline_below=100, threads=1)
+>>> offload.inline(40, b"Subject: hi\\r\\n\\r\\nLunch?\\r\\n"), offload.inline(40, None)
+(True, False)
+>>> offload.inline(40, b"Content-Transfer-Encoding: BASE64\\r\\n"), offload.inline(400, b"x")
+(False, False)
+>>> offload.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import multiprocessing
+import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+log = logging.getLogger("dlp.offload")
+
+_T = TypeVar("_T")
+
+# What the scan may inflate: a base64 part (any attachment), or a zip or PDF
+# signature in an 8bit or quoted-printable part (the scan sniffs content, not
+# labels: detectors.extract.sniff).
+_COSTLY = re.compile(rb"(?i:base64)|PK(?:[\x03\x05\x07]|=0[357])|%PDF-")
+
+
+# A job for the scan process: a module-level function and its (picklable) arguments.
+Job = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+class Offload:
+    """The executor strategy of one worker (see the module doc)."""
+
+    def __init__(self, inline_below: int, threads: int, process_above: int = 0, processes: int = 1) -> None:
+        self.inline_below = inline_below
+        self.threads = threads
+        self.process_above = process_above   # 0: no scan process
+        self.processes = processes
+        self._pool = ThreadPoolExecutor(threads, "dlp-cpu")
+        self._procs: ProcessPoolExecutor | None = None
+
+    def configure(self, inline_below: int, threads: int, process_above: int = 0, processes: int = 1) -> None:
+        """New settings (SIGHUP): a new pool when its size changes; work under way finishes."""
+        self.inline_below = inline_below
+        self.process_above = process_above
+        if threads != self.threads:
+            old, self._pool, self.threads = self._pool, ThreadPoolExecutor(threads, "dlp-cpu"), threads
+            old.shutdown(wait=False)
+        if processes != self.processes or not process_above:
+            self.processes = processes
+            self._stop_processes()
+
+    def warm(self, job: Job) -> None:
+        """Start the scan process now and run ``job`` there (building its pipeline),
+        so that the first large message does not wait for it."""
+        if self.process_above:
+            self._processes().submit(job[0], *job[1])
+
+    def _processes(self) -> ProcessPoolExecutor:
+        if self._procs is None:
+            self._procs = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"))
+        return self._procs
+
+    def _stop_processes(self, kill: bool = False) -> None:
+        """Let the scan process go when its work is done, or (``kill``: the worker
+        is stopping) end it now; a scan it was doing fails, and its client gets 451."""
+        procs, self._procs = self._procs, None
+        if procs is None:
+            return
+        # The executor has no public way to end its processes before 3.14;
+        # without it the worker's exit would wait for a scan in progress.
+        children = list((getattr(procs, "_processes", None) or {}).values()) if kill else []
+        procs.shutdown(wait=False, cancel_futures=kill)
+        for child in children:
+            child.terminate()
+
+    def inline(self, size: int, content: bytes | None) -> bool:
+        """Whether work on a message of ``size`` bytes (``content``) may run on the loop."""
+        return size <= self.inline_below and content is not None and _COSTLY.search(content) is None
+
+    async def run(self, work: Callable[[], _T], size: int, content: bytes | None = None,
+                  job: Job | None = None) -> _T:
+        """Run ``work`` (CPU work on a message of ``size`` bytes) and return its result.
+
+        ``content`` is the message, for the check that it cannot be costly;
+        without it the work always goes to a thread. ``job`` is the same work
+        as a picklable job, for the scan process (without it: a thread).
+        """
+        if job is not None and self.process_above and size >= self.process_above:
+            judged: _T = await self._in_process(job)   # the job does ``work``'s work
+            return judged
+        if self.inline(size, content):
+            return work()
+        call = functools.partial(contextvars.copy_context().run, work)   # as asyncio.to_thread
+        result: _T = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        return result
+
+    async def _in_process(self, job: Job) -> Any:
+        procs = self._processes()
+        try:
+            return await asyncio.wrap_future(procs.submit(job[0], *job[1]))
+        except BrokenProcessPool:   # the process died (killed, out of memory): a new one next time
+            log.error("scan process died; starting another")
+            if self._procs is procs:
+                self._stop_processes()
+            raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        self._stop_processes(kill=True)
