@@ -61,6 +61,7 @@ from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
 from detectors.extract.text import decode_text, looks_like_text
+from detectors.findings import Unscannable
 from detectors.tables import Table
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
@@ -82,14 +83,6 @@ class Segment:
     text: str = field(repr=False)  # message content: never in logs
     # Column headers over the text's table rows (CSV, XLSX, DOCX, HTML); None: not looked for.
     tables: tuple[Table, ...] | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Unscannable:
-    """A part whose text could not be (fully) extracted, and why."""
-
-    name: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

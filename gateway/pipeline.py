@@ -10,66 +10,18 @@ choose the action; the verdict carries every reason.
 from __future__ import annotations
 
 import dataclasses
-import enum
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from detectors.edm import EdmStore
-from detectors.findings import Finding, count_by_entity
+from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
-from detectors.segments import Limits, Unscannable
+from detectors.segments import Limits
 from detectors.utility_account import AccountFormat
 from gateway import headers
 from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
-
-EXCEPTION_RULE = "business-purpose"
-
-
-class Action(enum.Enum):
-    DELIVER = "deliver"
-    DISCLAIMER = "disclaimer"
-    QUARANTINE = "quarantine"
-    BLOCK = "block"
-    REDACT = "redact"
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """What the SMTP session knows about a message besides its bytes."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    peer_ip: str = ""
-    helo: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    action: Action
-    profile: str
-    reasons: tuple[str, ...]
-    purpose: str | None = None            # the valid purpose code that decided, if any
-    findings: tuple[Finding, ...] = field(default=(), repr=False)
-    unscannable: tuple[Unscannable, ...] = ()
-    rule: str = ""                        # the rule that decided
-    declared: str | None = None           # the code the sender declared (valid or not)
-    accepted: tuple[str, ...] = ()        # the purpose codes the profile accepts
-    sensitive: tuple[str, ...] = ()       # entity types that counted as sensitive, sorted
-    statement: str | None = None          # the text a disclaimer appends
-    monitored: Action | None = None       # in monitor mode: what would have been done
-    redacted: bytes | None = field(default=None, repr=False)  # the message with values masked
-
-    def counts(self) -> dict[str, int]:
-        """Findings per entity, for logs and metrics."""
-        return count_by_entity(self.findings)
-
-    @property
-    def exception(self) -> bool:
-        """Delivered because of a declared business purpose (audited)."""
-        return self.rule == EXCEPTION_RULE and self.action in (Action.DELIVER, Action.DISCLAIMER,
-                                                               Action.REDACT)
+from gateway.verdict import EXCEPTION_RULE, Action, Envelope, Verdict
 
 
 def sensitive_entities(findings: tuple[Finding, ...], settings: profiles.ProfileSettings) -> tuple[str, ...]:
