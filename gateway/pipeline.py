@@ -1,10 +1,12 @@
-"""The middle of the one-way flow: parse -> detect -> decide, pure and synchronous.
+"""The middle of the one-way flow: parse -> detect -> decide (-> settle), pure and synchronous.
 
 No sockets, no clock, no globals: data in, data out. ``serve`` runs it for
 every message and ``scan`` runs the same function. decide() takes the
 sender's profile (gateway.policy), counts the findings that profile treats as
 sensitive, reads the declared business purpose and lets the profile's chain
-choose the action; the verdict carries every reason.
+choose the action; the verdict carries every reason. A redact verdict is
+settled here too (the masked message, or a quarantine when masking cannot
+reach every value), so the verdict that leaves the pipeline is final.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
 from detectors.segments import Limits
 from detectors.utility_account import AccountFormat
-from gateway import headers
 from gateway.policy import chains, profiles, purpose
+from gateway.message import Message, parse
 from gateway.policy.rules import Facts
+from gateway.redact import redact
 from gateway.verdict import EXCEPTION_RULE, Action, Envelope, Verdict
 
 
@@ -105,27 +108,29 @@ class Pipeline:
             text = text.replace(finding.value, finding.masked)
         return text
 
-    def redact(self, verdict: Verdict, content: bytes) -> Verdict:
-        """Carry out a redact verdict: the masked message, checked by a second scan.
-
-        What the redaction could not reach (attachments, signed parts, a value
-        split by HTML tags) turns the verdict into a quarantine of the original.
+    def settle(self, verdict: Verdict, message: Message) -> Verdict:
+        """Settle a redact verdict before it is final: the masked message, checked
+        by a second scan. What the redaction could not reach (attachments, signed
+        parts, a value split by HTML tags) makes it a quarantine of the original,
+        so ``scan``, ``replay`` and ``serve`` all say the same, and no action scans.
         """
-        from gateway.redact import redact
-        if self.scanner is None:
+        if verdict.action is not Action.REDACT or self.scanner is None:
             return verdict
         entities = frozenset(verdict.sensitive)
-        masked = redact(content, self.scanner.detector, entities)
+        masked = redact(message.raw, self.scanner.detector, entities)
         left = sorted({f.entity for f in self.scanner.scan(masked).findings if f.entity in entities})
         if left:
             return dataclasses.replace(verdict, action=Action.QUARANTINE, reasons=verdict.reasons + (
                 f"redaction could not mask every {', '.join(left)} (attachment or signed part)",))
-        return dataclasses.replace(verdict, redacted=masked)
+        return dataclasses.replace(verdict, redacted=message.with_raw(masked))
 
-    def run(self, envelope: Envelope, content: bytes) -> Verdict:
-        """Run every middle stage over one message."""
-        subject, declared = headers.values(content, ("subject", "x-dlp-purpose"))
+    def run(self, envelope: Envelope, message: Message | bytes) -> Verdict:
+        """Run every middle stage over one message (bytes are read as they are)."""
+        if isinstance(message, bytes):
+            message = parse(message)
         if self.scanner is None:
-            return decide(envelope, (), (), self.policy, subject, declared)
-        result = self.scanner.scan(content)
-        return decide(envelope, result.findings, result.unscannable, self.policy, subject, declared)
+            return decide(envelope, (), (), self.policy, message.subject, message.purpose)
+        result = self.scanner.scan(message.raw)
+        verdict = decide(envelope, result.findings, result.unscannable, self.policy, message.subject,
+                         message.purpose)
+        return self.settle(verdict, message)

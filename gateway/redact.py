@@ -45,7 +45,8 @@ from detectors.engine import Detector
 from detectors.extract.mime import Part, parse_part, split_multipart
 from detectors.findings import Finding, mask
 from detectors.segments import Limits
-from gateway.disclaimer import PGP_SIGNED, SIGNED_TYPES, set_encoded
+from gateway.disclaimer import set_encoded
+from gateway.message import PGP_SIGNED, SIGNED_TYPES
 
 Edit = tuple[int, int, bytes]  # content[start:end] becomes these bytes
 

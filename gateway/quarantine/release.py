@@ -23,12 +23,12 @@ from email.header import Header
 
 import logging
 
-from gateway import headers
+from gateway import edits
 from gateway.config import RelaySettings
 from gateway.policy.profiles import Profiles, defaults
 from gateway.quarantine.store import AuditEntry, QuarantineStore
 from gateway.relay import RelayError, RelayPool, Transaction
-from gateway.verdict import Event, ReleaseOutcome, Status
+from gateway.verdict import Action, Event, ReleaseOutcome, Status
 
 log = logging.getLogger("dlp.quarantine")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -50,17 +50,16 @@ def released_by_header(by: str, note: str | None, id: str) -> bytes:
 
 
 def released_copy(content: bytes, profile: str, policy: Profiles | None) -> bytes:
-    """What goes out: the original without the declared purpose (tag, header, a
-    forged X-DLP-Exception), with the statement of a profile that puts it on
+    """What goes out: the original as delivery edits it (gateway.edits: no declared
+    purpose, no X-DLP-* field), with the statement of a profile that puts it on
     everything it delivers (palos-verdes)."""
-    from gateway import actions, disclaimer   # here: they load the detectors, which a listing needs not
-    content = headers.without_dlp(actions.without_purpose(content))
     policy = policy or defaults()
+    statement = None
     if profile in policy.settings.profiles:
         plan = policy.plan(profile)
-        if plan.statement and plan.chain.links[-1].action == "disclaimer":
-            content = disclaimer.append(content, plan.statement)
-    return content
+        if plan.statement and plan.chain.links[-1].action == Action.DISCLAIMER.value:
+            statement = plan.statement
+    return edits.released(content, statement)
 
 
 NOTE_REQUIRED = ("policy {profile} requires a release note naming who authorized the release "
