@@ -31,11 +31,12 @@ from typing import Any, TypeVar
 
 from detectors.budget import OutOfTime
 from detectors.findings import Finding
-from gateway import edits, failpoints, masking, message as read, notify, replies
+from gateway import edits, failpoints, masking, notify, replies
+from gateway import message as read
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
-from gateway.quarantine.store import AuditEntry, HeldMessage, new_id, retry_key
+from gateway.quarantine.records import AuditEntry, HeldMessage, new_id, retry_key
 from gateway.quarantine.store import QuarantineStore
 from gateway.relay import RelayError, Transaction
 from gateway.verdict import Action, Envelope, Event, Outcome, Status, Verdict

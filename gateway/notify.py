@@ -20,7 +20,7 @@ from typing import Any
 from gateway import masking
 from gateway.config import NotifySettings, RelaySettings
 from gateway.metrics import Metrics
-from gateway.quarantine.store import HeldMessage
+from gateway.quarantine.records import HeldMessage
 from gateway.relay import RelayError, RelayPool, Transaction
 from gateway.verdict import Envelope, Verdict
 

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from gateway.quarantine.records import DatabaseError, QuarantineError
+
 _T = TypeVar("_T")
 
 
@@ -45,7 +47,6 @@ class Pending(Generic[_T]):
 def _own(exc: BaseException) -> Exception:
     """A fresh error for another waiting thread (one instance raised in several
     threads would gather all their tracebacks)."""
-    from gateway.quarantine.store import DatabaseError, QuarantineError
     if isinstance(exc, QuarantineError):
         return type(exc)(*exc.args)
     return DatabaseError(f"quarantine write not committed: {type(exc).__name__}")

@@ -17,16 +17,16 @@ A delete needs a reason.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from email.header import Header
 
-import logging
-
 from gateway import edits
 from gateway.config import RelaySettings
 from gateway.policy.profiles import Profiles, defaults
-from gateway.quarantine.store import AuditEntry, QuarantineStore
+from gateway.quarantine.records import AuditEntry
+from gateway.quarantine.store import QuarantineStore
 from gateway.relay import RelayError, RelayPool, Transaction
 from gateway.verdict import Action, Event, ReleaseOutcome, Status
 

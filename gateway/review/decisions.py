@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from gateway import notify
 from gateway.quarantine import release as releasing
-from gateway.quarantine.store import HeldMessage
+from gateway.quarantine.records import HeldMessage
 from gateway.relay import RelayError
 from gateway.review.app import Rq
 from gateway.review.pages import visible

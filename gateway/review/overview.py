@@ -19,7 +19,8 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from gateway import masking
-from gateway.quarantine.store import HELD, AuditQuery, MessageQuery, ReviewStore, utc_now
+from gateway.quarantine.records import HELD, AuditQuery, MessageQuery, utc_now
+from gateway.quarantine.store import ReviewStore
 from gateway.review import chart, users as accounts
 from gateway.review.app import Rq, day, number
 from gateway.review.render import visible

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from detectors.engine import Detector, default_detector
 from detectors.segments import Limits, extract
 from gateway import masking
-from gateway.quarantine.store import HeldMessage
+from gateway.quarantine.records import HeldMessage
 
 log = logging.getLogger("dlp.review")
 CONTEXT_CHARS = 40
