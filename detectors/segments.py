@@ -60,6 +60,7 @@ from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
+from detectors.defaults import Limits
 from detectors.extract.text import decode_text, looks_like_text
 from detectors.findings import Unscannable
 from detectors.tables import Table
@@ -91,21 +92,6 @@ class Extraction:
 
     segments: tuple[Segment, ...]
     unscannable: tuple[Unscannable, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on the work and memory one extraction may take."""
-
-    max_depth: int = 3  # ZIP and attached-message containers inside one another
-    max_members: int = 1000  # files read per archive
-    max_inflated_bytes: int = 100 * 1024 * 1024  # decompressed, whole message
-    max_ratio: int = 100  # inflated / compressed, per member ...
-    ratio_floor_bytes: int = 1024 * 1024  # ... once it inflates past this
-    max_text_chars: int = 20_000_000  # extracted, whole message
-    max_mime_depth: int = 30  # multiparts inside one another
-    max_parts: int = 2000  # MIME parts, whole message
-    max_pdf_pages: int = 500  # pages read per PDF
 
 
 def structure(text: str) -> tuple[Table, ...]:

@@ -18,8 +18,6 @@ from typing import Any
 from detectors.edm import EdmStore
 from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
-from detectors.segments import Limits
-from detectors.utility_account import AccountFormat
 from gateway.policy import chains, profiles, purpose
 from gateway.message import Message, parse
 from gateway.policy.rules import Facts
@@ -91,13 +89,9 @@ class Pipeline:
         d = settings.detection
         if not d.enabled:
             return cls(None, policy)
-        formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
-                        for f in d.utility_accounts)
-        limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
-                        max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
         budgets = Budgets(max_findings=d.max_findings, max_segment_findings=d.max_segment_findings,
                           cpu_seconds=d.scan_cpu_seconds)
-        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits, budgets), policy)
+        return cls(Scanner(d.account_formats(), EdmStore(settings.data_dir).load(), d.limits(), budgets), policy)
 
     def masked(self, text: str | None) -> str | None:
         """``text`` written by the sender (a Message-ID, say) with every value the
