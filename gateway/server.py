@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gateway import config, failpoints, health, lifecycle, siem, systemd
+from gateway.listen import listening_socket
 
 log = logging.getLogger("dlp.server")
 
@@ -46,27 +46,6 @@ class Launch:
 
     def load(self) -> config.Settings:
         return config.load(self.config_dir, self.overrides)
-
-
-def listening_socket(address: config.HostPort, reuse_port: bool, name: str = "SMTP",
-                     backlog: int = 1024) -> socket.socket:
-    """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT.
-    An OSError names the address and what it is for."""
-    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
-    family, kind, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind(sockaddr)
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"{name} listen address {address}: {exc.strerror}") from None
-    sock.listen(backlog)
-    sock.setblocking(False)
-    return sock
 
 
 def run(launch: Launch, settings: config.Settings) -> int:

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from gateway.config import HostPort, Settings
+from gateway.listen import listening_socket
 from gateway.quarantine import open_from_settings
 from gateway.quarantine.store import ReviewStore
 
@@ -78,7 +79,6 @@ def _config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
 
 def bind(address: HostPort) -> socket.socket:
     """The app's listening socket; OSError names the address."""
-    from gateway.server import listening_socket
     return listening_socket(address, reuse_port=False, name="review", backlog=128)
 
 
