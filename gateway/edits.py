@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Any
 
 from gateway import disclaimer, headers
 from gateway.message import Message, parse
