@@ -60,9 +60,9 @@ from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
-from detectors.defaults import Limits
+from detectors.defaults import Limits as Limits  # re-exported: its home before detectors.defaults
 from detectors.extract.text import decode_text, looks_like_text
-from detectors.findings import Unscannable
+from detectors.findings import Unscannable as Unscannable  # re-exported: its home before
 from detectors.tables import Table
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})

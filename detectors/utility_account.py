@@ -31,7 +31,8 @@ from __future__ import annotations
 from stdnum import luhn
 
 from detectors.candidates import Candidate
-from detectors.defaults import DEFAULT_FORMATS, AccountFormat
+from detectors.defaults import DEFAULT_FORMATS as DEFAULT_FORMATS  # re-exported: defined in detectors.defaults
+from detectors.defaults import AccountFormat as AccountFormat
 from detectors.context import keywords
 from detectors.edm import EdmSet
 from detectors.findings import Finding

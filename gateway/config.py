@@ -187,7 +187,7 @@ class AccountFormatSettings(_Section):
 # The defaults are the detectors' own (detectors.defaults), defined there once.
 _DEFAULT_FORMATS = tuple(
     AccountFormatSettings(name=f.name, utility=f.utility, layout=f.layout, digits=f.digits, context=f.context,
-                          window=f.window, check=f.check)   # type: ignore[arg-type]  # a str from the table
+                          window=f.window, check=f.check)
     for f in DEFAULT_FORMATS)
 _LIMITS = Limits()
 

@@ -127,5 +127,5 @@ def _signed(content: bytes, kind: str | None) -> bool:
     if "signed" not in lowered and "pkcs7" not in lowered:
         return False
     probe = _EmailMessage()
-    probe["Content-Type"] = kind
+    probe["Content-Type"] = lowered
     return probe.get_content_type() in SIGNED_TYPES

@@ -18,11 +18,14 @@ from typing import Any
 from detectors.edm import EdmStore
 from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
-from gateway.policy import chains, profiles, purpose
 from gateway.message import Message, parse
+from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
 from gateway.redact import redact
 from gateway.verdict import EXCEPTION_RULE, Action, Envelope, Verdict
+
+# The verdict types live in gateway.verdict; they are named here too for the callers of decide().
+__all__ = ["EXCEPTION_RULE", "Action", "Envelope", "Pipeline", "Verdict", "decide", "sensitive_entities"]
 
 
 def sensitive_entities(findings: tuple[Finding, ...], settings: profiles.ProfileSettings) -> tuple[str, ...]:

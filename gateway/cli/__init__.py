@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "scan":
-        from gateway.cli import scan   # loads the detectors, which other commands need not
+        # Here, not at the top: scanning loads the detectors, which other commands need not.
+        from gateway.cli import scan
         return scan.run(args.paths, settings, args.sender, args.recipient, args.reveal,
                             config_dir=args.config)
     if args.command == "replay":
