@@ -84,7 +84,7 @@ class GatewayState:
         self.pool.settings = settings.relay
         notifier = notify.Notifier(self.pool, settings.notify, self.metrics, self.later)
         self.actions = Actions(settings, stages, self.metrics, self.hostname, self.pid,
-                                       self.cpu, self.stored, notifier)
+                               self.cpu, self.stored, notifier)
 
     def open_store(self) -> QuarantineStore:
         """The quarantine store, opened (and migrated) on first need."""
@@ -394,6 +394,7 @@ class GatewayHandler:
         log.error("session error", exc_info=error)
         self.state.metrics.internal_errors.labels("session").inc()
         return replies.R451_INTERNAL.format()
+
 
 def _declared_size(options: list[str]) -> int:
     """The SIZE= the client declared at MAIL (RFC 1870), else 0."""
