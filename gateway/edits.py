@@ -119,8 +119,8 @@ def released(content: bytes, statement: str | None) -> bytes:
     """A held message as a release delivers it: the same edits as delivery, and
     no X-DLP-* field at all (one the sender wrote may predate the edge's removal)."""
     message = parse(content)
-    if message.dlp:
-        message = parse(headers.without_dlp(content))   # a lone CR before X-DLP- too
+    if b"x-dlp-" in message.head.lower():   # a field, or a lone CR before one inside another field
+        message = parse(headers.without_dlp(content))
     return _edited(message, ("x-dlp-purpose", "x-dlp-exception"), statement)
 
 
