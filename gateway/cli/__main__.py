@@ -4,4 +4,5 @@ import sys
 
 from gateway.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":   # not when multiprocessing re-imports the main module in a worker
+    sys.exit(main())
