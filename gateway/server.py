@@ -221,7 +221,9 @@ class Supervisor:
             if not self.stopping:
                 self._restart_dead()
             sentinels = [p.sentinel for p in self.workers if p.is_alive()]
-            if not sentinels and (self.stopping or self.slots.next_due() is None):
+            # A worker that died since _restart_dead looked is not "nothing left to do".
+            unseen = any(not p.is_alive() and (p.pid or 0) in self.started for p in self.workers)
+            if not sentinels and (self.stopping or (not unseen and self.slots.next_due() is None)):
                 break
             if sentinels:
                 wait(sentinels, timeout=0.2)
