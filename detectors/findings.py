@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 _SHOWN_DIGITS = 4
 
@@ -64,3 +65,29 @@ class Finding:
 def count_by_entity(findings: Iterable[Finding]) -> dict[str, int]:
     """Findings per entity, for logs, metrics and summaries."""
     return dict(Counter(f.entity for f in findings))
+
+
+class Unreadable(StrEnum):
+    """Why a part could not be (fully) read: the fixed vocabulary of detectors.segments
+    and detectors.scan (a StrEnum, so each equals its word in logs and records)."""
+
+    ENCRYPTED = "encrypted"
+    TOO_DEEP = "too-deep"
+    TOO_MANY_MEMBERS = "too-many-members"
+    TOO_LARGE = "too-large"
+    COMPRESSION_RATIO = "compression-ratio"
+    CORRUPT = "corrupt"
+    IMAGE = "image"
+    SIGNATURE = "signature"
+    UNSUPPORTED_FORMAT = "unsupported-format"
+    UNKNOWN_BINARY = "unknown-binary"
+    TIME_BUDGET = "time-budget"
+    TOO_MANY_FINDINGS = "too-many-findings"
+
+
+@dataclass(frozen=True, slots=True)
+class Unscannable:
+    """A part whose text could not be (fully) extracted, and why (an Unreadable word)."""
+
+    name: str
+    reason: str

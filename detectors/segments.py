@@ -61,7 +61,9 @@ from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
+from detectors.defaults import Limits as Limits  # re-exported: its home before detectors.defaults
 from detectors.extract.text import decode_text, looks_like_text
+from detectors.findings import Unscannable as Unscannable  # re-exported: its home before
 from detectors.tables import Table
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
@@ -86,34 +88,11 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
-class Unscannable:
-    """A part whose text could not be (fully) extracted, and why."""
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class Extraction:
     """Everything readable in a message, and notes on what was not."""
 
     segments: tuple[Segment, ...]
     unscannable: tuple[Unscannable, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on the work and memory one extraction may take."""
-
-    max_depth: int = 3  # ZIP and attached-message containers inside one another
-    max_members: int = 1000  # files read per archive
-    max_inflated_bytes: int = 100 * 1024 * 1024  # decompressed, whole message
-    max_ratio: int = 100  # inflated / compressed, per member ...
-    ratio_floor_bytes: int = 1024 * 1024  # ... once it inflates past this
-    max_text_chars: int = 20_000_000  # extracted, whole message
-    max_mime_depth: int = 30  # multiparts inside one another
-    max_parts: int = 2000  # MIME parts, whole message
-    max_pdf_pages: int = 500  # pages read per PDF
 
 
 def structure(text: str) -> tuple[Table, ...]:

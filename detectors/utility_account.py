@@ -29,11 +29,12 @@ account whatever surrounds it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from stdnum import luhn
 
 from detectors.candidates import Candidate
+from detectors.defaults import DEFAULT_FORMATS as DEFAULT_FORMATS  # re-exported: defined in detectors.defaults
+from detectors.defaults import AccountFormat as AccountFormat
 from detectors.context import keywords
 from detectors.edm import EdmSet
 from detectors.recognizer import LabelOf
@@ -55,38 +56,6 @@ _BANK = keywords("routing", "aba", "bank", "checking", "savings", "direct deposi
 _UTILITY = keywords("sce", "edison", "water", "utility", "electric", "gas", "service account",
                     "customer account", "agua", "luz")
 _GROUPED_WORDS = 3  # an account label this close makes grouped digits (213-555-2368) an account
-
-
-@dataclass(frozen=True, slots=True)
-class AccountFormat:
-    """One utility's account number shape: grouped (``d-dd-ddd-dddd``) or plain digits.
-
-    ``context`` words label the format (beside the module's CONTEXT words);
-    ``window`` is kept for configuration files but distance is now counted in
-    words (detectors.context.MAX_WORDS).
-    """
-
-    name: str
-    utility: str
-    context: tuple[str, ...]
-    window: int = 60
-    layout: str | None = None  # "d-dd-ddd-dddd": digit groups and their separator
-    digits: tuple[int, int] | None = None  # plain digits, min and max
-    check: str | None = None  # "luhn"
-
-    @property
-    def groups(self) -> tuple[int, ...]:
-        return tuple(len(part) for part in (self.layout or "").replace(".", "-").replace(" ", "-").split("-"))
-
-
-DEFAULT_FORMATS = (
-    AccountFormat("sce-customer", "Southern California Edison",
-                  ("account", "acct", "customer", "sce", "edison"), layout="d-dd-ddd-dddd"),
-    AccountFormat("sce-service", "Southern California Edison",
-                  ("account", "acct", "service", "sce", "edison"), layout="d-ddd-dddd-dd"),
-    AccountFormat("water", "Water utility (generic)",
-                  ("account", "acct", "acct#", "account no", "account number"), window=30, digits=(8, 12)),
-)
 
 
 def _grouped_account(c: Candidate) -> bool:

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from detectors.defaults import DEFAULT_FORMATS, AccountFormat, Limits
+
 CONFIG_FILE = "gateway.yaml"
 
 
@@ -177,14 +179,17 @@ class AccountFormatSettings(_Section):
         return self
 
 
-_DEFAULT_FORMATS = (
-    AccountFormatSettings(name="sce-customer", utility="Southern California Edison", layout="d-dd-ddd-dddd",
-                          context=("account", "acct", "customer", "sce", "edison")),
-    AccountFormatSettings(name="sce-service", utility="Southern California Edison", layout="d-ddd-dddd-dd",
-                          context=("account", "acct", "service", "sce", "edison")),
-    AccountFormatSettings(name="water", utility="Water utility (generic)", digits=(8, 12), window=30,
-                          context=("account", "acct", "acct#", "account no", "account number")),
-)
+    def account_format(self) -> AccountFormat:
+        return AccountFormat(self.name, self.utility, self.context, self.window, self.layout, self.digits,
+                             self.check)
+
+
+# The defaults are the detectors' own (detectors.defaults), defined there once.
+_DEFAULT_FORMATS = tuple(
+    AccountFormatSettings(name=f.name, utility=f.utility, layout=f.layout, digits=f.digits, context=f.context,
+                          window=f.window, check=f.check)
+    for f in DEFAULT_FORMATS)
+_LIMITS = Limits()
 
 
 class DetectionSettings(_Section):
@@ -198,13 +203,22 @@ class DetectionSettings(_Section):
     # Judged in the worker's scan process(es): messages this large or larger; 0 = never.
     process_above: int = Field(1_048_576, ge=0)
     scan_processes: int = Field(1, ge=1, le=16)
-    max_depth: int = Field(3, ge=0, le=10)
-    max_members: int = Field(1000, ge=1)
-    max_inflated_bytes: int = Field(100 * 1024 * 1024, ge=1024)
-    max_ratio: int = Field(100, ge=2)
+    max_depth: int = Field(_LIMITS.max_depth, ge=0, le=10)
+    max_members: int = Field(_LIMITS.max_members, ge=1)
+    max_inflated_bytes: int = Field(_LIMITS.max_inflated_bytes, ge=1024)
+    max_ratio: int = Field(_LIMITS.max_ratio, ge=2)
     max_findings: int = Field(10_000, ge=1)   # per message (detectors.scan.Budgets)
     max_segment_findings: int = Field(5_000, ge=1)
     scan_cpu_seconds: float = Field(1.5, gt=0, le=3600)
+
+    def account_formats(self) -> tuple[AccountFormat, ...]:
+        """The utility account formats as the detectors take them."""
+        return tuple(f.account_format() for f in self.utility_accounts)
+
+    def limits(self) -> Limits:
+        """The extraction limits as the detectors take them."""
+        return Limits(max_depth=self.max_depth, max_members=self.max_members,
+                      max_inflated_bytes=self.max_inflated_bytes, max_ratio=self.max_ratio)
 
 
 class QuarantineSettings(_Section):

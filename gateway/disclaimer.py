@@ -31,7 +31,8 @@ from email.message import Message
 from email.policy import compat32
 from collections.abc import Iterator
 
-from gateway import headers
+from gateway import message as read
+from gateway.message import SIGNED_TYPES
 from io import BytesIO
 
 CITRUS = ("This message may contain confidential or proprietary information and is intended for the "
@@ -40,19 +41,25 @@ CITRUS = ("This message may contain confidential or proprietary information and 
 _POLICY = compat32.clone(linesep="\r\n")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-SIGNED_TYPES = ("multipart/signed", "application/pkcs7-mime", "application/x-pkcs7-mime")
-PGP_SIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
 _SPACES = re.compile(r"\s+")
 
 
 def append(content: bytes, statement: str) -> bytes:
     """The message with ``statement`` appended to each visible text body."""
-    fast = _plain(content, statement)
+    message = read.parse(content)
+    return append_to(message.head, message, statement)
+
+
+def append_to(head: bytes, message: read.Message, statement: str) -> bytes:
+    """``head`` (``message``'s header block, perhaps edited) and ``message``'s body,
+    with ``statement`` appended to each visible text body."""
+    fast = _plain(head, message, statement)
     if fast is not None:
         return fast
-    message = message_from_bytes(content, policy=_POLICY)
-    parts = list(_visible(message))
-    if PGP_SIGNED in content or any(p.get_content_type() in SIGNED_TYPES for p in parts):
+    content = head + message.body
+    parsed = message_from_bytes(content, policy=_POLICY)
+    parts = list(_visible(parsed))
+    if message.signed or any(p.get_content_type() in SIGNED_TYPES for p in parts):
         return wrap(content, statement)
     bodies = [p for p in parts if _is_body(p)]
     if not bodies:  # nothing a reader sees as text (only a PDF, say): the statement comes first
@@ -63,29 +70,27 @@ def append(content: bytes, statement: str) -> bytes:
     if not changed:
         return content
     out = BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(message)
+    BytesGenerator(out, mangle_from_=False, policy=_POLICY).flatten(parsed)
     return out.getvalue()
 
 
-def _plain(content: bytes, statement: str) -> bytes | None:
+def _plain(head: bytes, message: read.Message, statement: str) -> bytes | None:
     """The common case without parsing the message: one text/plain body in 7bit
     or 8bit, the statement added after it and every other byte unchanged.
     None when the message is anything else."""
-    if PGP_SIGNED in content:
+    if message.signed:
         return None
-    transfer, kind, disposition = headers.values(
-        content, ("content-transfer-encoding", "content-type", "content-disposition"))
-    encoding = (transfer or "7bit").strip().lower()
-    if encoding not in ("7bit", "8bit") or (disposition or "").strip().lower().startswith("attachment"):
+    encoding = (message.transfer_encoding or "7bit").strip().lower()
+    if encoding not in ("7bit", "8bit") or (message.disposition or "").strip().lower().startswith("attachment"):
         return None
     probe = Message()
-    probe["Content-Type"] = kind or "text/plain"
+    probe["Content-Type"] = message.content_type or "text/plain"
     if probe.get_content_type() != "text/plain":
         return None
     charset = probe.get_content_charset() or "us-ascii"
     if charset.startswith(("utf-16", "utf-32", "utf16", "utf32")):
         return None
-    head, body = headers.split(content)
+    body = message.body
     if not body.startswith((b"\r\n", b"\n")):
         return None   # no blank line after the header block: leave it to the parser
     try:
@@ -96,8 +101,8 @@ def _plain(content: bytes, statement: str) -> bytes | None:
     if encoding == "7bit" and not added.isascii():
         return None
     if _present(text, statement):
-        return content
-    newline = b"\r\n" if b"\r\n" in content[:len(head) + 2] else b"\n"
+        return head + body
+    newline = b"\r\n" if b"\r\n" in head or body.startswith(b"\r\n") else b"\n"
     return head + body.rstrip(b"\r\n") + newline * 2 + added + newline
 
 

@@ -64,13 +64,13 @@ def raw_value(content: bytes, name: str) -> bytes | None:
     head, _ = split(content)
     for field_name, start, end in fields(head):
         if field_name == name:
-            return _unfold(head[start:end].split(b":", 1)[1])
+            return unfold(head[start:end].split(b":", 1)[1])
     return None
 
 
 def value(content: bytes, name: str) -> str | None:
     """The first ``name`` field, RFC 2047 words decoded, or None."""
-    return _decoded(raw_value(content, name))
+    return decoded(raw_value(content, name))
 
 
 def values(content: bytes, names: tuple[str, ...]) -> tuple[str | None, ...]:
@@ -79,15 +79,15 @@ def values(content: bytes, names: tuple[str, ...]) -> tuple[str | None, ...]:
     found: dict[str, bytes] = {}
     for field_name, start, end in fields(head):
         if field_name in names and field_name not in found:
-            found[field_name] = _unfold(head[start:end].split(b":", 1)[1])
-    return tuple(_decoded(found.get(name)) for name in names)
+            found[field_name] = unfold(head[start:end].split(b":", 1)[1])
+    return tuple(decoded(found.get(name)) for name in names)
 
 
-def _unfold(text: bytes) -> bytes:
+def unfold(text: bytes) -> bytes:
     return _FOLDED.sub(b" ", text).strip() if b"\n" in text.rstrip(b"\r\n") else text.strip()
 
 
-def _decoded(raw: bytes | None) -> str | None:
+def decoded(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     text = raw.decode("utf-8", "replace")
@@ -114,25 +114,50 @@ def remove(content: bytes, name: str) -> bytes:
 def replace(content: bytes, name: str, new: str, canonical: str) -> bytes:
     """``content`` with the first ``name`` field set to ``new``: control characters
     become spaces (no header can be smuggled in), non-ASCII is RFC 2047 encoded."""
+    return replace_raw(content, name, encoded_line(canonical, new))
+
+
+def encoded_line(canonical: str, new: str) -> bytes:
+    """The field ``canonical: new`` (no line end), control characters as spaces,
+    non-ASCII RFC 2047 encoded."""
     new = _CONTROL.sub(" ", new).strip()
     if new.isascii():
-        return replace_raw(content, name, f"{canonical}: {new}".encode("ascii"))
+        return f"{canonical}: {new}".encode("ascii")
     encoded = Header(new, "utf-8", header_name=canonical).encode(linesep="\r\n")
-    return replace_raw(content, name, f"{canonical}: {encoded}".encode("ascii"))
+    return f"{canonical}: {encoded}".encode("ascii")
 
 
 def replace_raw(content: bytes, name: str, line: bytes) -> bytes:
     """``content`` with the first ``name`` field made ``line`` (no line end; folded
     at spaces if longer than RFC 5322's 998 octets)."""
-    line = _BREAKS.sub(b" ", line) if b"\r\n " not in line else line
-    if len(line) > _MAX_LINE:
-        line = _fold(line)
     head, body = split(content)
-    for field_name, start, end in fields(head):
-        if field_name == name:
-            newline = b"\r\n" if b"\r\n" in head or not head.endswith(b"\n") else b"\n"
-            return head[:start] + line.replace(b"\r\n", newline) + newline + head[end:] + body
-    return content
+    return rebuilt(head, fields(head), (), {name: line}) + body
+
+
+def rebuilt(head: bytes, found: list[tuple[str, int, int]] | tuple[tuple[str, int, int], ...],
+            drop: tuple[str, ...], lines: dict[str, bytes]) -> bytes:
+    """The header block ``head`` (its fields ``found``) in one pass: without the
+    fields named in ``drop``, and the first field of each name in ``lines`` made
+    that line (no line end; folded at spaces if longer than 998 octets)."""
+    if not found or not (drop or lines):
+        return head
+    newline = b"\r\n" if b"\r\n" in head or not head.endswith(b"\n") else b"\n"
+    out = [head[:found[0][1]]]
+    done: set[str] = set()
+    for name, start, end in found:
+        if name in drop:
+            continue
+        if name in lines and name not in done:
+            done.add(name)
+            out += [_normal(lines[name]).replace(b"\r\n", newline), newline]
+            continue
+        out.append(head[start:end])
+    return b"".join(out)
+
+
+def _normal(line: bytes) -> bytes:
+    line = _BREAKS.sub(b" ", line) if b"\r\n " not in line else line
+    return _fold(line) if len(line) > _MAX_LINE else line
 
 
 def _fold(line: bytes) -> bytes:

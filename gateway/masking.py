@@ -116,10 +116,7 @@ def detector_for(settings: Any) -> Detector:
     # Here, not at the top: the CLI masks addresses without loading the detector (hyperscan, phonenumbers).
     from detectors.edm import EdmStore  # noqa: PLC0415
     from detectors.engine import Detector  # noqa: PLC0415
-    from detectors.utility_account import AccountFormat  # noqa: PLC0415
-    formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
-                    for f in settings.detection.utility_accounts)
-    return Detector(formats, EdmStore(settings.data_dir).load())
+    return Detector(settings.detection.account_formats(), EdmStore(settings.data_dir).load())
 
 
 def subject(text: str, findings: Sequence[Mapping[str, object]]) -> str:

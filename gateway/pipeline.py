@@ -1,75 +1,31 @@
-"""The middle of the one-way flow: parse -> detect -> decide, pure and synchronous.
+"""The middle of the one-way flow: parse -> detect -> decide (-> settle), pure and synchronous.
 
 No sockets, no clock, no globals: data in, data out. ``serve`` runs it for
 every message and ``scan`` runs the same function. decide() takes the
 sender's profile (gateway.policy), counts the findings that profile treats as
 sensitive, reads the declared business purpose and lets the profile's chain
-choose the action; the verdict carries every reason.
+choose the action; the verdict carries every reason. A redact verdict is
+settled here too (the masked message, or a quarantine when masking cannot
+reach every value), so the verdict that leaves the pipeline is final.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from detectors.edm import EdmStore
-from detectors.findings import Finding, count_by_entity
+from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
-from detectors.segments import Limits, Unscannable
-from detectors.utility_account import AccountFormat
-from gateway import headers
+from gateway.message import Message, parse
 from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
+from gateway.redact import redact
+from gateway.verdict import EXCEPTION_RULE, Action, Envelope, Verdict
 
-EXCEPTION_RULE = "business-purpose"
-
-
-class Action(enum.Enum):
-    DELIVER = "deliver"
-    DISCLAIMER = "disclaimer"
-    QUARANTINE = "quarantine"
-    BLOCK = "block"
-    REDACT = "redact"
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """What the SMTP session knows about a message besides its bytes."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    peer_ip: str = ""
-    helo: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    action: Action
-    profile: str
-    reasons: tuple[str, ...]
-    purpose: str | None = None            # the valid purpose code that decided, if any
-    findings: tuple[Finding, ...] = field(default=(), repr=False)
-    unscannable: tuple[Unscannable, ...] = ()
-    rule: str = ""                        # the rule that decided
-    declared: str | None = None           # the code the sender declared (valid or not)
-    accepted: tuple[str, ...] = ()        # the purpose codes the profile accepts
-    sensitive: tuple[str, ...] = ()       # entity types that counted as sensitive, sorted
-    statement: str | None = None          # the text a disclaimer appends
-    monitored: Action | None = None       # in monitor mode: what would have been done
-    redacted: bytes | None = field(default=None, repr=False)  # the message with values masked
-
-    def counts(self) -> dict[str, int]:
-        """Findings per entity, for logs and metrics."""
-        return count_by_entity(self.findings)
-
-    @property
-    def exception(self) -> bool:
-        """Delivered because of a declared business purpose (audited)."""
-        return self.rule == EXCEPTION_RULE and self.action in (Action.DELIVER, Action.DISCLAIMER,
-                                                               Action.REDACT)
+# The verdict types live in gateway.verdict; they are named here too for the callers of decide().
+__all__ = ["EXCEPTION_RULE", "Action", "Envelope", "Pipeline", "Verdict", "decide", "sensitive_entities"]
 
 
 def sensitive_entities(findings: tuple[Finding, ...], settings: profiles.ProfileSettings) -> tuple[str, ...]:
@@ -136,13 +92,9 @@ class Pipeline:
         d = settings.detection
         if not d.enabled:
             return cls(None, policy)
-        formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
-                        for f in d.utility_accounts)
-        limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
-                        max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
         budgets = Budgets(max_findings=d.max_findings, max_segment_findings=d.max_segment_findings,
                           cpu_seconds=d.scan_cpu_seconds)
-        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits, budgets), policy)
+        return cls(Scanner(d.account_formats(), EdmStore(settings.data_dir).load(), d.limits(), budgets), policy)
 
     def masked(self, text: str | None) -> str | None:
         """``text`` written by the sender (a Message-ID, say) with every value the
@@ -153,29 +105,29 @@ class Pipeline:
             text = text.replace(finding.value, finding.masked)
         return text
 
-    def redact(self, verdict: Verdict, content: bytes) -> Verdict:
-        """Carry out a redact verdict: the masked message, checked by a second scan.
-
-        What the redaction could not reach (attachments, signed parts, a value
-        split by HTML tags) turns the verdict into a quarantine of the original.
+    def settle(self, verdict: Verdict, message: Message) -> Verdict:
+        """Settle a redact verdict before it is final: the masked message, checked
+        by a second scan. What the redaction could not reach (attachments, signed
+        parts, a value split by HTML tags) makes it a quarantine of the original,
+        so ``scan``, ``replay`` and ``serve`` all say the same, and no action scans.
         """
-        # Here, not at the top: presidio-anonymizer loads Presidio's analyzer and spaCy,
-        # which `serve` needs only once a message is redacted.
-        from gateway.redact import redact  # noqa: PLC0415
-        if self.scanner is None:
+        if verdict.action is not Action.REDACT or self.scanner is None:
             return verdict
         entities = frozenset(verdict.sensitive)
-        masked = redact(content, self.scanner.detector, entities)
+        masked = redact(message.raw, self.scanner.detector, entities)
         left = sorted({f.entity for f in self.scanner.scan(masked).findings if f.entity in entities})
         if left:
             return dataclasses.replace(verdict, action=Action.QUARANTINE, reasons=verdict.reasons + (
                 f"redaction could not mask every {', '.join(left)} (attachment or signed part)",))
-        return dataclasses.replace(verdict, redacted=masked)
+        return dataclasses.replace(verdict, redacted=message.with_raw(masked))
 
-    def run(self, envelope: Envelope, content: bytes) -> Verdict:
-        """Run every middle stage over one message."""
-        subject, declared = headers.values(content, ("subject", "x-dlp-purpose"))
+    def run(self, envelope: Envelope, message: Message | bytes) -> Verdict:
+        """Run every middle stage over one message (bytes are read as they are)."""
+        if isinstance(message, bytes):
+            message = parse(message)
         if self.scanner is None:
-            return decide(envelope, (), (), self.policy, subject, declared)
-        result = self.scanner.scan(content)
-        return decide(envelope, result.findings, result.unscannable, self.policy, subject, declared)
+            return decide(envelope, (), (), self.policy, message.subject, message.purpose)
+        result = self.scanner.scan(message.raw)
+        verdict = decide(envelope, result.findings, result.unscannable, self.policy, message.subject,
+                         message.purpose)
+        return self.settle(verdict, message)

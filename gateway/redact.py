@@ -37,15 +37,15 @@ import re
 from collections.abc import Iterator
 from email.message import Message
 from functools import cache
+from typing import Any
 
-from presidio_anonymizer import AnonymizerEngine
-from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
 from detectors.engine import Detector
 from detectors.extract.mime import Part, parse_part, split_multipart
 from detectors.findings import Finding, mask
 from detectors.segments import Limits
-from gateway.disclaimer import PGP_SIGNED, SIGNED_TYPES, set_encoded
+from gateway.disclaimer import set_encoded
+from gateway.message import PGP_SIGNED, SIGNED_TYPES
 
 Edit = tuple[int, int, bytes]  # content[start:end] becomes these bytes
 
@@ -132,6 +132,9 @@ class _Redactor:
 
 def _masked(text: str, findings: list[Finding]) -> str:
     """Return ``text`` with each finding replaced by its masked form."""
+    # Here, not at the top: presidio-anonymizer loads presidio-analyzer and spaCy,
+    # which a gateway that never redacts need not load (tests/unit/detectors/test_registry).
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
     results = [RecognizerResult(entity_type=f.entity, start=f.start, end=f.end, score=f.score)
                for f in findings]
     operators = {"DEFAULT": OperatorConfig("custom", {"lambda": mask})}
@@ -141,7 +144,8 @@ def _masked(text: str, findings: list[Finding]) -> str:
 
 
 @cache
-def _engine() -> AnonymizerEngine:
+def _engine() -> Any:
+    from presidio_anonymizer import AnonymizerEngine   # as in _masked: only once something is redacted
     return AnonymizerEngine()  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config, failpoints, health, lifecycle, logs, replies, siem, systemd
-from gateway.listening import listening_socket
+from gateway.listen import listening_socket
 from gateway.relay import RelayPool
 from gateway.review import serve as review
 
@@ -106,7 +106,7 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     hostname = settings.smtp.hostname or default_hostname()
     state = GatewayState(settings, pool, metrics, hostname, config_dir=launch.config_dir)
     handler = GatewayHandler(state)
-    from gateway import scanproc
+    from gateway import scanproc  # noqa: PLC0415 - loads the pipeline, after the metrics like gateway.smtp
     assert state.offload is not None
     state.offload.warm((scanproc.warm, (state.generation, settings, launch.config_dir)))
     loop = asyncio.get_running_loop()
@@ -229,7 +229,9 @@ class Supervisor:
             if not self.stopping:
                 self._restart_dead()
             sentinels = [p.sentinel for p in self.workers if p.is_alive()]
-            if not sentinels and (self.stopping or self.slots.next_due() is None):
+            # A worker that died since _restart_dead looked is not "nothing left to do".
+            unseen = any(not p.is_alive() and (p.pid or 0) in self.started for p in self.workers)
+            if not sentinels and (self.stopping or (not unseen and self.slots.next_due() is None)):
                 break
             if sentinels:
                 wait(sentinels, timeout=0.2)

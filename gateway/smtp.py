@@ -1,10 +1,11 @@
-"""The SMTP edge: an aiosmtpd server and handler that run every message through
-the pipeline and answer only once its fate is settled.
+"""The SMTP edge: an aiosmtpd server and handler; SMTP in, the envelope and the
+bytes to gateway.actions, its outcome back as the reply.
 
 MAIL and RCPT are relayed in lockstep to the downstream (gateway.relay), so the
 client hears the downstream's answer for each recipient; after DATA the
-message is parsed, judged and relayed, and 250 means the downstream took it.
-Any failure answers 4xx: the client keeps the message and retries.
+actions read, judge and carry out the message, and 250 means the downstream
+took it (or the quarantine holds it). Any failure answers 4xx: the client
+keeps the message and retries.
 """
 
 from __future__ import annotations
@@ -13,35 +14,30 @@ import asyncio
 import ipaddress
 import logging
 import os
-import random
 import re
 import socket
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from aiosmtpd.smtp import MISSING, SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from detectors.extract.lines import crlf
-from gateway import actions, failpoints, headers, masking, notify, pipeline, replies, scanproc, slots, xforward
+from gateway import failpoints, notify, pipeline, replies, scanproc, slots, xforward
+from gateway.actions import Actions, Prepared, prepare, relay_failed
 from gateway.budget import Budget
 from gateway.config import Settings
 from gateway.daemon_threads import DaemonThreads
 from gateway.metrics import Metrics
 from gateway.offload import Offload
-from gateway.pipeline import Action
-from gateway.quarantine import AuditEntry, HeldMessage, QuarantineStore, new_id, open_from_settings
-from gateway.quarantine.store import retry_key
+from gateway.quarantine import QuarantineStore, open_from_settings
 from gateway.relay import RelayError, RelayPool, Transaction
 from gateway.smtpdata import TOO_LONG, DataReader
+from gateway.verdict import Envelope
 
 _T = TypeVar("_T")
 log = logging.getLogger("dlp.smtp")
-message_log = logging.getLogger("dlp.message")
 
 # aiosmtpd's own size replies carry no enhanced status code (RFC 3463): ours do.
 _SIZE_REPLIES = ("552 Error: message size exceeds", "552 Error: Too much mail data")
@@ -65,6 +61,7 @@ class GatewayState:
     draining: bool = False
     pid: int = field(default_factory=os.getpid)
     stages: pipeline.Pipeline | None = None
+    actions: Actions | None = None   # carries out verdicts with the settings in force
     config_dir: Path | None = None
     store: QuarantineStore | None = None
     budget: Budget = field(default_factory=lambda: Budget(0))
@@ -85,7 +82,7 @@ class GatewayState:
 
     def apply(self, settings: Settings) -> None:
         """Put new settings in force (start and SIGHUP)."""
-        self.stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
+        self.stages = stages = pipeline.Pipeline.from_settings(settings, self.config_dir)
         self.settings = settings
         self.budget.limit = settings.smtp.inflight_bytes
         self.generation += 1
@@ -96,6 +93,9 @@ class GatewayState:
             self.offload.configure(d.inline_below, d.scan_threads, d.process_above, d.scan_processes)
         self._networks = settings.smtp.networks()
         self.pool.settings = settings.relay
+        notifier = notify.Notifier(self.pool, settings.notify, self.metrics, self.later)
+        self.actions = Actions(settings, stages, self.metrics, self.hostname, self.pid,
+                               self.prepare, self.stored, notifier)
 
     def open_store(self) -> QuarantineStore:
         """The quarantine store, opened (and migrated) on first need."""
@@ -120,38 +120,23 @@ class GatewayState:
             self.metrics.store_errors.labels("error").inc()
             raise
 
-    async def redacted(self, verdict: pipeline.Verdict, content: bytes) -> pipeline.Verdict:
-        """Redact the values in the text bodies; what redaction cannot reach (an
-        attachment, a signed part) sends the original to quarantine instead."""
+    async def prepare(self, envelope: Envelope, data: bytes) -> Prepared:
+        """The one place a message's CPU work leaves the event loop: reading,
+        scanning, deciding and editing it (gateway.actions.prepare), once per
+        message, where gateway.offload decides: on the loop when the message is
+        small and cannot be costly to scan, in the worker's scan process when it
+        is large, otherwise in a CPU thread, so that other sessions are served
+        meanwhile (even a small message can be costly to scan, issue 10)."""
         stages = self.stages
         assert stages is not None and self.offload is not None
-        return await self.offload.run(lambda: stages.redact(verdict, content), len(content), content)
-
-    def message_id(self, content: bytes) -> str | None:
-        """The Message-ID for logs and records, any value in it masked."""
-        stages = self.stages
-        found = actions.message_id(content)
-        return stages.masked(found) if stages is not None else found
+        job = (scanproc.prepare, (self.generation, self.settings, self.config_dir, envelope, data))
+        return await self.offload.run(lambda: prepare(stages, envelope, data), len(data), data, job)
 
     def later(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run ``coroutine`` after the reply (notices): kept referenced until done."""
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def judge(self, envelope: pipeline.Envelope, content: bytes, outcome: "_Outcome") -> pipeline.Verdict:
-        """Run the pipeline where gateway.offload decides: in a CPU thread, so
-        that other sessions are served meanwhile (issue 10), unless the message
-        is small and cannot be costly to scan.
-
-        The masked Message-ID goes into ``outcome`` (masking runs the
-        detector too, so it is done in the same place as the scan)."""
-        stages = self.stages
-        assert stages is not None and self.offload is not None
-        job = (scanproc.judge, (self.generation, self.settings, self.config_dir, envelope, content))
-        verdict, outcome.message_id = await self.offload.run(
-            lambda: scanproc.judged(stages, envelope, content), len(content), content, job)
-        return verdict
 
     def trusted(self, ip: str) -> bool:
         try:
@@ -427,7 +412,7 @@ class GatewayHandler:
         try:
             await server.transaction.mail(_path(address), mail_options, server.xforward)
         except RelayError as exc:
-            self._relay_failed(exc, "MAIL")
+            relay_failed(self.state.metrics, exc, "MAIL")
             if exc.reason not in ("unavailable", "lost"):
                 return exc.reply
             server.transaction.detach()   # holds and blocks need no downstream (gateway.relay)
@@ -443,7 +428,7 @@ class GatewayHandler:
         try:
             await server.transaction.rcpt(address)
         except RelayError as exc:
-            self._relay_failed(exc, "RCPT")
+            relay_failed(self.state.metrics, exc, "RCPT")
             return exc.reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -473,205 +458,19 @@ class GatewayHandler:
             server.xforward = None   # XFORWARD holds for one transaction
 
     async def _process(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope) -> str:
-        started = time.perf_counter()
-        queue_id = f"{random.getrandbits(48):012X}"  # unique enough; nothing secret about it
-        content: bytes = smtp_env.original_content or b""
-        envelope = pipeline.Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
-                                     server.peer_ip, session.host_name or "")
-        outcome = _Outcome(queue_id, client=server.xforward)
-        try:
-            content = await self._edge(content)
-            outcome.verdict = verdict = await self.state.judge(envelope, content, outcome)
-            if verdict.action is Action.REDACT:
-                outcome.verdict = verdict = await self.state.redacted(verdict, content)
-            if verdict.action is Action.BLOCK:
-                await self._block(server, envelope, content, verdict, outcome)
-            elif verdict.action is Action.QUARANTINE:
-                await self._quarantine(server, envelope, content, verdict, outcome)
-            else:
-                await self._deliver(server, session, smtp_env, envelope, content, verdict, outcome)
-        except RelayError as exc:
-            self._relay_failed(exc, "DATA")
-            outcome.downstream, outcome.reply = exc.reply, exc.reply
-        except Exception as exc:
-            if outcome.settled:   # delivered, held or blocked: the reply stands
-                self._failed_after(queue_id, "processing", exc)
-            else:
-                log.error("processing failed", extra={"fields": {"queue_id": queue_id, "problem": _problem(exc)}})
-                self.state.metrics.internal_errors.labels("processing").inc()
-                outcome.reply = outcome.failure
-                await server.transaction.reset()
-        finally:
-            try:
-                self._record(content, envelope, outcome, started)
-            except Exception as exc:   # the message's fate is settled: a log line must not change its reply
-                self._failed_after(queue_id, "record", exc)
+        """Envelope and bytes to the actions; their outcome's reply to the client."""
+        envelope = Envelope(_path(smtp_env.mail_from or ""), tuple(smtp_env.rcpt_tos),
+                            server.peer_ip, session.host_name or "")
+        carry = self.state.actions
+        assert carry is not None
+        outcome = await carry.process(envelope, smtp_env.original_content or b"", server.transaction,
+                                      _protocol(session, smtp_env), server.xforward)
         return outcome.reply
-
-    async def _edge(self, content: bytes) -> bytes:
-        """The message as it is scanned and delivered alike: CRLF line ends, no
-        X-DLP-* header of the sender's (one pass each; off the loop when large)."""
-        def edge(data: bytes) -> bytes:
-            return headers.from_sender(crlf(data))
-        if len(content) > self.state.settings.detection.thread_above:
-            return await asyncio.to_thread(edge, content)
-        return edge(content)
-
-    def _failed_after(self, queue_id: str, stage: str, exc: Exception) -> None:
-        """A failure once the message's fate is settled: logged and counted, never
-        turned into a 4xx (the client would retry a message already delivered or held)."""
-        log.error("failure after the message was settled; the reply stands",
-                  extra={"fields": {"queue_id": queue_id, "stage": stage, "problem": _problem(exc)}})
-        self.state.metrics.internal_errors.labels(f"after-{stage}").inc()
-
-    async def _block(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
-                     verdict: pipeline.Verdict, outcome: _Outcome) -> None:
-        await server.transaction.reset()
-        outcome.failure = replies.R451_STORE.format()   # a block is not answered before it is audited
-        entry = _audit_entry("block", masking.envelope(envelope), outcome.message_id, verdict,
-                             outcome.queue_id)
-        outcome.audit_ref = await self.state.stored(lambda s: s.audit(entry.event, entry.actor, None, entry.details))
-        outcome.reply = replies.R550_BLOCKED.format(profile=verdict.profile, why=_why(verdict))
-        outcome.settled = True
-        self._notify(envelope, content, verdict, None, outcome.message_id)
-
-    async def _quarantine(self, server: GatewaySMTP, envelope: pipeline.Envelope, content: bytes,
-                          verdict: pipeline.Verdict, outcome: _Outcome) -> None:
-        await server.transaction.reset()
-        outcome.failure = replies.R451_STORE.format()
-        held = HeldMessage(
-            id=new_id(), received_at=_now(), mail_from=envelope.mail_from, rcpt_tos=envelope.rcpt_tos,
-            subject=_masked_subject(content, verdict), profile=verdict.profile,
-            action=verdict.action.value, reasons=verdict.reasons,
-            findings=tuple(_masked(f) for f in verdict.findings), size=len(content), status="held",
-            decided_by=None, decided_at=None, note=None)
-        entry = _audit_entry("quarantine", masking.envelope(envelope), outcome.message_id,
-                             verdict, outcome.queue_id)
-        key = retry_key(actions.message_id(content), envelope.mail_from, envelope.rcpt_tos, content)
-        since = held.received_at - timedelta(seconds=self.state.settings.quarantine.retry_window)
-        held_as, outcome.audit_ref = await self.state.stored(lambda s: s.hold(held, content, entry, key, since))
-        outcome.held_as = held_as
-        outcome.reply = replies.R250_QUARANTINED.format(id=held_as, profile=verdict.profile, why=_why(verdict))
-        outcome.settled = True
-        failpoints.reached("quarantine-before-reply")
-        self._notify(envelope, content, verdict, held_as, outcome.message_id)
-
-    async def _deliver(self, server: GatewaySMTP, session: Session, smtp_env: SmtpEnvelope,
-                       envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                       outcome: _Outcome) -> None:
-        ref = None
-        if verdict.exception or verdict.monitored is not None:
-            # Every use of an exception (and every monitored decision) is on record before delivery.
-            outcome.failure = replies.R451_STORE.format()
-            entry = _audit_entry("exception" if verdict.exception else "monitor", masking.envelope(envelope),
-                                 outcome.message_id, verdict, outcome.queue_id)
-            ref = outcome.audit_ref = await self.state.stored(
-                lambda s: s.audit(entry.event, entry.actor, None, entry.details))
-            outcome.failure = replies.R451_INTERNAL.format()
-        trace = actions.Trace(outcome.queue_id, self.state.hostname, _protocol(session, smtp_env))
-        if verdict.action is Action.REDACT and verdict.redacted is not None:
-            content = verdict.redacted
-        exception_ref = ref if verdict.exception else None
-        if len(content) > self.state.settings.detection.thread_above:  # re-encoding a large body
-            message = await asyncio.to_thread(actions.deliverable, content, verdict, exception_ref)
-        else:
-            message = actions.deliverable(content, verdict, exception_ref)
-        outcome.downstream = await server.transaction.data(actions.outgoing(message, envelope, verdict, trace))
-        outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
-        outcome.settled = True
-
-    def _notify(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                held_as: str | None, message_id: str | None) -> None:
-        """Queue the notices; a failure here never changes the reply already decided."""
-        try:
-            self._queue_notices(envelope, content, verdict, held_as, message_id)
-        except Exception as exc:
-            log.error("notices not queued", extra={"fields": {"problem": _problem(exc)}})
-            self.state.metrics.notices.labels("failed").inc()
-
-    def _queue_notices(self, envelope: pipeline.Envelope, content: bytes, verdict: pipeline.Verdict,
-                       held_as: str | None, message_id: str | None) -> None:
-        settings = self.state.settings.notify
-        profile = self.state.stages.policy.settings.profiles[verdict.profile] if self.state.stages else None
-        notices: list[tuple[str, bytes]] = []
-        shown = masking.envelope(envelope)   # for the text; the sender's notice goes to the real address
-        if settings.security:
-            notices.append((settings.security, notify.security_notice(
-                verdict, shown, held_as, message_id, settings.sender, settings.security)))
-        if profile is not None and profile.notify_sender and envelope.mail_from:
-            notices.append((envelope.mail_from, notify.sender_notice(
-                verdict, shown, held_as, _masked_subject(content, verdict), settings.sender)))
-        for to, message in notices:
-            self.state.later(self._send_notice(to, message))
-
-    async def _send_notice(self, to: str, message: bytes) -> None:
-        sent = await notify.send(self.state.pool, self.state.settings.notify.sender, [to], message)
-        self.state.metrics.notices.labels("sent" if sent else "failed").inc()
-
-    def _record(self, content: bytes, envelope: pipeline.Envelope, outcome: _Outcome,
-                started: float) -> None:
-        failpoints.raised("record")
-        elapsed = time.perf_counter() - started
-        metrics = self.state.metrics
-        metrics.processing.observe(elapsed)
-        verdict = outcome.verdict
-        counts = verdict.counts() if verdict else {}
-        answered = outcome.reply[0] == "2" or (verdict is not None and verdict.action is Action.BLOCK
-                                                and outcome.reply.startswith("550"))
-        action = verdict.action.value if verdict and answered else "error"
-        profile = verdict.profile if verdict else "unknown"
-        metrics.message(action, profile)
-        for entity, count in counts.items():
-            metrics.findings.labels(entity).inc(count)
-        fields: dict[str, Any] = {
-            "queue_id": outcome.queue_id, "message_id": outcome.message_id,
-            "pid": self.state.pid, "sender": masking.address(envelope.mail_from),
-            "recipients": len(envelope.rcpt_tos),
-            "size": len(content), "action": action, "profile": profile, "findings": counts,
-            "unscannable": [u.reason for u in verdict.unscannable] if verdict else [],
-            "latency_ms": round(elapsed * 1000, 2), "reply": outcome.reply[:3],
-            "downstream": masking.address(outcome.downstream)}
-        if verdict is not None:
-            fields["rule"] = verdict.rule
-            fields["reasons"] = list(verdict.reasons)
-            if verdict.purpose:
-                fields["purpose"] = verdict.purpose
-            if verdict.monitored is not None:
-                fields["monitor"] = verdict.monitored.value
-        if outcome.client is not None:
-            fields["client"] = outcome.client.fields()
-        if outcome.held_as:
-            fields["quarantine_id"] = outcome.held_as
-        if outcome.audit_ref is not None:
-            fields["audit_ref"] = outcome.audit_ref
-        message_log.info("message", extra={"fields": fields})
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("session error", exc_info=error)
         self.state.metrics.internal_errors.labels("session").inc()
         return replies.R451_INTERNAL.format()
-
-    def _relay_failed(self, exc: RelayError, stage: str) -> None:
-        if exc.reason != "refused":
-            log.warning("downstream failure", extra={"fields": {
-                "stage": stage, "reason": exc.reason, "reply": exc.reply}})
-        self.state.metrics.relay_errors.labels(exc.reason).inc()
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """What happened to one message, for the reply, the log line and the metrics."""
-
-    queue_id: str
-    verdict: pipeline.Verdict | None = None
-    reply: str = replies.R451_INTERNAL.format()
-    failure: str = replies.R451_INTERNAL.format()   # the reply if the next step fails
-    downstream: str = ""
-    held_as: str | None = None
-    audit_ref: int | None = None
-    settled: bool = False   # delivered, held or blocked: nothing after this changes the reply
-    client: xforward.XForward | None = None   # what the MTA in front said of its client
-    message_id: str | None = None   # masked; set by GatewayState.judge
 
 
 def _declared_size(options: list[str]) -> int:
@@ -686,44 +485,6 @@ def _declared_size(options: list[str]) -> int:
 def _path(address: str) -> str:
     """The reverse-path as an address: the null sender ``<>`` (bounces, receipts) is ""."""
     return "" if address == "<>" else address
-
-
-def _why(verdict: pipeline.Verdict) -> str:
-    """The reasons, and the purpose codes the profile accepts (never a value)."""
-    why = "; ".join(verdict.reasons)
-    if verdict.accepted:
-        why += f"; accepted purposes: {', '.join(verdict.accepted)} (tag the subject [purpose:CODE])"
-    return why
-
-
-def _masked_subject(content: bytes, verdict: pipeline.Verdict) -> str:
-    """The decoded subject with every value found in it masked (it is kept in clear)."""
-    subject = (headers.value(content, "subject") or "")[:998]
-    for finding in verdict.findings:
-        if finding.segment == "subject":
-            subject = subject.replace(finding.value, finding.masked)
-    return subject
-
-
-def _masked(finding: Any) -> dict[str, object]:
-    return {"entity": finding.entity, "segment": finding.segment, "start": finding.start,
-            "end": finding.end, "score": round(finding.score, 2), "masked": finding.masked}
-
-
-def _audit_entry(event: str, envelope: pipeline.Envelope, message_id: str | None, verdict: pipeline.Verdict,
-                 queue_id: str) -> AuditEntry:
-    """The audit record of a decision: who, to which domains, why, what was found (counts only)."""
-    return AuditEntry(event, "gateway", {
-        "queue_id": queue_id, "message_id": message_id, "sender": envelope.mail_from,
-        "recipient_domains": sorted({r.rpartition("@")[2].lower() for r in envelope.rcpt_tos}),
-        "profile": verdict.profile, "action": verdict.action.value, "rule": verdict.rule,
-        "reasons": list(verdict.reasons), "purpose": verdict.purpose, "declared": verdict.declared,
-        "entities": verdict.counts(),
-        "monitor": verdict.monitored.value if verdict.monitored is not None else None})
-
-
-def _now() -> Any:
-    return datetime.now(UTC)
 
 
 def _problem(exc: BaseException) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from detectors.findings import Unreadable
+
 SENSITIVE = frozenset({"US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING"})
 # Parts that could not be read but hide nothing a person wrote: inline images, signatures.
-HARMLESS_UNREADABLE = frozenset({"image", "signature"})
+HARMLESS_UNREADABLE = frozenset({Unreadable.IMAGE, Unreadable.SIGNATURE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,15 @@ from pathlib import Path
 from gateway.config import Settings
 from gateway.quarantine.crypto import ContentDecryptError, Key, KeyFileError
 from gateway.quarantine.migrations import SchemaTooNewError
-from gateway.quarantine.store import (
+from gateway.quarantine.records import (
     AuditEntry,
     DatabaseError,
     HeldMessage,
     QuarantineError,
-    QuarantineStore,
     UnknownMessageError,
     new_id,
 )
+from gateway.quarantine.store import QuarantineStore
 
 DEFAULT_SQLITE_NAME = "quarantine.sqlite"
 

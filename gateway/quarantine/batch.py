@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from gateway.quarantine.store import DatabaseError, QuarantineError
+from gateway.quarantine.records import DatabaseError, QuarantineError
 
 _T = TypeVar("_T")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.quarantine.store import QuarantineError
+from gateway.quarantine.records import QuarantineError
 
 VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version ("

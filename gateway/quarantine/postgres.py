@@ -8,7 +8,8 @@ server's ``synchronous_commit`` (on by default), so ``put`` is durable on return
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,13 +17,9 @@ import psycopg
 from psycopg import sql
 
 from gateway.quarantine import migrations
-from gateway.quarantine.batch import GroupCommit, Pending
 from gateway.quarantine.crypto import Key
-from typing import Any, TypeVar
-
-from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
-
-_T = TypeVar("_T")
+from gateway.quarantine.records import DatabaseError, QuarantineError
+from gateway.quarantine.sql import Execute, Row, SqlStore
 
 # Arbitrary constant naming the advisory lock that serialises migrations.
 _MIGRATION_LOCK = 0x0D1F_9A7E
@@ -47,7 +44,6 @@ class PostgresStore(SqlStore):
         conninfo, url_schema = split_schema(url)
         self.schema = schema or url_schema
         self._conninfo = conninfo
-        self._group = GroupCommit()
         self._conn = psycopg.connect(conninfo, autocommit=False)
         try:
             self._set_search_path()
@@ -82,11 +78,8 @@ class PostgresStore(SqlStore):
         """Execute one statement inside the caller's transaction."""
         self._conn.execute(statement)
 
-    def _transaction(self, work: Callable[[Execute], _T]) -> _T:
-        return self._group.submit(self._lock, work, self._run_batch)
-
-    def _run_batch(self, batch: list[Pending[Any]]) -> None:
-        """Every queued write in one transaction, each in a savepoint; one commit."""
+    @contextmanager
+    def _batch(self) -> Iterator[Execute]:
         def run(query: str, params: Sequence[object]) -> tuple[int, Row | None]:
             cursor = self._conn.execute(_pg(query), tuple(params))
             row = cursor.fetchone() if cursor.description else None
@@ -95,16 +88,17 @@ class PostgresStore(SqlStore):
         try:
             self._reconnect_if_lost()
             with self._conn.transaction():
-                for pending in batch:
-                    try:
-                        with self._conn.transaction():   # a savepoint
-                            pending.result = pending.work(run)
-                    except psycopg.Error as exc:
-                        pending.error = DatabaseError.from_driver(exc, exc.sqlstate)
-                    except Exception as exc:
-                        pending.error = exc
+                yield run
         except psycopg.Error as exc:
             raise DatabaseError.from_driver(exc, exc.sqlstate) from None
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        with self._conn.transaction():   # nested: a savepoint
+            yield
+
+    def _driver_error(self, exc: Exception) -> Exception:
+        return DatabaseError.from_driver(exc, exc.sqlstate) if isinstance(exc, psycopg.Error) else exc
 
     def _reconnect_if_lost(self) -> None:
         """A connection the server dropped (restart, failover, idle kill) is

@@ -20,14 +20,15 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email.header import Header
 
-from gateway import headers
+from gateway import edits
 from gateway.config import RelaySettings
 from gateway.policy.profiles import Profiles, defaults
-from gateway.quarantine.store import AuditEntry, QuarantineStore
+from gateway.quarantine.records import AuditEntry
+from gateway.quarantine.store import QuarantineStore
 from gateway.relay import RelayError, RelayPool, Transaction
+from gateway.verdict import Action, Event, ReleaseOutcome, Status
 
 log = logging.getLogger("dlp.quarantine")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -35,16 +36,6 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 class _Uncertain(Exception):
     """DATA was sent but no answer came back: the message may have been delivered."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a release or delete did; ``error`` says why it did not happen."""
-
-    id: str
-    done: bool
-    error: str | None = None
-    reply: str | None = None   # the downstream's reply to a release
 
 
 def released_by_header(by: str, note: str | None, id: str) -> bytes:
@@ -59,18 +50,16 @@ def released_by_header(by: str, note: str | None, id: str) -> bytes:
 
 
 def released_copy(content: bytes, profile: str, policy: Profiles | None) -> bytes:
-    """What goes out: the original without the declared purpose (tag, header, a
-    forged X-DLP-Exception), with the statement of a profile that puts it on
+    """What goes out: the original as delivery edits it (gateway.edits: no declared
+    purpose, no X-DLP-* field), with the statement of a profile that puts it on
     everything it delivers (palos-verdes)."""
-    # Here, not at the top: they load the detectors, which a listing needs not.
-    from gateway import actions, disclaimer  # noqa: PLC0415
-    content = headers.without_dlp(actions.without_purpose(content))
     policy = policy or defaults()
+    statement = None
     if profile in policy.settings.profiles:
         plan = policy.plan(profile)
-        if plan.statement and plan.chain.links[-1].action == "disclaimer":
-            content = disclaimer.append(content, plan.statement)
-    return content
+        if plan.statement and plan.chain.links[-1].action == Action.DISCLAIMER.value:
+            statement = plan.statement
+    return edits.released(content, statement)
 
 
 NOTE_REQUIRED = ("policy {profile} requires a release note naming who authorized the release "
@@ -96,7 +85,7 @@ def clean(text: str | None) -> str | None:
 
 def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note: str | None = None,
             recipients: Sequence[str] | None = None, policy: Profiles | None = None,
-            force: bool = False) -> Outcome:
+            force: bool = False) -> ReleaseOutcome:
     """Relay held ``id`` to its recipients (or the ``recipients`` subset of them) and mark it released.
 
     ``force`` takes over the claim of a release that died midway (see
@@ -104,18 +93,18 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
     """
     held = store.get(id)
     if held is None:
-        return Outcome(id, False, "no such message")
-    if held.status != "held":
-        return Outcome(id, False, f"already {held.status}")
+        return ReleaseOutcome(id, False, "no such message")
+    if held.status != Status.HELD:
+        return ReleaseOutcome(id, False, f"already {held.status}")
     note = clean(note)
     if note is None and note_required(held.profile, policy):
-        return Outcome(id, False, NOTE_REQUIRED.format(profile=held.profile))
+        return ReleaseOutcome(id, False, NOTE_REQUIRED.format(profile=held.profile))
     targets = tuple(held.rcpt_tos if recipients is None else recipients)
     unknown = sorted(set(targets) - set(held.rcpt_tos))
     if unknown or not targets:
-        return Outcome(id, False, "recipients must be a non-empty subset of the message's recipients")
+        return ReleaseOutcome(id, False, "recipients must be a non-empty subset of the message's recipients")
     if not store.claim(id, by, force):
-        return Outcome(id, False, "being released by someone else (or a release died midway: "
+        return ReleaseOutcome(id, False, "being released by someone else (or a release died midway: "
                                   "check the downstream, then release with force)")
     progress: list[str] = []   # "data" once the message is on its way
     try:
@@ -126,13 +115,13 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
         # The message may have gone out: never offer it again by itself.
         error = f"outcome unknown, check the downstream before releasing again with force: {exc}"
         store.keep_claim(id, by, error)
-        store.audit("release-uncertain", by, id, {"profile": held.profile, "error": str(exc)})
+        store.audit(Event.RELEASE_UNCERTAIN, by, id, {"profile": held.profile, "error": str(exc)})
         log.error("release outcome unknown", extra={"fields": {"id": id}})
-        return Outcome(id, False, error)
+        return ReleaseOutcome(id, False, error)
     except RelayError as exc:   # answered with a refusal (or never reached DATA): nothing went out
         store.unclaim(id, by, exc.reply)
-        store.audit("release-refused", by, id, {"profile": held.profile, "downstream": exc.reply})
-        return Outcome(id, False, f"downstream refused: {exc.reply}")
+        store.audit(Event.RELEASE_REFUSED, by, id, {"profile": held.profile, "downstream": exc.reply})
+        return ReleaseOutcome(id, False, f"downstream refused: {exc.reply}")
     except BaseException:   # interrupted: once DATA began, the message may have gone out
         if "data" in progress:
             store.keep_claim(id, by, "release interrupted while sending: outcome unknown, check the "
@@ -142,15 +131,15 @@ def release(store: QuarantineStore, relay: RelaySettings, id: str, by: str, note
         raise
     details: dict[str, object] = {"profile": held.profile, "recipients": len(targets),
                                   "of": len(held.rcpt_tos), "note": note, "downstream": reply}
-    if not store.decide(id, "released", by, note, audit=AuditEntry("release", by, details)):
+    if not store.decide(id, Status.RELEASED, by, note, audit=AuditEntry(Event.RELEASE, by, details)):
         # Sent, but someone forced the claim meanwhile: say so rather than pretend.
         log.error("released message not recorded", extra={"fields": {"id": id}})
-        return Outcome(id, True, "relayed, but the release could not be recorded (claim taken over)", reply)
-    return Outcome(id, True, None, reply)
+        return ReleaseOutcome(id, True, "relayed, but the release could not be recorded (claim taken over)", reply)
+    return ReleaseOutcome(id, True, None, reply)
 
 
 def delete(store: QuarantineStore, id: str, by: str, reason: str | None,
-           force: bool = False) -> Outcome:
+           force: bool = False) -> ReleaseOutcome:
     """Mark held ``id`` deleted, with who and why in the audit log.
 
     ``force`` also deletes a message whose release died midway (see release):
@@ -158,14 +147,14 @@ def delete(store: QuarantineStore, id: str, by: str, reason: str | None,
     """
     held = store.get(id)
     if held is None:
-        return Outcome(id, False, "no such message")
+        return ReleaseOutcome(id, False, "no such message")
     reason = clean(reason)
     if reason is None:
-        return Outcome(id, False, REASON_REQUIRED)
-    entry = AuditEntry("delete", by, {"profile": held.profile, "reason": reason, "forced": force})
-    if not store.decide(id, "deleted", by, reason, audit=entry, force=force):
-        return Outcome(id, False, f"already {held.status}" if held.status != "held" else "being released")
-    return Outcome(id, True)
+        return ReleaseOutcome(id, False, REASON_REQUIRED)
+    entry = AuditEntry(Event.DELETE, by, {"profile": held.profile, "reason": reason, "forced": force})
+    if not store.decide(id, Status.DELETED, by, reason, audit=entry, force=force):
+        return ReleaseOutcome(id, False, f"already {held.status}" if held.status != Status.HELD else "being released")
+    return ReleaseOutcome(id, True)
 
 
 async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str], message: bytes,

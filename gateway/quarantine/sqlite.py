@@ -8,18 +8,15 @@ WAL with ``synchronous=FULL`` fsyncs the log on every commit, so a committed
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.quarantine import migrations
-from gateway.quarantine.batch import GroupCommit, Pending
 from gateway.quarantine.crypto import Key
-from typing import Any, TypeVar
-
-from gateway.quarantine.store import DatabaseError, Execute, QuarantineError, Row, SqlStore
-
-_T = TypeVar("_T")
+from gateway.quarantine.records import DatabaseError, QuarantineError
+from gateway.quarantine.sql import Execute, Row, SqlStore
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -29,7 +26,6 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path, key: Key, old_keys: Sequence[Key] = ()) -> None:
         super().__init__(key, old_keys)
-        self._group = GroupCommit()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
@@ -71,11 +67,8 @@ class SqliteStore(SqlStore):
         """Execute one statement inside the caller's transaction."""
         self._conn.execute(sql)
 
-    def _transaction(self, work: Callable[[Execute], _T]) -> _T:
-        return self._group.submit(self._lock, work, self._run_batch)
-
-    def _run_batch(self, batch: list[Pending[Any]]) -> None:
-        """Every queued write in one transaction, each in a savepoint; one fsync."""
+    @contextmanager
+    def _batch(self) -> Iterator[Execute]:
         def run(sql: str, params: Sequence[object]) -> tuple[int, Row | None]:
             cursor = self._conn.execute(sql, tuple(params))
             row = cursor.fetchone() if cursor.description else None
@@ -84,21 +77,27 @@ class SqliteStore(SqlStore):
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for pending in batch:
-                    self._conn.execute("SAVEPOINT write")
-                    try:
-                        pending.result = pending.work(run)
-                    except Exception as exc:
-                        self._conn.execute("ROLLBACK TO write")
-                        pending.error = (DatabaseError.from_driver(exc, _code(exc))
-                                         if isinstance(exc, sqlite3.Error) else exc)
-                    self._conn.execute("RELEASE write")
+                yield run
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise DatabaseError.from_driver(exc, _code(exc)) from None
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT write")
+        try:
+            yield
+        except Exception:
+            self._conn.execute("ROLLBACK TO write")
+            self._conn.execute("RELEASE write")
+            raise
+        self._conn.execute("RELEASE write")
+
+    def _driver_error(self, exc: Exception) -> Exception:
+        return DatabaseError.from_driver(exc, _code(exc)) if isinstance(exc, sqlite3.Error) else exc
 
     def _read(self, sql: str, params: Sequence[object]) -> list[Row]:
         with self._lock:

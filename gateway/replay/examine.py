@@ -18,9 +18,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from detectors.engine import Detector
-from detectors.findings import Finding
-from detectors.segments import Unscannable
-from gateway import headers, masking, pipeline
+from detectors.findings import Finding, Unscannable
+from gateway import masking, pipeline
+from gateway import message as read
 from gateway.policy import profiles
 from gateway.replay import report, sources
 from gateway.replay.tally import HELD, Tally
@@ -127,8 +127,9 @@ def _one(setup: Setup, name: str, content: bytes, tally: Tally,
     stages = setup.stages
     detector = stages.scanner.detector if stages.scanner is not None else None
     envelope = sources.envelope(content, found)
-    subject_text, declared = headers.values(content, ("subject", "x-dlp-purpose"))
-    today, candidate = _decide(setup, envelope, content, subject_text, declared)
+    message = read.parse(content)
+    subject_text = message.subject
+    today, candidate = _decide(setup, envelope, message)
     subject = masked(subject_text or "", detector)
     sender = masking.address(envelope.mail_from)   # as serve masks addresses: a bare 219456789@ too
     record: dict[str, Any] = {
@@ -163,23 +164,21 @@ def _rows(record: dict[str, Any], today: pipeline.Verdict, candidate: pipeline.V
                                            "reasons": list(candidate.reasons)}))
 
 
-def _decide(setup: Setup, envelope: pipeline.Envelope, content: bytes, subject: str | None,
-            declared: str | None) -> tuple[pipeline.Verdict, pipeline.Verdict | None]:
+def _decide(setup: Setup, envelope: pipeline.Envelope,
+            message: read.Message) -> tuple[pipeline.Verdict, pipeline.Verdict | None]:
     """Today's verdict and the candidate's, from one scan."""
     stages = setup.stages
     findings: tuple[Finding, ...] = ()
     unscannable: tuple[Unscannable, ...] = ()
     if stages.scanner is not None:
-        result = stages.scanner.scan(content)
+        result = stages.scanner.scan(message.raw)
         findings, unscannable = result.findings, result.unscannable
     verdicts: list[pipeline.Verdict] = []
     for policy in (stages.policy, setup.candidate):
         if policy is None:
             continue
-        verdict = pipeline.decide(envelope, findings, unscannable, policy, subject, declared)
-        if verdict.action is pipeline.Action.REDACT:   # as serve does: what cannot be masked is held
-            verdict = stages.redact(verdict, content)
-        verdicts.append(verdict)
+        verdict = pipeline.decide(envelope, findings, unscannable, policy, message.subject, message.purpose)
+        verdicts.append(stages.settle(verdict, message))   # as serve does: what cannot be masked is held
     return verdicts[0], verdicts[1] if len(verdicts) > 1 else None
 
 

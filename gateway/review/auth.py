@@ -55,7 +55,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from gateway.config import Settings
 from gateway.quarantine.crypto import Key
-from gateway.quarantine.store import ReviewStore, utc_now
+from gateway.quarantine.records import utc_now
+from gateway.quarantine.store import ReviewStore
 
 COOKIE = "dlp_review"
 TLS_COOKIE = "__Host-dlp_review"   # the __Host- prefix: Secure, Path=/, no Domain

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from starlette.responses import Response
 
-from gateway import masking
-from gateway.config import Settings
+from gateway import notify
 from gateway.quarantine import release as releasing
 from gateway.quarantine.store import HeldMessage
 from gateway.relay import RelayError, RelayPool, Transaction
@@ -116,39 +113,12 @@ def _notify(rq: Rq, held: HeldMessage, reason: str) -> str:
     """Tell the sender their message was deleted (no content, no values); audited as "notify-sender"."""
     if not held.mail_from:
         return "The message had no sender address to notify."
-    notice = sender_notice(rq.review.settings, held, reason)
+    settings = rq.review.settings
+    notice = notify.deleted_notice(settings.notify.sender, held, reason)
     try:
-        asyncio.run(_send(rq.review.settings, held.mail_from, notice))
+        asyncio.run(notify.relay_once(settings.relay, settings.notify.sender, [held.mail_from], notice))
         sent, text = True, "The sender was notified."
     except RelayError as exc:
         sent, text = False, f"The sender could not be notified: {exc.reply}"
     rq.review.store.audit("notify-sender", rq.access.name, held.id, {"profile": held.profile, "sent": sent})
     return text
-
-
-def sender_notice(settings: Settings, held: HeldMessage, reason: str) -> bytes:
-    """The notice to the sender: which message (by date and id), that it was deleted, and why."""
-    notice = EmailMessage()
-    notice["From"] = settings.notify.sender
-    notice["To"] = masking.address(held.mail_from)   # the envelope has the real one
-    notice["Subject"] = f"Your message was not delivered ({held.id})"
-    notice["Date"] = format_datetime(held.received_at.now(held.received_at.tzinfo))
-    notice["Message-ID"] = make_msgid(domain=settings.notify.sender.rpartition("@")[2])
-    notice["Auto-Submitted"] = "auto-generated"
-    notice.set_content(
-        f"Your message sent {held.received_at:%Y-%m-%d %H:%M} UTC to {len(held.rcpt_tos)} recipient(s) "
-        f"was held by the data-loss-prevention gateway (policy {held.profile}) and deleted by "
-        f"security review.\n\nReason: {reason}\nQuarantine id: {held.id}\n")
-    return notice.as_bytes(policy=notice.policy.clone(linesep="\r\n"))
-
-
-async def _send(settings: Settings, recipient: str, message: bytes) -> None:
-    pool = RelayPool(settings.relay)
-    transaction = Transaction(pool)
-    try:
-        await transaction.mail(settings.notify.sender, [])
-        await transaction.rcpt(recipient)
-        await transaction.data(message)
-    finally:
-        await transaction.reset()
-        await pool.close()

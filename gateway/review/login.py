@@ -6,7 +6,7 @@ import logging
 
 from starlette.responses import Response
 
-from gateway.quarantine.store import AuditEntry
+from gateway.quarantine.records import AuditEntry
 from gateway.review import auth, users
 from gateway.review.auth import Session
 from gateway.review.context import Rq, local

@@ -10,11 +10,10 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from detectors.segments import Limits
 from gateway import masking
 from gateway.quarantine import release as releasing
 from gateway.quarantine.crypto import ContentDecryptError
-from gateway.quarantine.store import HeldMessage, MessageQuery, utc_now
+from gateway.quarantine.records import HeldMessage, MessageQuery, utc_now
 from gateway.review import render
 from gateway.review.context import Rq, day, number
 
@@ -126,9 +125,7 @@ def message(rq: Rq, revealed: dict[int, str] | None = None) -> Response:
     held = visible(rq, rq.param("id"))
     if held is None:
         return rq.not_found()
-    d = rq.review.settings.detection
-    limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
-                    max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
+    limits = rq.review.settings.detection.limits()
     try:
         view = render.build(held, rq.review.store.content(held.id), limits, rq.review.detector())
         unreadable = None

@@ -17,7 +17,8 @@ from typing import Any
 
 from gateway.config import RelaySettings
 from gateway.quarantine import release as releasing
-from gateway.quarantine.store import HELD, MessageQuery, ReviewStore, utc_now
+from gateway.quarantine.records import HELD, MessageQuery, utc_now
+from gateway.quarantine.store import ReviewStore
 
 log = logging.getLogger("dlp.review")
 ACTOR = "retention"

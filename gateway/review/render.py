@@ -32,7 +32,7 @@ from email.message import EmailMessage
 from detectors.engine import Detector
 from detectors.segments import Limits, extract
 from gateway import masking
-from gateway.quarantine.store import HeldMessage
+from gateway.quarantine.records import HeldMessage
 
 log = logging.getLogger("dlp.review")
 CONTEXT_CHARS = 40

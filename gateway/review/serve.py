@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from gateway.config import HostPort, Settings
-from gateway.listening import listening_socket
+from gateway.listen import listening_socket
 from gateway.policy import profiles
 from gateway.quarantine import open_from_settings
 from gateway.quarantine.store import ReviewStore

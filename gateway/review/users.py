@@ -22,7 +22,8 @@ from zxcvbn import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gateway.quarantine.store import AuditEntry, LastAdminError, ReviewStore, ReviewUser
+from gateway.quarantine.records import AuditEntry, LastAdminError, ReviewUser
+from gateway.quarantine.store import ReviewStore
 
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD = 12

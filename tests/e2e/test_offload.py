@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from gateway.offload import Offload
-from tests.fuzz import hostile
+from tests.e2e.fuzz import hostile
 
 PLAIN = b"From: a@citrus.example\r\nSubject: rates\r\n\r\nInvoice 4471, due 12/01.\r\n"
 
@@ -72,7 +72,7 @@ def test_large_message_is_judged_in_the_scan_process(tmp_path) -> None:
     from gateway import config, pipeline
     from gateway.metrics import Metrics
     from gateway.relay import RelayPool
-    from gateway.smtp import GatewayState, _Outcome
+    from gateway.smtp import GatewayState
 
     settings = config.load(None, config.Overrides(data_dir=str(tmp_path)))
     settings = settings.model_copy(update={"detection": settings.detection.model_copy(
@@ -82,11 +82,12 @@ def test_large_message_is_judged_in_the_scan_process(tmp_path) -> None:
                + b"Nothing here.\r\n" * 200 + b"SSN 219-45-6789\r\n")
     envelope = pipeline.Envelope("clerk@citrus.example", ("a@outside.example",))
     try:
-        outcome = _Outcome("Q1")
-        verdict = asyncio.run(state.judge(envelope, message, outcome))
+        prepared = asyncio.run(state.prepare(envelope, message))
         assert state.offload is not None and state.offload._procs is not None
+        verdict = prepared.verdict
+        assert verdict is not None and prepared.failure is None
         assert verdict.counts() == {"US_SSN": 1} and verdict.action is pipeline.Action.QUARANTINE
-        assert outcome.message_id == "<***-**-6789@x.example>"
+        assert prepared.message_id == "<***-**-6789@x.example>"
     finally:
         assert state.offload is not None
         state.offload.close()

@@ -273,6 +273,44 @@ def test_redact_masks_the_bodies_and_quarantines_what_it_cannot_reach(sink: Sink
         gateway.stop()
 
 
+def test_scan_and_serve_agree_on_a_message_redaction_cannot_fully_mask(sink: Sink, tmp_path: Path) -> None:
+    """Redaction is settled in the pipeline: ``scan`` reports the quarantine ``serve`` does
+    (an SSN in an attachment cannot be masked), and ``redact`` where serve redacts."""
+    from gateway.policy.profiles import SHIPPED
+    gateway = Gateway(tmp_path / "agree", sink.port)
+    text = SHIPPED.read_text().replace(
+        "      - {rule: sensitive-data, action: block}\n      - {rule: always, action: deliver}\n\n  pomona-pce:",
+        "      - {rule: sensitive-data, action: redact}\n      - {rule: always, action: deliver}\n\n  pomona-pce:")
+    assert "action: redact" in text
+    (gateway.config_dir / "policies.yaml").write_text(text)
+    attached = (b"From: clerk@lancaster.example\r\nTo: resident@example.com\r\nSubject: list\r\n"
+                b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\n'
+                b"Content-Type: text/plain\r\n\r\nSSN " + SSN.encode() + b"\r\n--m\r\nContent-Type: text/csv\r\n"
+                b"Content-Disposition: attachment; filename=ssns.csv\r\n\r\nname,ssn\r\nA,"
+                + SSN.encode() + b"\r\n--m--\r\n")
+    inline = held_message(uuid.uuid4().hex, "clerk@lancaster.example")
+    messages = tmp_path / "messages"
+    messages.mkdir()
+    (messages / "1-attached.eml").write_bytes(attached)
+    (messages / "2-inline.eml").write_bytes(inline)
+    gateway.write_config()
+    scanned = cli(gateway, "scan", str(messages), "--sender", "clerk@lancaster.example",
+                  "--recipient", "resident@example.com")
+    assert scanned.returncode == 0, scanned.stderr
+    actions = [json.loads(line)["verdict"]["action"] for line in scanned.stdout.splitlines()]
+    assert actions == ["quarantine", "redact"]
+    gateway.start()
+    try:
+        code, reply = data(gateway, attached, sender="clerk@lancaster.example")
+        assert code == 250 and " as Q" in reply and "redaction could not mask every US_SSN" in reply
+        code, reply = data(gateway, inline, sender="clerk@lancaster.example")
+        assert code == 250, reply
+        [message] = sink.wait_for(1)
+        assert b"X-DLP-Verdict: redact; profile=lancaster-lce\r\n" in message.content
+    finally:
+        gateway.stop()
+
+
 def test_a_released_copy_loses_the_purpose_and_gets_the_profile_statement(
         sink: Sink, start_gateway: StartGateway) -> None:
     from gateway.policy.profiles import defaults

@@ -37,7 +37,7 @@ from gateway.quarantine import (
 )
 from gateway.quarantine.crypto import seal, unseal
 from gateway.quarantine.migrations import latest
-from gateway.quarantine.store import SqlStore
+from gateway.quarantine.sql import SqlStore
 from tests.conftest import require_system
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.harness import Gateway, Sink
-from tests.fuzz import edge
+from tests.e2e.fuzz import edge
 
 SENDER = "clerk@citrus.example"   # internal: delivered after the scan
 

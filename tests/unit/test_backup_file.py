@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.maintenance import copy_sqlite
+from gateway.cli.maintenance import copy_sqlite
 
 
 def source(tmp_path: Path) -> Path:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.policy import default
 
-from gateway import actions, headers
+from gateway import actions, edits, headers
+from gateway.message import parse
 
 RAW = (b"Received: from a\r\n\tby b; Sat, 21 Nov 2026 07:00:00 GMT\r\n"
        b"Subject: =?utf-8?q?Caf=C3=A9?=\r\n [purpose:Collections]\r\n"
@@ -33,21 +34,21 @@ def test_replace_encodes_non_ascii() -> None:
 
 
 def test_purpose_is_removed_from_a_folded_encoded_subject_and_the_header() -> None:
-    out = actions.without_purpose(RAW)
+    out = edits.without_purpose(RAW)
     parsed = message_from_bytes(out, policy=default)
     assert parsed["Subject"] == "Café" and "X-DLP-Purpose" not in parsed and parsed["X-Other"] == "keep"
 
 
 def test_plain_subject_tag_is_cut_without_touching_the_rest() -> None:
     raw = b"Subject: RE: refund [purpose:collections] for March\r\nX-DLP-Exception: forged\r\n\r\nx\r\n"
-    assert actions.without_purpose(raw) == b"Subject: RE: refund for March\r\n\r\nx\r\n"
+    assert edits.without_purpose(raw) == b"Subject: RE: refund for March\r\n\r\nx\r\n"
 
 
 def test_a_tag_on_a_folded_line_is_removed_and_the_header_block_stays_whole() -> None:
     for fold in (b"\r\n ", b"\r\n\t"):
         raw = (b"Subject: Your account balance for April" + fold + b"[purpose:collections]\r\n"
                b"Message-ID: <m@x>\r\nMIME-Version: 1.0\r\n\r\nbody\r\n")
-        out = actions.without_purpose(raw)
+        out = edits.without_purpose(raw)
         assert out == (b"Subject: Your account balance for April\r\nMessage-ID: <m@x>\r\n"
                        b"MIME-Version: 1.0\r\n\r\nbody\r\n"), fold
 
@@ -55,7 +56,7 @@ def test_a_tag_on_a_folded_line_is_removed_and_the_header_block_stays_whole() ->
 def test_an_encoded_subject_cannot_smuggle_headers_in() -> None:
     raw = (b"Subject: =?utf-8?q?hi_[purpose:collections]=0D=0AX-DLP-Exception:_legal;_ref=1=0D=0A=0D=0Abody?=\r\n"
            b"To: r@example.com\r\n\r\nreal body\r\n")
-    out = actions.without_purpose(raw)
+    out = edits.without_purpose(raw)
     parsed = message_from_bytes(out, policy=default)
     assert "X-DLP-Exception" not in parsed and parsed["To"] == "r@example.com"
     assert parsed.get_content() == "real body\r\n" or parsed.get_content() == "real body\n"
@@ -67,27 +68,27 @@ def test_a_forged_exception_header_after_64_kib_of_headers_is_removed() -> None:
     raw = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"x" * 70) for n in range(1200))
     raw += b"X-DLP-Exception: legal-compliance; ref=1\r\n\r\nbody\r\n"
     assert len(raw) > 65536
-    out = actions.deliverable(raw, Verdict(Action.DELIVER, "default", ("x",)))
+    out = edits.deliverable(parse(raw), Verdict(Action.DELIVER, "default", ("x",)))
     assert b"X-DLP-Exception" not in out and out.endswith(b"\r\n\r\nbody\r\n")
 
 
 def test_a_subject_with_raw_utf8_and_an_encoded_word_loses_only_the_tag() -> None:
     raw = "Subject: =?utf-8?q?caf=C3=A9?= é [purpose:collections]\r\n\r\nx\r\n".encode()
-    assert actions.without_purpose(raw) == "Subject: =?utf-8?q?caf=C3=A9?= é\r\n\r\nx\r\n".encode()
+    assert edits.without_purpose(raw) == "Subject: =?utf-8?q?caf=C3=A9?= é\r\n\r\nx\r\n".encode()
 
 
 def test_a_subject_that_is_the_last_line_keeps_the_block_s_line_ends() -> None:
-    assert actions.without_purpose(b"From: a\r\nSubject: hi [purpose:x]") == b"From: a\r\nSubject: hi\r\n"
+    assert edits.without_purpose(b"From: a\r\nSubject: hi [purpose:x]") == b"From: a\r\nSubject: hi\r\n"
 
 
 def test_a_subject_in_an_unknown_charset_is_masked_as_it_was_scanned() -> None:
     # The scanner decodes an unknown charset leniently and finds the SSN; the
     # subject kept in quarantine, notices and replay must not carry it base64-encoded.
-    from gateway import config, pipeline, smtp
+    from gateway import config, pipeline
     import base64
     word = base64.b64encode(b"SSN 219-45-6789").decode()
     content = f"From: a@citrus.example\r\nTo: b@out.example\r\nSubject: =?x-bogus?B?{word}?=\r\n\r\nhi\r\n".encode()
     stages = pipeline.Pipeline.from_settings(config.load(None))
     verdict = stages.run(pipeline.Envelope("a@citrus.example", ("b@out.example",)), content)
     assert [f.segment for f in verdict.findings] == ["subject"]
-    assert smtp._masked_subject(content, verdict) == "SSN ***-**-6789"
+    assert actions.masked_subject(parse(content), verdict) == "SSN ***-**-6789"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from gateway import config, pipeline
+from gateway import actions, config, pipeline
 from gateway.metrics import Metrics
 from gateway.relay import RelayPool
-from gateway.smtp import GatewayState, _Outcome
+from gateway.smtp import GatewayState
 
 MESSAGE = (b"From: clerk@citrus.example\r\nTo: a@outside.example\r\nSubject: hi\r\n"
            b"Message-ID: <219-45-6789.ssn@citrus.example>\r\n\r\nSSN 219-45-6789\r\n")
@@ -28,8 +28,7 @@ def state(tmp_path: Path) -> GatewayState:
 
 def test_judge_masks_the_message_id_in_the_worker(tmp_path: Path) -> None:
     gateway = state(tmp_path)
-    outcome = _Outcome("Q1")
     envelope = pipeline.Envelope("clerk@citrus.example", ("a@outside.example",))
-    verdict = asyncio.run(gateway.judge(envelope, MESSAGE, outcome))
-    assert verdict.action is pipeline.Action.QUARANTINE
-    assert outcome.message_id == "<***-**-6789.ssn@citrus.example>"
+    prepared = asyncio.run(gateway.prepare(envelope, MESSAGE))
+    assert prepared.verdict is not None and prepared.verdict.action is pipeline.Action.QUARANTINE
+    assert prepared.message_id == "<***-**-6789.ssn@citrus.example>"

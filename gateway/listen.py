@@ -1,14 +1,15 @@
-"""Listening sockets for the SMTP workers and the review app: one place binds
-them, so a taken port gives the same clear error for both."""
+"""Listening sockets: the one helper that binds the SMTP port (shared by the
+workers with SO_REUSEPORT) and the review app's port.
+"""
 
 from __future__ import annotations
 
 import socket
 
-from gateway.config import HostPort
+from gateway import config
 
 
-def listening_socket(address: HostPort, reuse_port: bool, name: str = "SMTP",
+def listening_socket(address: config.HostPort, reuse_port: bool, name: str = "SMTP",
                      backlog: int = 1024) -> socket.socket:
     """Bind a TCP listening socket; several workers may share it with SO_REUSEPORT.
     An OSError names the address and what it is for."""

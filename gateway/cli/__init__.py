@@ -1,5 +1,10 @@
 """The ``dlp-gateway`` command: serve, check-config, scan, replay, edm, quarantine, audit,
-backup, rekey (and the review app's users and review)."""
+backup, rekey, users and review.
+
+Every command-line entry point lives in this package, one module per family:
+scan, replay, quarantine (and audit), maintenance (backup, rekey) and review
+(users, review); ``python -m gateway.cli`` runs the same ``main``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,9 @@ import sys
 from pathlib import Path
 
 from detectors.edm import EdmError, EdmStore
-from gateway import __version__, config, logs, maintenance, quarantine_cli, siem
+from gateway import __version__, config, logs, siem
+from gateway.cli import maintenance, quarantine, replay, review
 from gateway.policy import profiles
-from gateway.replay import command as replay_command
-from gateway.review import cli as review_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,10 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(imp)
     imp.add_argument("--data-dir", metavar="DIR", help="store location (default ./var)")
 
-    replay_command.add_command(commands, _config_flag)
-    quarantine_cli.add_commands(commands, _config_flag)
+    replay.add_command(commands, _config_flag)
+    quarantine.add_commands(commands, _config_flag)
     maintenance.add_commands(commands, _config_flag)
-    review_cli.add_commands(commands)
+    review.add_commands(commands)
     return parser
 
 
@@ -77,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "scan":
         # Here, not at the top: the pipeline and its extraction libraries load only for a scan.
-        from gateway import scan_cli  # noqa: PLC0415
-        return scan_cli.run(args.paths, settings, args.sender, args.recipient, args.reveal,
+        from gateway.cli import scan  # noqa: PLC0415
+        return scan.run(args.paths, settings, args.sender, args.recipient, args.reveal,
                             config_dir=args.config)
     if args.command == "replay":
-        return replay_command.run(args, settings)
+        return replay.run(args, settings)
     if args.command == "edm":
         return _edm_import(args, settings)
     if args.command in ("backup", "rekey"):
@@ -89,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("quarantine", "audit"):
         siem.install(settings.siem)   # a release or delete here is audited like one in the app
         try:
-            return quarantine_cli.run(args, settings)
+            return quarantine.run(args, settings)
         finally:
             siem.shutdown(timeout=5)
-    done = review_cli.run(args, settings)
+    done = review.run(args, settings)
     if done is not None:
         return done
     return _serve(args, settings, overrides)
@@ -136,7 +140,3 @@ def _serve(args: argparse.Namespace, settings: config.Settings, overrides: confi
     except OSError as exc:
         print(f"dlp-gateway: cannot start: {exc.strerror or exc}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

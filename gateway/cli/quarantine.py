@@ -24,7 +24,8 @@ from gateway.config import Settings
 from gateway.policy import profiles
 from gateway.quarantine import HeldMessage, QuarantineError, open_from_settings
 from gateway.quarantine.crypto import ContentDecryptError, KeyFileError
-from gateway.quarantine.release import Outcome, delete, release
+from gateway.quarantine.release import delete, release
+from gateway.verdict import ReleaseOutcome
 
 
 def add_commands(commands: Any, config_flag: Any) -> None:
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace, settings: Settings, out: IO[str] = sys.stdout,
         store.close()
 
 
-def _report(verb: str, outcome: Outcome, as_json: bool, out: IO[str], err: IO[str]) -> int:
+def _report(verb: str, outcome: ReleaseOutcome, as_json: bool, out: IO[str], err: IO[str]) -> int:
     if as_json:
         out.write(json.dumps({"id": outcome.id, "done": outcome.done, "error": outcome.error,
                               "downstream": outcome.reply}) + "\n")
