@@ -22,7 +22,7 @@ import threading
 from functools import lru_cache
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
-from detectors.candidates import Candidate, normalize, scan_numbers
+from detectors.candidates import Candidate, normalize, number_spots, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
@@ -51,8 +51,12 @@ HEADER_WORDS = Vocabulary({m.ENTITY: m.CONTEXT for m in MODULES})
 
 
 def structure(text: str) -> tuple[Table, ...]:
-    """The tables of an extracted text, as the detector reads them (for detectors.segments)."""
-    return find_tables(text, HEADER_WORDS.names)
+    """The tables of an extracted text, as the detector reads them (for detectors.segments).
+
+    Only the blocks that may hold a number are read (a table matters only
+    where a number is): a long text's blocks of prose cost nothing.
+    """
+    return find_tables(text, HEADER_WORDS.names, number_spots(normalize(text)))
 
 
 class _LabelOf:

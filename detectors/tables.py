@@ -30,7 +30,7 @@ read once, in linear time, for:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 SEPARATORS = ("\t", ",", ";", "|")
@@ -76,14 +76,29 @@ def cells_before(head: str, sep: str) -> int:
     return head.count(sep)
 
 
-def find_tables(text: str, known: Callable[[str], bool] | None = None) -> tuple[Table, ...]:
-    """The tables of every block of ``text`` (blocks are split by blank lines)."""
+def find_tables(text: str, known: Callable[[str], bool] | None = None,
+                near: Sequence[int] | None = None) -> tuple[Table, ...]:
+    """The tables of every block of ``text`` (blocks are split by blank lines).
+
+    With ``near`` (offsets in order), only the blocks holding one of them
+    are read: a table is looked up only where a number is, so the blocks of
+    prose around a few numbers in a long text cost a find each, not a read.
+    """
     found: list[Table] = []
     start = 0
+    i, count = 0, len(near) if near is not None else 0
     while start < len(text):
         end = text.find("\n\n", start)
         end = len(text) if end < 0 else end
-        found.extend(analyse(text, start, end, known))
+        if near is None:
+            found.extend(analyse(text, start, end, known))
+        else:
+            while i < count and near[i] < start:
+                i += 1
+            if i == count:
+                break  # no number further on
+            if near[i] < end:
+                found.extend(analyse(text, start, end, known))
         start = end + 2
     return tuple(found)
 
