@@ -95,29 +95,27 @@ class Scanner:
         self.budgets = budgets
 
     def scan(self, message: bytes) -> ScanResult:
-        """Return the findings in the message (within the budgets), and what was not read."""
-        extract_budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        """Return the findings in the message (within the budgets), and what was not read.
+
+        One Deadline for the whole scan: extraction may use its share of the
+        CPU budget; then the limit moves to the whole budget, so detection
+        gets what extraction left.
+        """
+        budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        data = crlf(message)
         run: _Run | None = None
-        detect_budget: Deadline | None = None
         try:
-            run = _Run(self, self._extract(crlf(message), extract_budget), extract_budget.used())
-            detect_budget = Deadline(self.budgets.cpu_seconds - run.extract_seconds)
-            with detect_budget:
-                run.detect(detect_budget)
+            with budget:
+                run = _Run(self, extract(data, self.limits), budget.used())
+                budget.extend(self.budgets.cpu_seconds)
+                run.detect(budget)
         except OutOfTime:
             if run is None:  # delivered late, on the way out of extraction
                 run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)), 0.0)
             run.out_of_time()
         finally:
-            for budget in (extract_budget, detect_budget):
-                if budget is not None:
-                    budget.close()
+            budget.close()
         return ScanResult(tuple(run.findings), tuple(dict.fromkeys(run.notes)))
-
-    def _extract(self, message: bytes, budget: Deadline) -> Extraction:
-        """Extract under the extraction share of the CPU budget (extract() keeps what it read)."""
-        with budget:
-            return extract(message, self.limits)
 
 
 class _Run:
