@@ -125,11 +125,6 @@ try:
 
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
-    # The same, and (id 1) a line break with a digit or dash before and a
-    # digit after (detectors.engine.wrapped): both in one pass.
-    _BOTH_DB = hyperscan.Database()
-    _BOTH_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}", rb"[0-9-]\n[> \t]*[0-9]"],
-                     ids=[0, 1], flags=[0, 0])
 
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
@@ -175,26 +170,10 @@ try:
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()
 
-    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
-        """``candidates(text)`` of a text already normalized, and the ends of
-        its wrap hints (a digit or dash, a line break, a digit): one pass."""
-        ends: list[int] = []
-        breaks: list[int] = []
-
-        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            (breaks if id_ else ends).append(to)
-
-        _BOTH_DB.scan(text.encode("ascii", "replace"), scratch=_scratch("both", _BOTH_DB),
-                      match_event_handler=on_match)
-        out: list[Candidate] = []
-        if ends:
-            for start, end in _windows(text, ends):
-                for match in _RUN.finditer(text, start, end):
-                    out.extend(_split(text, match.start(), match.end()))
-        return out, breaks
-
-    # Where numbers may be, for detectors.tables: the last of six digits
-    # (id 0, one hit a run rather than one a digit) and a wrap hint (id 1).
+    # Six digits (with single separators) and what follows them: a hit a run
+    # rather than a digit (id 0); and a line break with a digit or dash
+    # before and a digit after (id 1, detectors.engine.wrapped). One pass
+    # finds both; the data ends in a line break, so a run at its end counts.
     _SPOTS_DB = hyperscan.Database()
     _SPOTS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
                       ids=[0, 1], flags=[0, 0])
@@ -212,6 +191,27 @@ try:
                        match_event_handler=on_match)
         spots.sort()
         return spots
+
+    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+        """``candidates(text)`` of a text already normalized, and the ends of
+        its wrap hints (a digit or dash, a line break, a digit): one pass."""
+        ends: list[int] = []
+        breaks: list[int] = []
+
+        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            (breaks if id_ else ends).append(to)
+
+        # The spots database: one hit a run (its last six digits and what
+        # follows), not one a digit; _windows widens each to whole runs.
+        _SPOTS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("spots", _SPOTS_DB),
+                       match_event_handler=on_match)
+        out: list[Candidate] = []
+        if ends:
+            finditer = _RUN.finditer
+            for start, end in _windows(text, ends):
+                for match in finditer(text, start, end):
+                    _split_into(out, text, match.start(), match.end())
+        return out, breaks
 
     def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
         """Spans around the match ends, widened to whole runs and merged."""
@@ -263,18 +263,29 @@ def candidates(text: str) -> list[Candidate]:
     return out
 
 
-def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
-    if not _bounded(text, start, end):
-        return
-    if text[start:end].isdecimal():  # one group (isdecimal: the digits \d matches)
+def _split(text: str, start: int, end: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    _split_into(out, text, start, end)
+    return out
+
+
+_new = tuple.__new__  # a Candidate without NamedTuple's __new__ (a Python function): thousands a message
+
+
+def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
+    """Append the candidates of the run ``text[start:end]`` to ``out``."""
+    if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+        return  # glued to letters (detectors.candidates._bounded)
+    run = text[start:end]
+    if run.isdecimal():  # one group (isdecimal: the digits \d matches)
         if end - start <= MAX_DIGITS:
-            yield Candidate(start, end, text[start:end], (end - start,), "")
+            out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
-    spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
+    spans = [m.span() for m in _GROUP.finditer(text, start, end)]
     n = len(spans)
     if n == 1:
         if end - start <= MAX_DIGITS:
-            yield Candidate(start, end, text[start:end], (end - start,), "")
+            out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
     parts = [text[s:e] for s, e in spans]
     sizes = [e - s for s, e in spans]
@@ -291,8 +302,8 @@ def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
                 continue
             used = seps[first:last]
             sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
-            yield Candidate(spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
-                            tuple(sizes[first:last + 1]), sep)
+            out.append(_new(Candidate, (spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
+                                        tuple(sizes[first:last + 1]), sep)))
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
