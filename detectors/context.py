@@ -107,21 +107,31 @@ class Vocabulary:
             owners.setdefault(_key(word), set()).add(NOT)
         self.owners = {k: frozenset(v) for k, v in owners.items()}
         self.pattern = keywords(*self.owners)
+        self._seen: dict[str, frozenset[str]] = {}  # entities() of each word as matched
 
     def entities(self, word: str) -> frozenset[str]:
-        key = _key(word)
-        found = self.owners.get(key)
-        if found is None and key.endswith("s"):
-            found = self.owners.get(key[:-1])
-        return found or frozenset()
+        found = self._seen.get(word)
+        if found is None:
+            key = _key(word)
+            found = self.owners.get(key)
+            if found is None and key.endswith("s"):
+                found = self.owners.get(key[:-1])
+            found = found or frozenset()
+            if len(self._seen) < _SEEN:  # label words as written: a few hundred, but a sender chooses them
+                self._seen[word] = found
+        return found
 
     def names(self, text: str) -> bool:  # noqa: D401
         """Whether ``text`` holds a label word (a header that names its column)."""
         return self.pattern.search(fold(text)) is not None
 
 
+_SEEN = 4096
+_KEY_SPLIT = re.compile(r"[\s._/-]+")
+
+
 def _key(word: str) -> str:
-    return " ".join(re.split(r"[\s._/-]+", fold(word).strip(" .")))
+    return " ".join(_KEY_SPLIT.split(fold(word).strip(" .")))
 
 
 class Label(NamedTuple):

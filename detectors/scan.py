@@ -106,12 +106,12 @@ class Scanner:
         run: _Run | None = None
         try:
             with budget:
-                run = _Run(self, extract(data, self.limits), budget.used())
+                run = _Run(self, extract(data, self.limits))
                 budget.extend(self.budgets.cpu_seconds)
                 run.detect(budget)
         except OutOfTime:
             if run is None:  # delivered late, on the way out of extraction
-                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)), 0.0)
+                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)))
             run.out_of_time()
         finally:
             budget.close()
@@ -121,10 +121,9 @@ class Scanner:
 class _Run:
     """One message's detection: findings and notes so far, and where it stopped."""
 
-    def __init__(self, scanner: Scanner, extraction: Extraction, extract_seconds: float) -> None:
+    def __init__(self, scanner: Scanner, extraction: Extraction) -> None:
         self.detector = scanner.detector
         self.budgets = scanner.budgets
-        self.extract_seconds = extract_seconds
         self.segments = extraction.segments
         self.notes = list(extraction.unscannable)
         self.findings: list[Finding] = []
