@@ -178,20 +178,6 @@ try:
     _SPOTS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
                       ids=[0, 1], flags=[0, 0])
 
-    def number_spots(text: str) -> list[int]:
-        """Offsets, in order, such that every candidate of ``text`` (normalized)
-        or of any piece of it, wrapped ones too, has one in its own block:
-        the same stretch of text, with no blank line between them."""
-        spots: list[int] = []
-
-        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            spots.append(to - 2 + id_)  # a run's last digit; a wrap hint's digit
-
-        _SPOTS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("spots", _SPOTS_DB),
-                       match_event_handler=on_match)
-        spots.sort()
-        return spots
-
     def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
         """``candidates(text)`` of a text already normalized, and the ends of
         its wrap hints (a digit or dash, a line break, a digit): one pass."""
@@ -240,9 +226,6 @@ except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-6
         return True  # without hyperscan: map every non-ASCII text
 
     _HINT = re.compile(r"[\d-]\n[> \t]*\d")
-
-    def number_spots(text: str) -> list[int]:
-        return sorted([m.end() - 1 for m in _RUN.finditer(text)] + [m.end() - 1 for m in _HINT.finditer(text)])
 
     def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
         breaks = [m.end() for m in _HINT.finditer(text)]

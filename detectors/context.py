@@ -38,7 +38,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from detectors.tables import Table, analyse
+from detectors.tables import Blocks, Table, analyse
 
 MAX_WORDS = 14
 _LOOKBACK = 180  # characters: MAX_WORDS words of a label's length
@@ -150,15 +150,18 @@ NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
 class Context:
     """The text candidates sit in, its tables found lazily, block by block."""
 
-    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells", "_row_line")
+    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells",
+                 "_row_line", "_blocks")
 
-    def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | None = None,
+    def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | Blocks | None = None,
                  headers: Vocabulary | None = None) -> None:
         self.text = text
         self.vocab = vocab
         self.headers = headers or vocab  # which label rows name columns (detectors.tables)
+        # The segment's tables, read block by block where asked (a long text's, or extraction's).
+        self._blocks = tables if isinstance(tables, Blocks) else None
         self._block_end = -1 if tables is None else len(text) + 1
-        self._tables: list[Table] = list(tables or ())
+        self._tables: list[Table] = [] if self._blocks is not None else list(tables or ())
         self._starts = [t.start for t in self._tables]
         self._line = (0, -1)  # the line last looked at: start, end
         self._row_line = (-1, False)  # the line last asked whether it is a table row, and the answer
@@ -222,6 +225,8 @@ class Context:
         return start, end
 
     def _table(self, pos: int, line: int, line_end: int) -> Table | None:
+        if self._blocks is not None:
+            return self._blocks.at(pos)
         if pos >= self._block_end:
             if self._row_line[0] != line:   # once per line: a long line holds many numbers
                 self._row_line = (line, _ROW.search(self.text, line, line_end) is not None)

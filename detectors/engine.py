@@ -22,12 +22,12 @@ import threading
 from functools import lru_cache
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
-from detectors.candidates import Candidate, normalize, number_spots, scan_numbers
+from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
 from detectors.recognizer import Judge
-from detectors.tables import Table, find_tables
+from detectors.tables import Blocks, Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
 
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
@@ -50,13 +50,13 @@ _PHONE = "DlpPhoneRecognizer"
 HEADER_WORDS = Vocabulary({m.ENTITY: m.CONTEXT for m in MODULES})
 
 
-def structure(text: str) -> tuple[Table, ...]:
+def structure(text: str) -> Blocks:
     """The tables of an extracted text, as the detector reads them (for detectors.segments).
 
-    Only the blocks that may hold a number are read (a table matters only
-    where a number is): a long text's blocks of prose cost nothing.
+    Read block by block, where a number asks for its column header: a long
+    text's blocks of prose cost nothing.
     """
-    return find_tables(text, HEADER_WORDS.names, number_spots(normalize(text)))
+    return Blocks(text, HEADER_WORDS.names)
 
 
 class _LabelOf:
@@ -84,7 +84,7 @@ class Detector:
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
 
-    def find(self, segment: str, text: str, tables: tuple[Table, ...] | None = None) -> list[Finding]:
+    def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None) -> list[Finding]:
         """Return the findings in ``text`` (offsets into it), ordered by position.
 
         ``tables`` is the segment's table structure from extraction; without

@@ -40,7 +40,7 @@ from detectors.engine import Detector
 from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
 from detectors.segments import Extraction, Limits, Segment, Unscannable, extract, structure
-from detectors.tables import Table
+from detectors.tables import Blocks
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
 _LINE_REACH = 4096  # how far back a window looks for the start of its first line
@@ -128,7 +128,7 @@ class _Run:
         self.notes = list(extraction.unscannable)
         self.findings: list[Finding] = []
         self.next = 0  # index of the first segment not fully scanned
-        self._found: dict[str, tuple[Table, ...]] = {}  # tables of long texts extraction did not look at
+        self._found: dict[str, Blocks] = {}  # tables of long texts extraction did not look at
 
     def detect(self, deadline: Deadline) -> None:
         """Scan each segment in turn until done or a budget runs out."""
@@ -172,15 +172,12 @@ class _Run:
             return self.detector.find(segment.name, text, segment.tables)
         if lo > 0:
             lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
-        tables = self._tables_of(segment)
-        inside = tuple(dataclasses.replace(t, start=max(t.start - lo, 0), end=min(t.end, hi) - lo)
-                       for t in tables if t.end > lo and t.start < hi)
-        hits = self.detector.find(segment.name, text[lo:hi], inside)
+        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo))
         return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
                 for f in hits if start <= f.start + lo < end]
 
-    def _tables_of(self, segment: Segment) -> tuple[Table, ...]:
-        """The segment's tables: from extraction, or found once here for a long text."""
+    def _tables_of(self, segment: Segment) -> Blocks:
+        """The segment's tables: from extraction, or found here for a long text (each block once)."""
         if segment.tables is not None:
             return segment.tables
         if segment.name not in self._found:

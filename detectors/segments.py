@@ -61,7 +61,7 @@ from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
 from detectors.extract.text import decode_text, looks_like_text
-from detectors.tables import Table
+from detectors.tables import Blocks
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 _UNNAMED_EXT = {"message/rfc822": ".eml", "message/global": ".eml", "text/html": ".html", "text/plain": ".txt"}
@@ -81,7 +81,7 @@ class Segment:
     name: str
     text: str = field(repr=False)  # message content: never in logs
     # Column headers over the text's table rows (CSV, XLSX, DOCX, HTML); None: not looked for.
-    tables: tuple[Table, ...] | None = field(default=None, repr=False, compare=False)
+    tables: Blocks | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +115,8 @@ class Limits:
     max_pdf_pages: int = 500  # pages read per PDF
 
 
-def structure(text: str) -> tuple[Table, ...]:
-    """The tables of ``text`` as the detector reads them."""
+def structure(text: str) -> Blocks:
+    """The tables of ``text`` as the detector reads them (found where a number asks)."""
     from detectors.engine import structure as tables_of  # the detector's label words decide headers
     return tables_of(text)
 
