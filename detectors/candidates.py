@@ -174,9 +174,9 @@ try:
     # rather than a digit (id 0); and a line break with a digit or dash
     # before and a digit after (id 1, detectors.engine.wrapped). One pass
     # finds both; the data ends in a line break, so a run at its end counts.
-    _SPOTS_DB = hyperscan.Database()
-    _SPOTS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
-                      ids=[0, 1], flags=[0, 0])
+    _RUNS_DB = hyperscan.Database()
+    _RUNS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
+                     ids=[0, 1], flags=[0, 0])
 
     def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
         """``candidates(text)`` of a text already normalized, and the ends of
@@ -187,10 +187,10 @@ try:
         def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             (breaks if id_ else ends).append(to)
 
-        # The spots database: one hit a run (its last six digits and what
-        # follows), not one a digit; _windows widens each to whole runs.
-        _SPOTS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("spots", _SPOTS_DB),
-                       match_event_handler=on_match)
+        # One hit a run (its last six digits and what follows), not one a
+        # digit; _windows widens each to whole runs.
+        _RUNS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("runs_hints", _RUNS_DB),
+                      match_event_handler=on_match)
         out: list[Candidate] = []
         if ends:
             finditer = _RUN.finditer
