@@ -90,10 +90,14 @@ class Detector:
         ``tables`` is the segment's table structure from extraction; without
         it, tables are found in the text where a number needs its header.
         """
+        if _DIGIT.search(text) is None:
+            return []  # no digit, no number (a subject line, say): nothing to map or scan
         norm = normalize(text)
+        found, breaks = scan_numbers(norm)
+        if not (found or breaks):
+            return []
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        found, breaks = scan_numbers(norm)
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
         if breaks:
@@ -142,6 +146,7 @@ class Detector:
 # possibly quoted ("2-08-10\n9-1867", "2-79-\n> > 641-5622").
 _WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
 _WRAP_REACH = 32  # characters read on each side of a line break: a formatted number is shorter
+_DIGIT = re.compile(r"\d")  # any digit normalize() would map, ASCII or not
 
 
 _local = threading.local()
