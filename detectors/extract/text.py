@@ -68,29 +68,6 @@ def decode_text(data: bytes, charset: str | None) -> str:
     return data.decode("latin-1")
 
 
-# Codecs that give CR and LF a byte each, never a part of another character's
-# bytes, and decode each as itself: CRLF can become LF before decoding.
-_LINE_SAFE = frozenset({"utf-8", "ascii", "cp1252", "iso8859-1", "iso8859-15", "cp1250", "cp1251"})
-
-
-def decode_lines(data: bytes, charset: str | None) -> str:
-    """``decode_text`` with CRLF line ends made LF (so offsets match either form).
-
-    Where every codec that may be tried keeps CR and LF bytes as they are,
-    the bytes are rewritten before decoding: one pass over bytes, cheaper
-    than one over the text.
-
-    >>> decode_lines(b"a\\r\\nb\\rc", "utf-8"), decode_lines("a\\r\\nb".encode("utf-16"), None)
-    ('a\\nb\\rc', 'a\\nb')
-    """
-    if bom_codec(data) is None:
-        codec = _codec(charset)
-        if codec is None or codec in _LINE_SAFE:  # then utf-8, cp1252, latin-1: all safe
-            return decode_text(data.replace(b"\r\n", b"\n"), charset)
-    text = decode_text(data, charset)
-    return text.replace("\r\n", "\n") if "\r" in text else text
-
-
 def bom_codec(data: bytes) -> str | None:
     """Return the codec named by the byte-order mark that starts ``data``."""
     if data[:1] not in _BOM_STARTS:
