@@ -60,7 +60,7 @@ from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
-from detectors.extract.text import decode_text, looks_like_text
+from detectors.extract.text import decode_lines, looks_like_text
 from detectors.tables import Blocks
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
@@ -70,7 +70,6 @@ _MAX_NAME = 200
 _DIGIT = re.compile(r"\d")
 _FLOWED_BREAK = re.compile(r"(?<!\n--) \n")
 _PGP_ARMOR = "-----BEGIN PGP MESSAGE-----"
-_CRLF = re.compile("\r\n")
 _REPEAT_SUFFIX = re.compile(r"#\d+$")
 
 
@@ -249,7 +248,7 @@ class _Walker:
 
     def inline(self, buf: bytes, part: Part, scope: _Scope) -> str:
         """Return the text of an inline body part."""
-        text = _lf(decode_text(part.body(buf), part.params.get("charset")))
+        text = decode_lines(part.body(buf), part.params.get("charset"))
         if part.content_type == "text/html":
             return html_to_text(text)
         if part.params.get("format", "").lower() == "flowed":
@@ -292,7 +291,7 @@ class _Walker:
                 raise Unreadable("too-deep")
             self.message(data, 0, name + "/", depth + 1)
         else:
-            text = _lf(decode_text(data, charset))
+            text = decode_lines(data, charset)
             self.add(name, html_to_text(text) if kind == "html" else text, tabular=True)
 
     def zip(self, name: str, data: bytes, depth: int) -> None:
@@ -349,9 +348,4 @@ def _text_or_none(data: bytes, charset: str | None) -> str | None:
     """Return ``data`` as text when it looks like text, else None."""
     if not looks_like_text(data):
         return None
-    return _lf(decode_text(data, charset))
-
-
-def _lf(text: str) -> str:
-    """Return ``text`` with CRLF line ends as LF, so offsets match either form."""
-    return _CRLF.sub("\n", text) if "\r" in text else text
+    return decode_lines(data, charset)
