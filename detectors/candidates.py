@@ -112,7 +112,7 @@ class Candidate(NamedTuple):
 # MIN_DIGITS digits; shorter runs (dates, times, amounts) never match.
 _SEP = r"(?:-\r?\n|[-. ])"
 _RUN = re.compile(r"\d(?:%s?\d){%d,}(?:%s\d+)*" % (_SEP, MIN_DIGITS - 1, _SEP))
-_GROUP = re.compile(r"\d+")
+_PIECES = re.compile(r"(\D+)")  # a run's separators, kept by split()
 
 
 def _runs_re(text: str) -> Iterator[tuple[int, int]]:
@@ -264,15 +264,26 @@ def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
         if end - start <= MAX_DIGITS:
             out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
-    spans = [m.span() for m in _GROUP.finditer(text, start, end)]
-    n = len(spans)
+    pieces = _PIECES.split(run)  # digits, separator, digits...: one call, not a match object a group
+    n = (len(pieces) + 1) // 2
     if n == 1:
         if end - start <= MAX_DIGITS:
             out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
-    parts = [text[s:e] for s, e in spans]
-    sizes = [e - s for s, e in spans]
-    seps = [text[e] for _, e in spans[:-1]]
+    if n == 2 and pieces[1][0] != " ":  # "718-2707", "34461-1386": the whole run or nothing
+        size = len(pieces[0]) + len(pieces[2])
+        if MIN_DIGITS <= size <= MAX_DIGITS:
+            out.append(_new(Candidate, (start, end, pieces[0] + pieces[2], (len(pieces[0]), len(pieces[2])),
+                                        pieces[1][0])))
+        return
+    parts = pieces[::2]
+    sizes = [len(p) for p in parts]
+    seps = [sep[0] for sep in pieces[1::2]]
+    starts = []
+    at = start
+    for piece in pieces:
+        starts.append(at)
+        at += len(piece)
     for first in range(n):
         if first and seps[first - 1] != " ":
             continue  # a piece of a dashed or dotted number is not a number
@@ -285,8 +296,8 @@ def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
                 continue
             used = seps[first:last]
             sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
-            out.append(_new(Candidate, (spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
-                                        tuple(sizes[first:last + 1]), sep)))
+            out.append(_new(Candidate, (starts[2 * first], starts[2 * last] + sizes[last],
+                                        "".join(parts[first:last + 1]), tuple(sizes[first:last + 1]), sep)))
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
