@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
+from operator import itemgetter
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
 from detectors.candidates import Candidate, normalize, scan_numbers
@@ -209,14 +210,17 @@ def _resolve(hits: list[_Hit]) -> list[_Hit]:
     kept: list[_Hit] = []
     cluster: list[_Hit] = []
     reach = -1
-    for hit in sorted(hits, key=lambda h: (h[1], h[2])):
+    for hit in sorted(hits, key=_START_END):
         if cluster and hit[1] >= reach:
-            kept.extend(_strongest(cluster))
+            kept.extend(cluster if len(cluster) == 1 else _strongest(cluster))
             cluster = []
         cluster.append(hit)
         reach = max(reach, hit[2]) if len(cluster) > 1 else hit[2]
-    kept.extend(_strongest(cluster))
+    kept.extend(cluster if len(cluster) <= 1 else _strongest(cluster))
     return kept
+
+
+_START_END = itemgetter(1, 2)
 
 
 def _strongest(cluster: list[_Hit]) -> list[_Hit]:

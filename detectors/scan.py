@@ -106,7 +106,7 @@ class Scanner:
         run: _Run | None = None
         try:
             with budget:
-                run = _Run(self, extract(data, self.limits))
+                run = _Run(self, extract(data, self.limits, crlf_only=True))
                 budget.extend(self.budgets.cpu_seconds)
                 run.detect(budget)
         except OutOfTime:

@@ -68,6 +68,7 @@ _UNNAMED_EXT = {"message/rfc822": ".eml", "message/global": ".eml", "text/html":
 _UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 _MAX_NAME = 200
 _DIGIT = re.compile(r"\d")
+_DECODED = ("base64", "quoted-printable")  # the transfer encodings detectors.extract.mime decodes
 _FLOWED_BREAK = re.compile(r"(?<!\n--) \n")
 _PGP_ARMOR = "-----BEGIN PGP MESSAGE-----"
 _REPEAT_SUFFIX = re.compile(r"#\d+$")
@@ -120,9 +121,15 @@ def structure(text: str) -> Blocks:
     return tables_of(text)
 
 
-def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
-    """Return the segments of a raw RFC 5322 message and what could not be read."""
+def extract(message: bytes, limits: Limits = Limits(), crlf_only: bool = False) -> Extraction:
+    """Return the segments of a raw RFC 5322 message and what could not be read.
+
+    ``crlf_only``: every CR and LF of ``message`` is one of a CRLF
+    (detectors.extract.lines.crlf made it so), so a body read as it is
+    written need not be looked through for a lone CR again.
+    """
     walker = _Walker(limits)
+    walker.top = message if crlf_only else None
     start = message.index(b"\n") + 1 if message.startswith(b"From ") and b"\n" in message else 0
     try:
         walker.message(message, start, "", 0)
@@ -165,6 +172,7 @@ class _Walker:
         self.segments: list[Segment] = []
         self.notes: list[Unscannable] = []
         self.used: dict[str, int] = {}
+        self.top: bytes | None = None  # the message, when its line ends are all CRLF (extract's crlf_only)
 
     def result(self) -> Extraction:
         """Return what was collected."""
@@ -248,7 +256,9 @@ class _Walker:
 
     def inline(self, buf: bytes, part: Part, scope: _Scope) -> str:
         """Return the text of an inline body part."""
-        text = decode_lines(part.body(buf), part.params.get("charset"))
+        # A body as written (no transfer encoding) is a slice of the message: only its last CR may be lone.
+        as_written = buf is self.top and not part.other_encoding and part.encoding not in _DECODED
+        text = decode_lines(part.body(buf), part.params.get("charset"), as_written)
         if part.content_type == "text/html":
             return html_to_text(text)
         if part.params.get("format", "").lower() == "flowed":

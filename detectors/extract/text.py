@@ -78,12 +78,14 @@ _LINE_SAFE = frozenset({"utf-8", "ascii", "cp1252", "iso8859-1", "iso8859-15", "
 _CRLF = re.compile("\r\n")
 
 
-def decode_lines(data: bytes, charset: str | None) -> str:
+def decode_lines(data: bytes, charset: str | None, crlf_only: bool = False) -> str:
     """``decode_text`` with CRLF line ends made LF (so offsets match either form).
 
     Where every codec that may be tried is one of ``_LINE_SAFE`` and every
     CR stands before an LF, the CR bytes are deleted before decoding: a
-    byte pass, several times cheaper than rewriting the text.
+    byte pass, several times cheaper than rewriting the text. With
+    ``crlf_only`` the caller knows that every CR but maybe the last stands
+    before an LF (a slice of a message made all CRLF).
 
     >>> decode_lines(b"a\\r\\nb\\rc", "utf-8"), decode_lines(b"a\\r\\nb", "utf-8")
     ('a\\nb\\rc', 'a\\nb')
@@ -92,7 +94,8 @@ def decode_lines(data: bytes, charset: str | None) -> str:
     """
     if bom_codec(data) is None and b"\r" in data:
         codec = _codec(charset)
-        if (codec is None or codec in _LINE_SAFE) and not has_bare_cr(data):  # then utf-8, cp1252, latin-1
+        lone_cr = data.endswith(b"\r") if crlf_only else has_bare_cr(data)
+        if (codec is None or codec in _LINE_SAFE) and not lone_cr:  # then utf-8, cp1252, latin-1
             return decode_text(data.replace(b"\r", b""), charset)
     text = decode_text(data, charset)
     return _CRLF.sub("\n", text) if "\r" in text else text
