@@ -85,11 +85,13 @@ class Detector:
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
 
-    def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None) -> list[Finding]:
-        """Return the findings in ``text`` (offsets into it), ordered by position.
+    def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None,
+             offset: int = 0) -> list[Finding]:
+        """Return the findings in ``text`` (offsets into it, plus ``offset``), ordered by position.
 
         ``tables`` is the segment's table structure from extraction; without
         it, tables are found in the text where a number needs its header.
+        ``offset``: where ``text`` starts in its segment (a scan window).
         """
         if _DIGIT.search(text) is None:
             return []  # no digit, no number (a subject line, say): nothing to map or scan
@@ -104,7 +106,7 @@ class Detector:
         if breaks:
             for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
                 hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
-        return [Finding(entity, segment, start, end, score, text[start:end], name)
+        return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
     def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:

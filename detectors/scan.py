@@ -27,7 +27,6 @@ Budgets (issue 10) bound what one hostile message can cost:
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import encodings
 import pkgutil
 from encodings.aliases import aliases
@@ -172,9 +171,8 @@ class _Run:
             return self.detector.find(segment.name, text, segment.tables)
         if lo > 0:
             lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
-        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo))
-        return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
-                for f in hits if start <= f.start + lo < end]
+        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo), offset=lo)
+        return [f for f in hits if start <= f.start < end]
 
     def _tables_of(self, segment: Segment) -> Blocks:
         """The segment's tables: from extraction, or found here for a long text (each block once)."""
