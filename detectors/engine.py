@@ -86,12 +86,15 @@ class Detector:
         self.vocab = Vocabulary(words)
 
     def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None,
-             offset: int = 0) -> list[Finding]:
+             offset: int = 0, own: tuple[int, int] | None = None) -> list[Finding]:
         """Return the findings in ``text`` (offsets into it, plus ``offset``), ordered by position.
 
         ``tables`` is the segment's table structure from extraction; without
         it, tables are found in the text where a number needs its header.
         ``offset``: where ``text`` starts in its segment (a scan window).
+        ``own``: the span of ``text`` whose findings the caller keeps (a scan
+        window's own span, with ``tables`` a Blocks); numbers in the margins
+        are judged only where their findings could overlap one kept.
         """
         if _DIGIT.search(text) is None:
             return []  # no digit, no number (a subject line, say): nothing to map or scan
@@ -99,13 +102,15 @@ class Detector:
         found, breaks = scan_numbers(norm)
         if not (found or breaks):
             return []
+        joined = wrapped(norm, breaks) if breaks else []
+        if own is not None and isinstance(tables, Blocks):
+            found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
-        if breaks:
-            for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
-                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
+        for c in joined:  # after the others: labels are read in order of position
+            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
@@ -201,6 +206,40 @@ def wrapped(text: str, hints: list[int] | None = None) -> list[Candidate]:
             continue  # "219-45-\n6789" is one candidate already
         out.append(Candidate(match.start(), match.end(), joined.replace("-", ""), groups, "-"))
     return out
+
+
+# How far left of its candidate a finding may start: a phone number's
+# parenthesised area code and country code ("+1 (213) 555-0134").
+_REACH_LEFT = 16
+
+
+def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
+    """The candidates whose findings may overlap a finding that starts in ``own``.
+
+    A finding lies within its candidate's span widened by ``_REACH_LEFT``;
+    findings overlap only where those spans do. So the candidates are grouped
+    by overlap of their widened spans, and a group is kept whole when one of
+    its spans reaches into ``own``: which of its findings wins is decided as
+    if nothing were left out. The judges keep no state between candidates.
+    """
+    low, high = own
+    if all(c.end > low and c.start - _REACH_LEFT < high for c in candidates):
+        return candidates
+    kept: list[int] = []
+    group: list[int] = []
+    reach, inside = -1, False
+    for i in sorted(range(len(candidates)), key=lambda i: candidates[i].start):
+        c = candidates[i]
+        if group and c.start - _REACH_LEFT >= reach:
+            if inside:
+                kept.extend(group)
+            group, inside = [], False
+        group.append(i)
+        reach = max(reach, c.end) if len(group) > 1 else c.end
+        inside = inside or (c.end > low and c.start - _REACH_LEFT < high)
+    if inside:
+        kept.extend(group)
+    return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:

@@ -171,7 +171,8 @@ class _Run:
             return self.detector.find(segment.name, text, segment.tables)
         if lo > 0:
             lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
-        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo), offset=lo)
+        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo), offset=lo,
+                                  own=(start - lo, end - lo))
         return [f for f in hits if start <= f.start < end]
 
     def _tables_of(self, segment: Segment) -> Blocks:
