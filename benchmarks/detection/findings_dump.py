@@ -3,8 +3,9 @@
     python benchmarks/detection/findings_dump.py OUT.tsv [--count 600]
 
 Scans tests/corpus (``--count`` messages, with and without its customer list
-loaded as an EDM set), the independent corpus tests/evalcorpus and the
-real-mail messages of benchmarks/relay/realmail.py, and writes for each
+loaded as an EDM set, and again in windows of 256 characters), the
+independent corpus tests/evalcorpus, the real-mail messages of
+benchmarks/relay/realmail.py and texts longer than a window, and writes for each
 finding: corpus, message, entity, segment, start, end, score, recognizer;
 then the message's unscannable notes. No values: the offsets say where each
 finding is. A change meant to make the scan faster must leave this file
@@ -44,6 +45,8 @@ def messages(count: int) -> Iterator[tuple[str, str, bytes]]:
     for message in realmail.generate():
         yield "plain", f"realmail/{message.name}", message.content
     yield from long_messages(count)
+    for sample in corpus.generate(count=count):  # every text in many small windows: margins everywhere
+        yield "narrow", f"corpus/{sample.name}", sample.message
 
 
 def long_messages(count: int) -> Iterator[tuple[str, str, bytes]]:
@@ -78,7 +81,8 @@ def main() -> int:
     salt = b"findings-dump"  # any salt: only membership matters
     edm = EdmSet(salt, frozenset(hashlib.sha256(salt + "".join(ch for ch in a if ch.isdigit()).encode()).digest()
                                  for a in corpus.edm_accounts()))
-    scanners = {"plain": Scanner(budgets=_BUDGETS), "edm": Scanner(edm=edm, budgets=_BUDGETS)}
+    scanners = {"plain": Scanner(budgets=_BUDGETS), "edm": Scanner(edm=edm, budgets=_BUDGETS),
+                "narrow": Scanner(budgets=Budgets(cpu_seconds=600.0, window_chars=256, margin_chars=64))}
     total = 0
     with args.out.open("w") as out:
         for kind, name, message in messages(args.count):
