@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
 from detectors.extract.lines import has_bare_cr
 
@@ -122,6 +123,7 @@ def looks_like_text(data: bytes) -> bool:
     return controls <= len(sample) * _MAX_CONTROL_SHARE
 
 
+@lru_cache(maxsize=256)  # a message names its charset several times; codecs.lookup is not free
 def _codec(charset: str | None) -> str | None:
     """Return a codec name for a MIME charset label, or None when unusable."""
     if not charset:
