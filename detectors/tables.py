@@ -105,7 +105,7 @@ class Blocks:
     ('name', 'account number')
     """
 
-    __slots__ = ("text", "known", "offset", "_ends", "_read")
+    __slots__ = ("_ends", "_read", "known", "offset", "text")
 
     def __init__(self, text: str, known: Callable[[str], bool] | None = None) -> None:
         self.text = text
@@ -114,7 +114,7 @@ class Blocks:
         self._ends: list[int] | None = None  # where each block ends: a blank line, as find_tables splits
         self._read: dict[int, list[Table]] = {}  # a block's tables, by block index
 
-    def shifted(self, offset: int) -> "Blocks":
+    def shifted(self, offset: int) -> Blocks:
         """The same tables (read once for both), asked about from ``offset`` in the text on."""
         view = Blocks(self.text, self.known)
         view._ends, view._read, view.offset = self._ends_of(), self._read, self.offset + offset

@@ -48,9 +48,9 @@ print(json.dumps(out))
 def build(speed_messages: int) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks" / "detection"))
-    import run  # noqa: E402  (benchmarks/detection/run.py)
+    import run  # benchmarks/detection/run.py
 
-    from benchmarks.relay import realmail  # noqa: E402
+    from benchmarks.relay import realmail
     samples = run.corpus.generate(count=600)
     small = run.ten_kb_messages(samples, speed_messages)
     head = small[0].split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"

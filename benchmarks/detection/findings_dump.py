@@ -54,7 +54,7 @@ def long_messages(count: int) -> Iterator[tuple[str, str, bytes]]:
     extraction): run.py's 1 MB message, prose and dense, and every
     evalcorpus segment's text (CSV, XLSX, HTML tables...) as one plain body."""
     sys.path.insert(0, str(ROOT / "benchmarks" / "detection"))
-    import run  # noqa: E402  (benchmarks/detection/run.py)
+    import run  # benchmarks/detection/run.py, found through the path set above
 
     samples = corpus.generate(count=count)
     for name, dense in (("prose-1mb", False), ("dense-1mb", True)):
