@@ -178,7 +178,7 @@ class Context:
         # The segment's tables, read block by block where asked (a long text's, or extraction's).
         self._blocks = tables if isinstance(tables, Blocks) else None
         self._block_end = -1 if tables is None else len(text) + 1
-        self._tables: list[Table] = [] if self._blocks is not None else list(tables or ())
+        self._tables: list[Table] = list(tables) if isinstance(tables, tuple) else []
         self._starts = [t.start for t in self._tables]
         self._line = (0, -1)  # the line last looked at: start, end
         self._row_line = (-1, False)  # the line last asked whether it is a table row, and the answer
