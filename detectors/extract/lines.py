@@ -27,6 +27,8 @@ def crlf(data: bytes) -> bytes:
     """Return ``data`` with each bare CR, bare LF or CRLF written as CRLF."""
     if not has_bare_ends(data):
         return data
+    if b"\r" not in data:  # LF line ends only (a file saved on Unix): one C pass
+        return data.replace(b"\n", b"\r\n")
     return _LINE_END.sub(b"\r\n", data)
 
 
