@@ -54,6 +54,17 @@ class Deadline:
         """Return the CPU seconds this thread spent since the budget was made."""
         return time.clock_gettime(self.clock) - self.start
 
+    def extend(self, seconds: float) -> None:
+        """Move the limit to ``seconds`` after the budget was made, and clear a
+        firing that the new limit undoes (one Deadline serves a scan's
+        extraction share, then its whole budget)."""
+        with self.lock:
+            self.limit = self.next_fire = self.start + seconds
+            if self.fired:  # raised but maybe not delivered yet: take it back
+                self.fired = False
+                if self.armed:
+                    _set_async_exc(self.thread, None)
+
     def __enter__(self) -> "Deadline":
         self.armed = True
         _WATCHDOG.watch(self)

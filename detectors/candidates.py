@@ -112,7 +112,7 @@ class Candidate(NamedTuple):
 # MIN_DIGITS digits; shorter runs (dates, times, amounts) never match.
 _SEP = r"(?:-\r?\n|[-. ])"
 _RUN = re.compile(r"\d(?:%s?\d){%d,}(?:%s\d+)*" % (_SEP, MIN_DIGITS - 1, _SEP))
-_GROUP = re.compile(r"\d+")
+_PIECES = re.compile(r"(\D+)")  # a run's separators, kept by split()
 
 
 def _runs_re(text: str) -> Iterator[tuple[int, int]]:
@@ -125,11 +125,6 @@ try:
 
     _DB = hyperscan.Database()
     _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
-    # The same, and (id 1) a line break with a digit or dash before and a
-    # digit after (detectors.engine.wrapped): both in one pass.
-    _BOTH_DB = hyperscan.Database()
-    _BOTH_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}", rb"[0-9-]\n[> \t]*[0-9]"],
-                     ids=[0, 1], flags=[0, 0])
 
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
@@ -175,6 +170,14 @@ try:
             for match in _RUN.finditer(text, start, end):
                 yield match.start(), match.end()
 
+    # Six digits (with single separators) and what follows them: a hit a run
+    # rather than a digit (id 0); and a line break with a digit or dash
+    # before and a digit after (id 1, detectors.engine.wrapped). One pass
+    # finds both; the data ends in a line break, so a run at its end counts.
+    _RUNS_DB = hyperscan.Database()
+    _RUNS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
+                     ids=[0, 1], flags=[0, 0])
+
     def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
         """``candidates(text)`` of a text already normalized, and the ends of
         its wrap hints (a digit or dash, a line break, a digit): one pass."""
@@ -184,13 +187,16 @@ try:
         def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             (breaks if id_ else ends).append(to)
 
-        _BOTH_DB.scan(text.encode("ascii", "replace"), scratch=_scratch("both", _BOTH_DB),
+        # One hit a run (its last six digits and what follows), not one a
+        # digit; _windows widens each to whole runs.
+        _RUNS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("runs_hints", _RUNS_DB),
                       match_event_handler=on_match)
         out: list[Candidate] = []
         if ends:
+            finditer = _RUN.finditer
             for start, end in _windows(text, ends):
-                for match in _RUN.finditer(text, start, end):
-                    out.extend(_split(text, match.start(), match.end()))
+                for match in finditer(text, start, end):
+                    _split_into(out, text, match.start(), match.end())
         return out, breaks
 
     def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
@@ -240,22 +246,44 @@ def candidates(text: str) -> list[Candidate]:
     return out
 
 
-def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
-    if not _bounded(text, start, end):
-        return
-    if text[start:end].isdecimal():  # one group (isdecimal: the digits \d matches)
+def _split(text: str, start: int, end: int) -> list[Candidate]:
+    out: list[Candidate] = []
+    _split_into(out, text, start, end)
+    return out
+
+
+_new = tuple.__new__  # a Candidate without NamedTuple's __new__ (a Python function): thousands a message
+
+
+def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
+    """Append the candidates of the run ``text[start:end]`` to ``out``."""
+    if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+        return  # glued to letters (detectors.candidates._bounded)
+    run = text[start:end]
+    if run.isdecimal():  # one group (isdecimal: the digits \d matches)
         if end - start <= MAX_DIGITS:
-            yield Candidate(start, end, text[start:end], (end - start,), "")
+            out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
-    spans = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
-    n = len(spans)
+    pieces = _PIECES.split(run)  # digits, separator, digits...: one call, not a match object a group
+    n = (len(pieces) + 1) // 2
     if n == 1:
         if end - start <= MAX_DIGITS:
-            yield Candidate(start, end, text[start:end], (end - start,), "")
+            out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
-    parts = [text[s:e] for s, e in spans]
-    sizes = [e - s for s, e in spans]
-    seps = [text[e] for _, e in spans[:-1]]
+    if n == 2 and pieces[1][0] != " ":  # "718-2707", "34461-1386": the whole run or nothing
+        size = len(pieces[0]) + len(pieces[2])
+        if MIN_DIGITS <= size <= MAX_DIGITS:
+            out.append(_new(Candidate, (start, end, pieces[0] + pieces[2], (len(pieces[0]), len(pieces[2])),
+                                        pieces[1][0])))
+        return
+    parts = pieces[::2]
+    sizes = [len(p) for p in parts]
+    seps = [sep[0] for sep in pieces[1::2]]
+    starts = []
+    at = start
+    for piece in pieces:
+        starts.append(at)
+        at += len(piece)
     for first in range(n):
         if first and seps[first - 1] != " ":
             continue  # a piece of a dashed or dotted number is not a number
@@ -268,8 +296,8 @@ def _split(text: str, start: int, end: int) -> Iterator[Candidate]:
                 continue
             used = seps[first:last]
             sep = "" if not used else (used[0] if used.count(used[0]) == len(used) else "mixed")
-            yield Candidate(spans[first][0], spans[last][1], "".join(parts[first:last + 1]),
-                            tuple(sizes[first:last + 1]), sep)
+            out.append(_new(Candidate, (starts[2 * first], starts[2 * last] + sizes[last],
+                                        "".join(parts[first:last + 1]), tuple(sizes[first:last + 1]), sep)))
 
 
 def _bounded(text: str, start: int, end: int) -> bool:

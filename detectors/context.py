@@ -38,7 +38,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from detectors.tables import Table, analyse
+from detectors.tables import Blocks, Table, analyse
 
 MAX_WORDS = 14
 _LOOKBACK = 180  # characters: MAX_WORDS words of a label's length
@@ -57,12 +57,29 @@ NEGATIVE = (
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
+def _combining() -> re.Pattern[str]:
+    """Every combining mark (a nonzero combining class), as one character class of ranges."""
+    ranges: list[list[int]] = []
+    for code in range(0x110000):
+        if unicodedata.combining(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return re.compile("[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "")
+                                    for a, b in ranges) + "]")
+
+
+_COMBINING = _combining()
+
+
 def fold(text: str) -> str:
     """Lower-cased, without accents (número -> numero)."""
     text = text.lower()
     if text.isascii():
         return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKD", text)
+    return text if text.isascii() else _COMBINING.sub("", text)  # one C pass, not a call a character
 
 
 def keywords(*words: str) -> re.Pattern[str]:
@@ -107,21 +124,31 @@ class Vocabulary:
             owners.setdefault(_key(word), set()).add(NOT)
         self.owners = {k: frozenset(v) for k, v in owners.items()}
         self.pattern = keywords(*self.owners)
+        self._seen: dict[str, frozenset[str]] = {}  # entities() of each word as matched
 
     def entities(self, word: str) -> frozenset[str]:
-        key = _key(word)
-        found = self.owners.get(key)
-        if found is None and key.endswith("s"):
-            found = self.owners.get(key[:-1])
-        return found or frozenset()
+        found = self._seen.get(word)
+        if found is None:
+            key = _key(word)
+            found = self.owners.get(key)
+            if found is None and key.endswith("s"):
+                found = self.owners.get(key[:-1])
+            found = found or frozenset()
+            if len(self._seen) < _SEEN:  # label words as written: a few hundred, but a sender chooses them
+                self._seen[word] = found
+        return found
 
     def names(self, text: str) -> bool:  # noqa: D401
         """Whether ``text`` holds a label word (a header that names its column)."""
         return self.pattern.search(fold(text)) is not None
 
 
+_SEEN = 4096
+_KEY_SPLIT = re.compile(r"[\s._/-]+")
+
+
 def _key(word: str) -> str:
-    return " ".join(re.split(r"[\s._/-]+", fold(word).strip(" .")))
+    return " ".join(_KEY_SPLIT.split(fold(word).strip(" .")))
 
 
 class Label(NamedTuple):
@@ -140,15 +167,18 @@ NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
 class Context:
     """The text candidates sit in, its tables found lazily, block by block."""
 
-    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells", "_row_line")
+    __slots__ = ("text", "vocab", "headers", "_block_end", "_tables", "_starts", "_line", "_line_end", "_cells",
+                 "_row_line", "_blocks")
 
-    def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | None = None,
+    def __init__(self, text: str, vocab: Vocabulary, tables: tuple[Table, ...] | Blocks | None = None,
                  headers: Vocabulary | None = None) -> None:
         self.text = text
         self.vocab = vocab
         self.headers = headers or vocab  # which label rows name columns (detectors.tables)
+        # The segment's tables, read block by block where asked (a long text's, or extraction's).
+        self._blocks = tables if isinstance(tables, Blocks) else None
         self._block_end = -1 if tables is None else len(text) + 1
-        self._tables: list[Table] = list(tables or ())
+        self._tables: list[Table] = list(tables) if isinstance(tables, tuple) else []
         self._starts = [t.start for t in self._tables]
         self._line = (0, -1)  # the line last looked at: start, end
         self._row_line = (-1, False)  # the line last asked whether it is a table row, and the answer
@@ -212,6 +242,8 @@ class Context:
         return start, end
 
     def _table(self, pos: int, line: int, line_end: int) -> Table | None:
+        if self._blocks is not None:
+            return self._blocks.at(pos)
         if pos >= self._block_end:
             if self._row_line[0] != line:   # once per line: a long line holds many numbers
                 self._row_line = (line, _ROW.search(self.text, line, line_end) is not None)

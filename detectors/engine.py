@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache, partial
+from operator import itemgetter
 
 from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
 from detectors.candidates import Candidate, normalize, scan_numbers
@@ -28,7 +29,7 @@ from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
 from detectors.recognizer import Judge
-from detectors.tables import Table, find_tables
+from detectors.tables import Blocks, Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
 
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
@@ -51,9 +52,13 @@ _PHONE = "DlpPhoneRecognizer"
 HEADER_WORDS = Vocabulary({m.ENTITY: m.CONTEXT for m in MODULES})
 
 
-def structure(text: str) -> tuple[Table, ...]:
-    """The tables of an extracted text, as the detector reads them (for detectors.segments)."""
-    return find_tables(text, HEADER_WORDS.names)
+def structure(text: str) -> Blocks:
+    """The tables of an extracted text, as the detector reads them (for detectors.segments).
+
+    Read block by block, where a number asks for its column header: a long
+    text's blocks of prose cost nothing.
+    """
+    return Blocks(text, HEADER_WORDS.names)
 
 
 class _LabelOf:
@@ -81,22 +86,33 @@ class Detector:
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
 
-    def find(self, segment: str, text: str, tables: tuple[Table, ...] | None = None) -> list[Finding]:
-        """Return the findings in ``text`` (offsets into it), ordered by position.
+    def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None,
+             offset: int = 0, own: tuple[int, int] | None = None) -> list[Finding]:
+        """Return the findings in ``text`` (offsets into it, plus ``offset``), ordered by position.
 
         ``tables`` is the segment's table structure from extraction; without
         it, tables are found in the text where a number needs its header.
+        ``offset``: where ``text`` starts in its segment (a scan window).
+        ``own``: the span of ``text`` whose findings the caller keeps (a scan
+        window's own span, with ``tables`` a Blocks); numbers in the margins
+        are judged only where their findings could overlap one kept.
         """
+        if _DIGIT.search(text) is None:
+            return []  # no digit, no number (a subject line, say): nothing to map or scan
         norm = normalize(text)
+        found, breaks = scan_numbers(norm)
+        if not (found or breaks):
+            return []
+        joined = wrapped(norm, breaks) if breaks else []
+        if own is not None and isinstance(tables, Blocks):
+            found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        found, breaks = scan_numbers(norm)
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
-        if breaks:
-            for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
-                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
-        return [Finding(entity, segment, start, end, score, text[start:end], name)
+        for c in joined:  # after the others: labels are read in order of position
+            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
+        return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
     def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
@@ -139,6 +155,7 @@ class Detector:
 # possibly quoted ("2-08-10\n9-1867", "2-79-\n> > 641-5622").
 _WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
 _WRAP_REACH = 32  # characters read on each side of a line break: a formatted number is shorter
+_DIGIT = re.compile(r"\d")  # any digit normalize() would map, ASCII or not
 
 
 _local = threading.local()
@@ -192,6 +209,40 @@ def wrapped(text: str, hints: list[int] | None = None) -> list[Candidate]:
     return out
 
 
+# How far left of its candidate a finding may start: a phone number's
+# parenthesised area code and country code ("+1 (213) 555-0134").
+_REACH_LEFT = 16
+
+
+def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
+    """The candidates whose findings may overlap a finding that starts in ``own``.
+
+    A finding lies within its candidate's span widened by ``_REACH_LEFT``;
+    findings overlap only where those spans do. So the candidates are grouped
+    by overlap of their widened spans, and a group is kept whole when one of
+    its spans reaches into ``own``: which of its findings wins is decided as
+    if nothing were left out. The judges keep no state between candidates.
+    """
+    low, high = own
+    if all(c.end > low and c.start - _REACH_LEFT < high for c in candidates):
+        return candidates
+    kept: list[int] = []
+    group: list[int] = []
+    reach, inside = -1, False
+    for i in sorted(range(len(candidates)), key=lambda i: candidates[i].start):
+        c = candidates[i]
+        if group and c.start - _REACH_LEFT >= reach:
+            if inside:
+                kept.extend(group)
+            group, inside = [], False
+        group.append(i)
+        reach = max(reach, c.end) if len(group) > 1 else c.end
+        inside = inside or (c.end > low and c.start - _REACH_LEFT < high)
+    if inside:
+        kept.extend(group)
+    return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
+
+
 def _resolve(hits: list[_Hit]) -> list[_Hit]:
     """Keep the strongest of overlapping hits: score, then length, then rank.
 
@@ -201,14 +252,17 @@ def _resolve(hits: list[_Hit]) -> list[_Hit]:
     kept: list[_Hit] = []
     cluster: list[_Hit] = []
     reach = -1
-    for hit in sorted(hits, key=lambda h: (h[1], h[2])):
+    for hit in sorted(hits, key=_START_END):
         if cluster and hit[1] >= reach:
-            kept.extend(_strongest(cluster))
+            kept.extend(cluster if len(cluster) == 1 else _strongest(cluster))
             cluster = []
         cluster.append(hit)
         reach = max(reach, hit[2]) if len(cluster) > 1 else hit[2]
-    kept.extend(_strongest(cluster))
+    kept.extend(cluster if len(cluster) <= 1 else _strongest(cluster))
     return kept
+
+
+_START_END = itemgetter(1, 2)
 
 
 def _strongest(cluster: list[_Hit]) -> list[_Hit]:

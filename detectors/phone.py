@@ -34,7 +34,7 @@ _NANP_DESCS = (getattr(phonenumbers.PhoneMetadata.metadata_for_region(r), "gener
                for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
 _NANP = re.compile("|".join(f"(?:{d.national_number_pattern})" for d in _NANP_DESCS
                             if d is not None and d.national_number_pattern))
-_LAST_DIGIT_OR_BREAK = re.compile(r"[0-9\n][^0-9\n]*\Z")
+_DIGIT_OR_BREAK = re.compile(r"[0-9\n]")
 _SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (10,), (11,)})
 
 
@@ -75,8 +75,8 @@ def quick_score(text: str, start: int) -> float | None:
     number, is a negative label ("Meeting ID").
     """
     window = text[max(0, start - 40):start]
-    cut = _LAST_DIGIT_OR_BREAK.search(window)
-    window = (window if cut is None else window[cut.start() + 1:]).lower()
+    cut = _DIGIT_OR_BREAK.search(window[::-1])  # the last digit or line break, read from the end
+    window = (window if cut is None else window[len(window) - cut.start():]).lower()
     last = None
     for last in _WORDS_OR_NOT.finditer(window):  # noqa: B007 - keeps the last one
         pass

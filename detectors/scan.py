@@ -27,7 +27,6 @@ Budgets (issue 10) bound what one hostile message can cost:
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import encodings
 import pkgutil
 from encodings.aliases import aliases
@@ -40,7 +39,7 @@ from detectors.engine import Detector
 from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
 from detectors.segments import Extraction, Limits, Segment, Unscannable, extract, structure
-from detectors.tables import Table
+from detectors.tables import Blocks
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 
 _LINE_REACH = 4096  # how far back a window looks for the start of its first line
@@ -95,43 +94,40 @@ class Scanner:
         self.budgets = budgets
 
     def scan(self, message: bytes) -> ScanResult:
-        """Return the findings in the message (within the budgets), and what was not read."""
-        extract_budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        """Return the findings in the message (within the budgets), and what was not read.
+
+        One Deadline for the whole scan: extraction may use its share of the
+        CPU budget; then the limit moves to the whole budget, so detection
+        gets what extraction left.
+        """
+        budget = Deadline(self.budgets.cpu_seconds * self.budgets.extract_share)
+        data = crlf(message)
         run: _Run | None = None
-        detect_budget: Deadline | None = None
         try:
-            run = _Run(self, self._extract(crlf(message), extract_budget), extract_budget.used())
-            detect_budget = Deadline(self.budgets.cpu_seconds - run.extract_seconds)
-            with detect_budget:
-                run.detect(detect_budget)
+            with budget:
+                run = _Run(self, extract(data, self.limits, crlf_only=True))
+                budget.extend(self.budgets.cpu_seconds)
+                run.detect(budget)
         except OutOfTime:
             if run is None:  # delivered late, on the way out of extraction
-                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)), 0.0)
+                run = _Run(self, Extraction((), (Unscannable("body", "time-budget"),)))
             run.out_of_time()
         finally:
-            for budget in (extract_budget, detect_budget):
-                if budget is not None:
-                    budget.close()
+            budget.close()
         return ScanResult(tuple(run.findings), tuple(dict.fromkeys(run.notes)))
-
-    def _extract(self, message: bytes, budget: Deadline) -> Extraction:
-        """Extract under the extraction share of the CPU budget (extract() keeps what it read)."""
-        with budget:
-            return extract(message, self.limits)
 
 
 class _Run:
     """One message's detection: findings and notes so far, and where it stopped."""
 
-    def __init__(self, scanner: Scanner, extraction: Extraction, extract_seconds: float) -> None:
+    def __init__(self, scanner: Scanner, extraction: Extraction) -> None:
         self.detector = scanner.detector
         self.budgets = scanner.budgets
-        self.extract_seconds = extract_seconds
         self.segments = extraction.segments
         self.notes = list(extraction.unscannable)
         self.findings: list[Finding] = []
         self.next = 0  # index of the first segment not fully scanned
-        self._found: dict[str, tuple[Table, ...]] = {}  # tables of long texts extraction did not look at
+        self._found: dict[str, Blocks] = {}  # tables of long texts extraction did not look at
 
     def detect(self, deadline: Deadline) -> None:
         """Scan each segment in turn until done or a budget runs out."""
@@ -175,15 +171,12 @@ class _Run:
             return self.detector.find(segment.name, text, segment.tables)
         if lo > 0:
             lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
-        tables = self._tables_of(segment)
-        inside = tuple(dataclasses.replace(t, start=max(t.start - lo, 0), end=min(t.end, hi) - lo)
-                       for t in tables if t.end > lo and t.start < hi)
-        hits = self.detector.find(segment.name, text[lo:hi], inside)
-        return [dataclasses.replace(f, start=f.start + lo, end=f.end + lo)
-                for f in hits if start <= f.start + lo < end]
+        hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo), offset=lo,
+                                  own=(start - lo, end - lo))
+        return [f for f in hits if start <= f.start < end]
 
-    def _tables_of(self, segment: Segment) -> tuple[Table, ...]:
-        """The segment's tables: from extraction, or found once here for a long text."""
+    def _tables_of(self, segment: Segment) -> Blocks:
+        """The segment's tables: from extraction, or found here for a long text (each block once)."""
         if segment.tables is not None:
             return segment.tables
         if segment.name not in self._found:

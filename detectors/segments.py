@@ -62,18 +62,18 @@ from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
 from detectors.defaults import Limits as Limits  # re-exported: its home before detectors.defaults
-from detectors.extract.text import decode_text, looks_like_text
+from detectors.extract.text import decode_lines, looks_like_text
 from detectors.findings import Unscannable as Unscannable  # re-exported: its home before
-from detectors.tables import Table
+from detectors.tables import Blocks
 
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
 _UNNAMED_EXT = {"message/rfc822": ".eml", "message/global": ".eml", "text/html": ".html", "text/plain": ".txt"}
 _UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 _MAX_NAME = 200
 _DIGIT = re.compile(r"\d")
+_DECODED = ("base64", "quoted-printable")  # the transfer encodings detectors.extract.mime decodes
 _FLOWED_BREAK = re.compile(r"(?<!\n--) \n")
 _PGP_ARMOR = "-----BEGIN PGP MESSAGE-----"
-_CRLF = re.compile("\r\n")
 _REPEAT_SUFFIX = re.compile(r"#\d+$")
 
 
@@ -84,7 +84,7 @@ class Segment:
     name: str
     text: str = field(repr=False)  # message content: never in logs
     # Column headers over the text's table rows (CSV, XLSX, DOCX, HTML); None: not looked for.
-    tables: tuple[Table, ...] | None = field(default=None, repr=False, compare=False)
+    tables: Blocks | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +95,20 @@ class Extraction:
     unscannable: tuple[Unscannable, ...]
 
 
-def structure(text: str) -> tuple[Table, ...]:
-    """The tables of ``text`` as the detector reads them."""
+def structure(text: str) -> Blocks:
+    """The tables of ``text`` as the detector reads them (found where a number asks)."""
     return tables_of(text)   # the detector's label words decide headers
 
 
-def extract(message: bytes, limits: Limits = Limits()) -> Extraction:
-    """Return the segments of a raw RFC 5322 message and what could not be read."""
+def extract(message: bytes, limits: Limits = Limits(), crlf_only: bool = False) -> Extraction:
+    """Return the segments of a raw RFC 5322 message and what could not be read.
+
+    ``crlf_only``: every CR and LF of ``message`` is one of a CRLF
+    (detectors.extract.lines.crlf made it so), so a body read as it is
+    written need not be looked through for a lone CR again.
+    """
     walker = _Walker(limits)
+    walker.top = message if crlf_only else None
     start = message.index(b"\n") + 1 if message.startswith(b"From ") and b"\n" in message else 0
     try:
         walker.message(message, start, "", 0)
@@ -145,6 +151,7 @@ class _Walker:
         self.segments: list[Segment] = []
         self.notes: list[Unscannable] = []
         self.used: dict[str, int] = {}
+        self.top: bytes | None = None  # the message, when its line ends are all CRLF (extract's crlf_only)
 
     def result(self) -> Extraction:
         """Return what was collected."""
@@ -228,7 +235,9 @@ class _Walker:
 
     def inline(self, buf: bytes, part: Part, scope: _Scope) -> str:
         """Return the text of an inline body part."""
-        text = _lf(decode_text(part.body(buf), part.params.get("charset")))
+        # A body as written (no transfer encoding) is a slice of the message: only its last CR may be lone.
+        as_written = buf is self.top and not part.other_encoding and part.encoding not in _DECODED
+        text = decode_lines(part.body(buf), part.params.get("charset"), as_written)
         if part.content_type == "text/html":
             return html_to_text(text)
         if part.params.get("format", "").lower() == "flowed":
@@ -271,7 +280,7 @@ class _Walker:
                 raise Unreadable("too-deep")
             self.message(data, 0, name + "/", depth + 1)
         else:
-            text = _lf(decode_text(data, charset))
+            text = decode_lines(data, charset)
             self.add(name, html_to_text(text) if kind == "html" else text, tabular=True)
 
     def zip(self, name: str, data: bytes, depth: int) -> None:
@@ -328,9 +337,4 @@ def _text_or_none(data: bytes, charset: str | None) -> str | None:
     """Return ``data`` as text when it looks like text, else None."""
     if not looks_like_text(data):
         return None
-    return _lf(decode_text(data, charset))
-
-
-def _lf(text: str) -> str:
-    """Return ``text`` with CRLF line ends as LF, so offsets match either form."""
-    return _CRLF.sub("\n", text) if "\r" in text else text
+    return decode_lines(data, charset)

@@ -30,11 +30,13 @@ read once, in linear time, for:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 SEPARATORS = ("\t", ",", ";", "|")
 _QUOTED = re.compile(r'"[^"\n]*"')
+_BLANK = re.compile("\n\n")
 _GAP = re.compile(r"\S+(?: \S+)*")  # the words of an aligned line, split by runs of 2+ spaces
 _LONG_NUMBER = re.compile(r"\d{5}")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -86,6 +88,57 @@ def find_tables(text: str, known: Callable[[str], bool] | None = None) -> tuple[
         found.extend(analyse(text, start, end, known))
         start = end + 2
     return tuple(found)
+
+
+class Blocks:
+    """The tables of a text as ``find_tables`` finds them, each block read when first asked about.
+
+    A table matters only where a number is: the blocks of prose between a
+    long text's few numbers are never read, and a block is read once
+    however many windows (``shifted``) ask about it.
+
+    >>> text = "Dear Ana,\\n\\nName,Account Number\\nAna,0012345678\\n"
+    >>> blocks = Blocks(text)
+    >>> blocks.at(text.index("0012")).headers, blocks.at(0)
+    (('name', 'account number'), None)
+    >>> blocks.shifted(11).at(text.index("0012") - 11).headers
+    ('name', 'account number')
+    """
+
+    __slots__ = ("_ends", "_read", "known", "offset", "text")
+
+    def __init__(self, text: str, known: Callable[[str], bool] | None = None) -> None:
+        self.text = text
+        self.known = known
+        self.offset = 0  # positions asked about are this far into ``text``
+        self._ends: list[int] | None = None  # where each block ends: a blank line, as find_tables splits
+        self._read: dict[int, list[Table]] = {}  # a block's tables, by block index
+
+    def shifted(self, offset: int) -> Blocks:
+        """The same tables (read once for both), asked about from ``offset`` in the text on."""
+        view = Blocks(self.text, self.known)
+        view._ends, view._read, view.offset = self._ends_of(), self._read, self.offset + offset
+        return view
+
+    def at(self, pos: int) -> Table | None:
+        """The table whose rows hold ``pos``, if any."""
+        pos += self.offset
+        ends = self._ends_of()
+        index = bisect_right(ends, pos)
+        tables = self._read.get(index)
+        if tables is None:
+            start = ends[index - 1] + 2 if index else 0
+            end = ends[index] if index < len(ends) else len(self.text)
+            tables = self._read[index] = analyse(self.text, start, end, self.known)
+        for table in reversed(tables):
+            if table.start <= pos:
+                return table if pos <= table.end else None
+        return None
+
+    def _ends_of(self) -> list[int]:
+        if self._ends is None:  # non-overlapping, left to right: the blocks find_tables reads
+            self._ends = [m.start() for m in _BLANK.finditer(self.text)]
+        return self._ends
 
 
 def analyse(text: str, start: int, end: int, known: Callable[[str], bool] | None = None) -> list[Table]:

@@ -99,7 +99,14 @@ class UtilityAccounts:
             return 1.0, "DlpEdmRecognizer"
         if c.sep == "mixed":
             return None
+        size = len(c.digits)
         for fmt, groups, words in self.formats:
+            # The shape first, here: most candidates fit no format, and a call costs more than the test.
+            if fmt.layout is not None:
+                if c.groups != groups:
+                    continue
+            elif fmt.digits is None or not fmt.digits[0] <= size <= fmt.digits[1]:
+                continue
             score = self._fits(fmt, groups, words, c, label_of)
             if score is not None:
                 return score, f"DlpUtilityAccountRecognizer:{fmt.name}"
