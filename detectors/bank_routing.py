@@ -27,6 +27,7 @@ CONTEXT = ("routing", "routing number", "routing no", "routing #", "routing#", "
            "ruta", "ruta bancaria", "número de ruta", "número de ruta bancaria", "banco")
 SIZES = (9,)
 WORDS = keywords(*CONTEXT)
+_ACCOUNTS = frozenset({"UTILITY_ACCOUNT", "US_BANK_ACCOUNT"})
 _PREFIXES = frozenset(range(0, 13)) | frozenset(range(21, 33)) | frozenset(range(61, 73)) | {80}
 
 
@@ -43,7 +44,7 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     label = label_of()
     if ENTITY in label.nearest:
         return 1.0
-    if "UTILITY_ACCOUNT" in label.nearest:
+    if label.nearest & _ACCOUNTS:
         return None  # "bank account 021000021": the account label is nearer
     return 0.9 if WORDS.search(label.text) else None
 

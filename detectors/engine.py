@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
+from detectors import bank_account, bank_routing, credit_card, driver_license, phone, us_ein, us_itin, us_ssn, utility_account
 from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
@@ -30,6 +31,9 @@ from detectors.recognizer import Judge
 from detectors.tables import Table, find_tables
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
 
+if TYPE_CHECKING:
+    from detectors.custom import CustomTypes
+
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
 FIXED: tuple[tuple[str, Judge, str, int], ...] = (
     (us_ssn.ENTITY, us_ssn.judge, "DlpUsSsnRecognizer", 0),
@@ -37,8 +41,9 @@ FIXED: tuple[tuple[str, Judge, str, int], ...] = (
     (credit_card.ENTITY, credit_card.judge, "DlpCreditCardRecognizer", 2),
     (us_ein.ENTITY, us_ein.judge, "DlpUsEinRecognizer", 3),
     (bank_routing.ENTITY, bank_routing.judge, "DlpBankRoutingRecognizer", 4),
+    (bank_account.ENTITY, bank_account.judge, bank_account.NAME, 5),
 )
-MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, phone)
+MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, phone, bank_account, driver_license)
 ENTITIES = tuple(m.ENTITY for m in MODULES)
 _SIZES = {m.ENTITY: m.SIZES for m in MODULES}
 _BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
@@ -74,8 +79,12 @@ class Detector:
     """Finds every entity in a text; safe to share between threads."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS,
-                 edm: EdmSet | None = None) -> None:
+                 edm: EdmSet | None = None,
+                 licenses: tuple[driver_license.LicenseFormat, ...] = driver_license.DEFAULT_FORMATS,
+                 custom: CustomTypes | None = None) -> None:
         self.utility = UtilityAccounts(formats, edm)
+        self.licenses = driver_license.Licenses(licenses)
+        self.custom = custom  # an administrator's own types (detectors.custom), run after ours
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -95,8 +104,24 @@ class Detector:
         if breaks:
             for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
                 hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
+        hits.extend(self._labelled(norm, tables))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
+
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | None) -> list[_Hit]:
+        """Licences, four- and five-digit bank accounts and the custom types: each asks a
+        prefilter first, so a text with none of their labels or patterns costs one pass."""
+        def context() -> Context:
+            return Context(norm, self.vocab, tables, HEADER_WORDS)
+        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
+                            for score, start, end in self.licenses.hits(norm, tables, context)]
+        if bank_account.maybe_short(norm):
+            hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
+                        for score, start, end in bank_account.short(norm))
+        if self.custom is not None:
+            hits.extend((score, start, end, 8, entity, name) for score, start, end, entity, name
+                        in self.custom.hits(norm))
+        return hits
 
     def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
         """Every entity's verdict on one candidate.

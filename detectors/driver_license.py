@@ -1,0 +1,149 @@
+"""US_DRIVER_LICENSE: a state driver's licence number, California's by default.
+
+California: one letter and seven digits (``A1234567``), issued by the DMV,
+with no check digit (California DMV, "Driver's License and Identification
+Card" handbook; the AAMVA DL/ID Card Design Standard leaves numbering to the
+states). Other states number differently (New York: nine digits; Florida: a
+letter and twelve digits, printed ``A123-456-78-901-0``; Illinois: a letter
+and eleven digits), so formats are configuration (gateway.yaml,
+``detection.driver_licenses``): a layout with ``L`` for a letter, ``d`` for a
+digit and ``-`` or a space where the card prints one.
+
+A letter and seven digits is also a part number, an employee ID, a permit,
+so a number is a licence only under a licence label (detectors.context: the
+words before it on its line or in its cell, its row label, the line above,
+its column header): "driver's license", "driver license", "DL", "DL#",
+"CDL", "licencia de conducir". "DL" and "CDL" in prose count only in
+capitals and at most one word before the number ("DL" is also a
+distribution list; "dl" a download); a "business license", "contractor
+license" or "distribution list" label is no licence label. Placeholders and
+sample numbers are not findings: the digits ``1234567`` or ``7654321``
+after any letter, seven equal digits, and ``I1234568`` (the DMV's sample
+card).
+
+The text is read for licence numbers only when it holds a licence label
+(one hyperscan pass, detectors.prefilter), or a table under a licence
+column header was handed in.
+
+>>> [f.value for f in find("Driver's license: B7730982, exp 2029")]
+['B7730982']
+>>> find("Part B7730982 shipped")           # no label
+[]
+>>> find("Driver's license: A1234567")     # a placeholder
+[]
+>>> find("Sent to the DL on Monday; ref B7730982")
+[]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from detectors.context import NOT, Context, Label, keywords
+from detectors.findings import Finding
+from detectors.prefilter import Prefilter
+from detectors.tables import Table
+
+ENTITY = "US_DRIVER_LICENSE"
+NAME = "DlpDriverLicenseRecognizer"
+LONG_LABELS = ("driver's license", "driver’s license", "drivers license", "driver license", "driver's licence",
+               "driver’s licence", "drivers licence", "driver licence", "driving licence", "driving license",
+               "driver's lic", "drivers lic", "driver lic", "driver's license number", "driver license number",
+               "driver's license no", "driver license no", "driver license #", "driver's license #",
+               "license number", "licence number", "license no", "license #", "lic #", "lic no",
+               "commercial driver's license", "commercial driver license",
+               "licencia de conducir", "licencia de manejo", "licencia de conductor", "número de licencia",
+               "licencia")
+SHORT_LABELS = ("dl", "dl#", "dl #", "dl no", "dl number", "d.l.", "d.l", "cdl", "cdl#", "cdl no", "cdl number",
+                "dl/id", "dl id")
+CONTEXT = LONG_LABELS + SHORT_LABELS
+# Labels of licences that are no driver's, and "DL" as a distribution list, are
+# negatives in detectors.context.NEGATIVE.
+SIZES: tuple[int, ...] = ()  # not from the digit-run candidates: a letter leads
+_LONG = keywords(*LONG_LABELS)
+_SHORT_CAPS = re.compile(r"(?<![A-Za-z0-9])(?:C?DL|D\.L\.?)(?![a-z])")
+_SHORT_WORDS = 1  # "DL no. B7730982", "CDL: B7730982"
+# Hyperscan patterns: does the text hold a licence label at all?
+_LABEL_PATTERNS = (r"licen[cs]", r"\bc?dl\b", r"\bd\.l\b", r"\blic\b")
+_PLACEHOLDER_DIGITS = frozenset({"1234567", "7654321", "0123456", "2345678"})
+_SAMPLES = frozenset({"I1234568"})
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseFormat:
+    """One state's licence number layout: ``L`` a letter, ``d`` a digit, ``-`` or space as printed."""
+
+    state: str
+    layout: str
+
+    def regex(self) -> str:
+        """The layout as a regular expression (linear: no nested repetition)."""
+        out = []
+        for ch in self.layout:
+            out.append({"L": "[A-Za-z]", "d": "[0-9]", "-": "-", " ": " "}[ch])
+        return "".join(out)
+
+
+DEFAULT_FORMATS = (LicenseFormat("CA", "Lddddddd"),)
+
+
+def placeholder(value: str) -> bool:
+    """A sample or made-up licence number (``A1234567``, ``B0000000``, the DMV's sample)."""
+    flat = value.replace("-", "").replace(" ", "").upper()
+    digits = "".join(ch for ch in flat if ch.isdigit())
+    return (flat in _SAMPLES or digits in _PLACEHOLDER_DIGITS or len(set(digits)) == 1
+            or digits.endswith("1234567"))
+
+
+class Licenses:
+    """Finds licence numbers of the configured formats beside a licence label."""
+
+    def __init__(self, formats: tuple[LicenseFormat, ...] = DEFAULT_FORMATS) -> None:
+        self.formats = formats
+        body = "|".join(f"(?:{f.regex()})" for f in formats)
+        self.pattern = re.compile(f"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])") if formats else None
+        self.labels = Prefilter(_LABEL_PATTERNS)
+
+    def hits(self, text: str, tables: tuple[Table, ...] | None,
+             context: Callable[[], Context]) -> list[tuple[float, int, int]]:
+        """(score, start, end) of every licence number in ``text``."""
+        if self.pattern is None or not (self.labels.found(text) or _licence_column(tables)):
+            return []
+        out = []
+        ctx: Context | None = None
+        for match in self.pattern.finditer(text):
+            if placeholder(match.group()):
+                continue
+            ctx = ctx or context()
+            digits = sum(ch.isdigit() for ch in match.group())
+            score = judge(ctx.label(match.start(), match.end(), (digits,)), text, match.start())
+            if score is not None:
+                out.append((score, match.start(), match.end()))
+        return out
+
+
+def judge(label: Label, text: str, start: int) -> float | None:
+    """A licence-shaped value's score under its label, or None."""
+    if ENTITY not in label.nearest or NOT in label.nearest:
+        return None
+    if _LONG.search(label.text):
+        return 0.9 if label.column else 0.95
+    if label.column:
+        return 0.9  # a "DL #" column
+    # Only an abbreviation labels it: "DL"/"CDL" in capitals, right before it.
+    if label.words > _SHORT_WORDS or not _SHORT_CAPS.search(text, max(0, start - 40), start):
+        return None
+    return 0.85
+
+
+def _licence_column(tables: tuple[Table, ...] | None) -> bool:
+    return bool(tables) and any(_LONG.search(h) or h.strip(" #:.").replace(".", "") in ("dl", "cdl", "dl no",
+                                                                                          "dl number")
+                                for t in tables or () for h in t.headers)
+
+
+def find(text: str) -> list[Finding]:
+    from detectors.engine import find_entity
+    return find_entity(ENTITY, text)
