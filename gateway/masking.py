@@ -115,10 +115,9 @@ def detector_for(settings: Any) -> Detector:
     thread)."""
     from detectors.edm import EdmStore
     from detectors.engine import Detector
-    from detectors.utility_account import AccountFormat
-    formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
-                    for f in settings.detection.utility_accounts)
-    return Detector(formats, EdmStore(settings.data_dir).load())
+    from gateway.detection import options
+    o = options(settings.detection)
+    return Detector(o.formats, EdmStore(settings.data_dir).load(), o.licenses, o.custom)
 
 
 def subject(text: str, findings: Sequence[Mapping[str, object]]) -> str:

@@ -19,8 +19,7 @@ from detectors.edm import EdmStore
 from detectors.findings import Finding, count_by_entity
 from detectors.scan import Budgets, Scanner
 from detectors.segments import Limits, Unscannable
-from detectors.utility_account import AccountFormat
-from gateway import headers
+from gateway import detection, headers
 from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
 
@@ -136,13 +135,13 @@ class Pipeline:
         d = settings.detection
         if not d.enabled:
             return cls(None, policy)
-        formats = tuple(AccountFormat(f.name, f.utility, f.context, f.window, f.layout, f.digits, f.check)
-                        for f in d.utility_accounts)
+        o = detection.options(d)
         limits = Limits(max_depth=d.max_depth, max_members=d.max_members,
                         max_inflated_bytes=d.max_inflated_bytes, max_ratio=d.max_ratio)
         budgets = Budgets(max_findings=d.max_findings, max_segment_findings=d.max_segment_findings,
                           cpu_seconds=d.scan_cpu_seconds)
-        return cls(Scanner(formats, EdmStore(settings.data_dir).load(), limits, budgets), policy)
+        return cls(Scanner(o.formats, EdmStore(settings.data_dir).load(), limits, budgets, o.licenses, o.custom),
+                   policy)
 
     def masked(self, text: str | None) -> str | None:
         """``text`` written by the sender (a Message-ID, say) with every value the
