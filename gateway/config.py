@@ -315,11 +315,17 @@ class CustomTypeSettings(_Section):
         return self
 
 
+# The shipped example (off): an employee ID, "E" and six digits, counted only beside its words.
+EMPLOYEE_ID_EXAMPLE = CustomTypeSettings(
+    entity="EMPLOYEE_ID", enabled=False, regex=r"\bE-?\d{6}\b", score=0.4,
+    context=("employee", "employee id", "employee number", "emp id", "emp no", "staff id", "badge", "empleado"))
+
+
 class DetectionSettings(_Section):
     enabled: bool = True
     utility_accounts: tuple[AccountFormatSettings, ...] = _DEFAULT_FORMATS
     driver_licenses: tuple[LicenseFormatSettings, ...] = (LicenseFormatSettings(state="CA", layout="Lddddddd"),)
-    custom_types: tuple[CustomTypeSettings, ...] = ()
+    custom_types: tuple[CustomTypeSettings, ...] = (EMPLOYEE_ID_EXAMPLE,)
     thread_above: int = Field(65_536, ge=0)
     max_depth: int = Field(3, ge=0, le=10)
     max_members: int = Field(1000, ge=1)
