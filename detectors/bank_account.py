@@ -42,7 +42,8 @@ from collections.abc import Iterator
 from detectors.candidates import Candidate
 from detectors.context import keywords
 from detectors.findings import Finding
-from detectors.prefilter import Prefilter
+from detectors.prefilter import Finder
+from detectors.tables import Table
 from detectors.recognizer import LabelOf
 
 ENTITY = "US_BANK_ACCOUNT"
@@ -70,29 +71,54 @@ _VERB = re.compile(r"(?<![a-z])(?:am|is|are|was|were|be|been|i'm|we're|they're|y
                    r"now|not|keep|stop|start|finish|by|for)\s+checking\s+(?:on\s+|the\s+|your\s+|that\s+)?"
                    r"(?:account|acct)")
 _GROUPED_WORDS = 3  # a bank label this close takes a grouped number (1234-567890)
-_SCE_LAYOUTS = frozenset({(1, 2, 3, 4), (1, 3, 4, 2)})
+# Every word of an account label (ours, and the utility account's we must tell apart) holds one of these.
+_ACCOUNTISH = ("acc", "a/c", "cuenta", "checking", "savings", "deposit", "dda", "ach", "dfi")
+
+
+def _accountish(window: str) -> bool:
+    return any(word in window for word in _ACCOUNTISH)  # str.find, faster than one regex here
+
+
+
+_LOOKBACK = 260  # characters: the label's reach (detectors.context) and the line above
 _NEAR = 160  # characters looked at after the number and around its line for a routing label
+_ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
 
 
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a bank account number, or None."""
-    if c.sep == "mixed" or c.groups in _SCE_LAYOUTS or not 4 <= len(c.digits) <= 17:
-        return None
+    if not 4 <= len(c.digits) <= 17 or not (c.plain or (c.sep == "-" and len(c.groups) == 2
+                                                      and len(c.digits) >= 8 and c.groups != (5, 4))):
+        return None  # dates, phone numbers, ZIP+4, a utility's layouts: not read further
+    if not getattr(label_of, "bank", True):
+        return None  # no bank word anywhere in the text: no number in it is a bank's
+    ctx = getattr(label_of, "ctx", None)
+    if getattr(label_of, "label", 0) is None and ctx is not None \
+            and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
+        return None  # no account word before it, no column header over it: its label cannot be ours
     label = label_of()
-    if not label.nearest & _ACCOUNT:
-        return None
-    if not c.plain and label.words > _GROUPED_WORDS:
+    if not label.nearest & _ACCOUNT or (not c.plain and label.words > _GROUPED_WORDS):
         return None
     if ENTITY in label.nearest:  # "checking account", however a sentence began
         return None if _VERB.search(label.before) else 0.95
-    if UTILITY_WORDS.search(label.text) or UTILITY_WORDS.search(label.before):
-        return None
+    # An account label: a bank word before it, or a routing label beside it, and no utility word.
     if BANK_WORDS.search(label.before):
-        return 0.9
-    ctx = getattr(label_of, "ctx", None)
-    if ctx is not None and routing_beside(ctx.text, c.start, c.end):
-        return 0.91  # over the utility reading of the same account label (0.8-0.9)
-    return None
+        score = 0.9
+    elif ctx is not None and not label.column and routing_beside(ctx.text, c.start, c.end):
+        score = 0.91  # over the utility reading of the same account label (0.8-0.9)
+    else:
+        return None
+    return None if UTILITY_WORDS.search(label.text) or UTILITY_WORDS.search(label.before) else score
+
+
+# Every path above needs one of these somewhere in the text (or in a table header handed in).
+BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta",)
+_BANK_RAW = re.compile("(?i)" + BANK_PATTERNS[0])
+
+
+def in_headers(tables: tuple[Table, ...] | None) -> bool:
+    """Whether a table handed in has a bank word in its header row."""
+    return bool(tables) and any(_BANK_RAW.search(h) for t in tables or () for h in t.headers)
 
 
 def routing_beside(text: str, start: int, end: int) -> bool:
@@ -103,30 +129,30 @@ def routing_beside(text: str, start: int, end: int) -> bool:
     after = min(len(text), end + _NEAR) if after < 0 else after
     below = text.find("\n", after + 1, after + 1 + _NEAR)
     below = min(len(text), after + 1 + _NEAR) if below < 0 else below
+    if not (_ROUTING_RAW.search(text, above, line) or _ROUTING_RAW.search(text, end, below)):
+        return False  # most numbers: no routing word near, nothing copied
     window = (text[above:line] + " " + text[end:below]).lower()
     # A bank account labelled as one beside it is the bank's: this one is then the other account.
     return _ROUTING.search(window) is not None and not UTILITY_WORDS.search(window) and not _STRONG.search(window)
 
 
 # A short account: right after a bank-account label, its digits alone.
-_SHORT_LABEL = re.compile(
-    r"(?i)(?<![a-z])(?:bank\s+(?:account|acct)|checking|savings|direct\s+deposit|dda|cuenta\s+bancaria)"
-    r"(?:\s+(?:account|acct))?(?:\s*(?:number|no\.?|num\.?|#))?\s*[:#]?\s*(?<![\d-])(\d{4,5})(?![\d,.-]?\d)")
-
-
-_SHORT_PREFILTER = Prefilter((r"bank\s+(?:account|acct)", r"checking|savings|\bdda\b|direct\s+deposit",
-                              r"cuenta\s+bancaria"))
-
-
-def maybe_short(text: str) -> bool:
-    """Whether ``text`` holds a bank-account label at all (one hyperscan pass)."""
-    return bool(_SHORT_PREFILTER.found(text))
+_SHORT_LABELS = Finder((r"bank\s+(?:account|acct)|checking|savings|dda|direct\s+deposit|cuenta\s+bancaria",),
+                       caseless=True)
+_SHORT_TAIL = re.compile(r"(?i)(?:\s+(?:account|acct))?(?:\s*(?:number|no\.?|num\.?|#))?\s*[:#]?\s*"
+                         r"(?<![\d-])(\d{4,5})(?![\d,.-]?\d)")
+# What short() needs in a text, for the caller's prefilter.
+SHORT_LABEL_PATTERNS = _SHORT_LABELS.patterns
 
 
 def short(text: str) -> Iterator[tuple[float, int, int]]:
     """Four- and five-digit accounts written right after a bank-account label: (score, start, end)."""
-    for match in _SHORT_LABEL.finditer(text):
-        yield 0.9, match.start(1), match.end(1)
+    for _, start, end in _SHORT_LABELS.spans(text):
+        if start and text[start - 1].isalpha():
+            continue  # "overdraft-savings" is fine, "unsavings" is no label
+        match = _SHORT_TAIL.match(text, end)
+        if match is not None and not (end < len(text) and text[end].isalpha()):
+            yield 0.9, match.start(1), match.end(1)
 
 
 def find(text: str) -> list[Finding]:

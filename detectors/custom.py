@@ -83,13 +83,15 @@ class CustomTypes:
     def __init__(self, types: tuple[CustomType, ...]) -> None:
         self.types = types
         self.entities = tuple(dict.fromkeys(t.entity for t in types))
-        self.prefilter = Prefilter(prefilter_patterns(types))
+        self.patterns = prefilter_patterns(types)
+        self.prefilter = Prefilter(self.patterns)
         self._engine = _engine(types) if types else None
         self._lock = threading.Lock()  # Presidio's engine is not documented as thread-safe
 
-    def hits(self, text: str) -> list[_Hit]:
-        """(score, start, end, entity, recognizer) of every custom finding in ``text``."""
-        if self._engine is None or not self.prefilter.found(text):
+    def hits(self, text: str, prefiltered: bool = False) -> list[_Hit]:
+        """(score, start, end, entity, recognizer) of every custom finding in ``text``;
+        ``prefiltered``: the caller's prefilter has already said a pattern may match."""
+        if self._engine is None or not (prefiltered or self.prefilter.found(text)):
             return []
         with self._lock:
             results = self._engine.analyze(text, language="en", entities=list(self.entities))

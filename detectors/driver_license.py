@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from detectors.context import NOT, Context, Label, keywords
 from detectors.findings import Finding
-from detectors.prefilter import Prefilter
+from detectors.prefilter import Finder
 from detectors.tables import Table
 
 ENTITY = "US_DRIVER_LICENSE"
@@ -66,7 +66,7 @@ _LONG = keywords(*LONG_LABELS)
 _SHORT_CAPS = re.compile(r"(?<![A-Za-z0-9])(?:C?DL|D\.L\.?)(?![a-z])")
 _SHORT_WORDS = 1  # "DL no. B7730982", "CDL: B7730982"
 # Hyperscan patterns: does the text hold a licence label at all?
-_LABEL_PATTERNS = (r"licen[cs]", r"\bc?dl\b", r"\bd\.l\b", r"\blic\b")
+LABEL_PATTERNS = (r"licen[cs]", r"\bc?dl\b", r"\bd\.l\b", r"\blic\b")
 _PLACEHOLDER_DIGITS = frozenset({"1234567", "7654321", "0123456", "2345678"})
 _SAMPLES = frozenset({"I1234568"})
 
@@ -102,26 +102,30 @@ class Licenses:
 
     def __init__(self, formats: tuple[LicenseFormat, ...] = DEFAULT_FORMATS) -> None:
         self.formats = formats
-        body = "|".join(f"(?:{f.regex()})" for f in formats)
-        self.pattern = re.compile(f"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])") if formats else None
-        self.labels = Prefilter(_LABEL_PATTERNS)
+        self.finder = Finder([f.regex() for f in formats]) if formats else None
 
-    def hits(self, text: str, tables: tuple[Table, ...] | None,
-             context: Callable[[], Context]) -> list[tuple[float, int, int]]:
-        """(score, start, end) of every licence number in ``text``."""
-        if self.pattern is None or not (self.labels.found(text) or _licence_column(tables)):
+    def hits(self, text: str, tables: tuple[Table, ...] | None, context: Callable[[], Context],
+             labelled: bool = True) -> list[tuple[float, int, int]]:
+        """(score, start, end) of every licence number in ``text``; ``labelled``: whether the
+        text may hold a licence label (``LABEL_PATTERNS``, asked by the caller's prefilter)."""
+        if self.finder is None or not (labelled or _licence_column(tables)):
             return []
         out = []
         ctx: Context | None = None
-        for match in self.pattern.finditer(text):
-            if placeholder(match.group()):
+        for _, start, end in sorted(set(self.finder.spans(text))):
+            if not _alone(text, start, end) or placeholder(text[start:end]):
                 continue
             ctx = ctx or context()
-            digits = sum(ch.isdigit() for ch in match.group())
-            score = judge(ctx.label(match.start(), match.end(), (digits,)), text, match.start())
+            digits = sum(ch.isdigit() for ch in text[start:end])
+            score = judge(ctx.label(start, end, (digits,)), text, start)
             if score is not None:
-                out.append((score, match.start(), match.end()))
+                out.append((score, start, end))
         return out
+
+
+def _alone(text: str, start: int, end: int) -> bool:
+    """Not glued to a letter or digit on either side (``XB7730982``, ``B77309821``)."""
+    return not ((start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()))
 
 
 def judge(label: Label, text: str, start: int) -> float | None:

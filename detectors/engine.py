@@ -27,6 +27,7 @@ from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
+from detectors.prefilter import Prefilter
 from detectors.recognizer import Judge
 from detectors.tables import Table, find_tables
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
@@ -63,10 +64,11 @@ def structure(text: str) -> tuple[Table, ...]:
 class _LabelOf:
     """A candidate's label, computed on first use."""
 
-    __slots__ = ("ctx", "c", "label")
+    __slots__ = ("ctx", "c", "label", "bank")
 
-    def __init__(self, ctx: Context, c: Candidate) -> None:
+    def __init__(self, ctx: Context, c: Candidate, bank: bool = True) -> None:
         self.ctx, self.c = ctx, c
+        self.bank = bank  # whether the text may hold a bank account at all (detectors.bank_account)
         self.label: Label | None = None
 
     def __call__(self) -> Label:
@@ -85,6 +87,15 @@ class Detector:
         self.utility = UtilityAccounts(formats, edm)
         self.licenses = driver_license.Licenses(licenses)
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
+        # One pass tells whether a text may hold a licence label, a bank-account label,
+        # a custom type's pattern or any bank word: (first, end) of each one's patterns.
+        groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
+                  tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS)
+        bounds = [0]
+        for group in groups:
+            bounds.append(bounds[-1] + len(group))
+        self._groups = tuple(zip(bounds, bounds[1:]))
+        self._prefilter = Prefilter([p for group in groups for p in group])
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -98,29 +109,32 @@ class Detector:
         norm = normalize(text)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
+        labels = self._prefilter.found(norm)
+        bank = any(a <= i < b for i in labels for a, b in self._groups[3:]) or bank_account.in_headers(tables)
         found, breaks = scan_numbers(norm)
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
         if breaks:
             for c in wrapped(norm, breaks):  # after the others: labels are read in order of position
-                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
-        hits.extend(self._labelled(norm, tables))
+                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
+        hits.extend(self._labelled(norm, tables, labels))
         return [Finding(entity, segment, start, end, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
-    def _labelled(self, norm: str, tables: tuple[Table, ...] | None) -> list[_Hit]:
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | None, found: set[int]) -> list[_Hit]:
         """Licences, four- and five-digit bank accounts and the custom types: each asks a
         prefilter first, so a text with none of their labels or patterns costs one pass."""
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
+        licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
         hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
-                            for score, start, end in self.licenses.hits(norm, tables, context)]
-        if bank_account.maybe_short(norm):
+                            for score, start, end in self.licenses.hits(norm, tables, context, licence)]
+        if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
-        if self.custom is not None:
+        if custom and self.custom is not None:
             hits.extend((score, start, end, 8, entity, name) for score, start, end, entity, name
-                        in self.custom.hits(norm))
+                        in self.custom.hits(norm, prefiltered=True))
         return hits
 
     def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
