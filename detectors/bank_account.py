@@ -39,8 +39,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
-from detectors.context import keywords
+from detectors.context import Context, fold, keywords
 from detectors.findings import Finding
 from detectors.prefilter import Finder
 from detectors.tables import Table
@@ -99,16 +100,40 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     label = label_of()
     if not label.nearest & _ACCOUNT or (not c.plain and label.words > _GROUPED_WORDS):
         return None
+    if label.column and ctx is not None and _other_row_label(ctx, c.start):
+        return None  # a key/value table's row label ("PO number", "Routing") beats its column header
+    if len(c.digits) == 9 and _ROUTING.search(label.text) and rtn_valid(c.digits):
+        return None  # "routing number of the checking account": the routing number
     if ENTITY in label.nearest:  # "checking account", however a sentence began
         return None if _VERB.search(label.before) else 0.95
     # An account label: a bank word before it, or a routing label beside it, and no utility word.
+    if another_is_the_banks(label.before, label.text):
+        return None
     if BANK_WORDS.search(label.before):
         score = 0.9
     elif ctx is not None and not label.column and routing_beside(ctx.text, c.start, c.end):
         score = 0.91  # over the utility reading of the same account label (0.8-0.9)
     else:
         return None
-    return None if UTILITY_WORDS.search(label.text) or UTILITY_WORDS.search(label.before) else score
+    # A utility word in its own label; in prose also before it (a table's other headers are not its label).
+    if UTILITY_WORDS.search(label.text) or (not label.column and UTILITY_WORDS.search(label.before)):
+        return None
+    return score
+
+
+def another_is_the_banks(before: str, text: str) -> bool:
+    """Whether another account beside this one is labelled a bank's (its column header, or
+    earlier on its line): this one, labelled only "account", is then the other (a utility's)."""
+    return _STRONG.search(before) is not None and _STRONG.search(text) is None
+
+
+def _other_row_label(ctx: Context, start: int) -> bool:
+    """Whether the cells before ``start`` on its line end with a label of something else."""
+    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
+    last = None
+    for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):
+        pass
+    return last is not None and not ctx.vocab.entities(last.group()) <= _ACCOUNT
 
 
 # Every path above needs one of these somewhere in the text (or in a table header handed in).
@@ -137,9 +162,9 @@ def routing_beside(text: str, start: int, end: int) -> bool:
 
 
 # A short account: right after a bank-account label, its digits alone.
-_SHORT_LABELS = Finder((r"bank\s+(?:account|acct)|checking|savings|dda|direct\s+deposit|cuenta\s+bancaria",),
+_SHORT_LABELS = Finder((r"(?:bank|checking|savings|deposit)[ \t]+(?:account|acct)|cuenta[ \t]+bancaria",),
                        caseless=True)
-_SHORT_TAIL = re.compile(r"(?i)(?:\s+(?:account|acct))?(?:\s*(?:number|no\.?|num\.?|#))?\s*[:#]?\s*"
+_SHORT_TAIL = re.compile(r"(?i)(?:[ \t]*(?:number|no\.?|num\.?|#))?[ \t]*[:#]?[ \t]*"
                          r"(?<![\d-])(\d{4,5})(?![\d,.-]?\d)")
 # What short() needs in a text, for the caller's prefilter.
 SHORT_LABEL_PATTERNS = _SHORT_LABELS.patterns

@@ -57,6 +57,8 @@ NEGATIVE = (
     "business license", "business license number", "contractor license", "contractor's license",
     "professional license", "license plate", "software license", "license key", "liquor license",
     "distribution list", "dl list", "dl group", "dl members", "mailing list",
+    # ACH trace numbers are no accounts (detectors.bank_account)
+    "trace", "trace number", "trace no", "trace #", "trace id", "ach trace", "ach trace number",
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 

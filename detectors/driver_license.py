@@ -14,7 +14,7 @@ so a number is a licence only under a licence label (detectors.context: the
 words before it on its line or in its cell, its row label, the line above,
 its column header): "driver's license", "driver license", "DL", "DL#",
 "CDL", "licencia de conducir". "DL" and "CDL" in prose count only in
-capitals and at most one word before the number ("DL" is also a
+capitals, at most three words before the number and in its sentence ("DL" is also a
 distribution list; "dl" a download); a "business license", "contractor
 license" or "distribution list" label is no licence label. Placeholders and
 sample numbers are not findings: the digits ``1234567`` or ``7654321``
@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from detectors.context import NOT, Context, Label, keywords
+from detectors.context import NOT, Context, Label, fold, keywords
 from detectors.findings import Finding
 from detectors.prefilter import Finder
 from detectors.tables import Table
@@ -64,7 +64,10 @@ CONTEXT = LONG_LABELS + SHORT_LABELS
 SIZES: tuple[int, ...] = ()  # not from the digit-run candidates: a letter leads
 _LONG = keywords(*LONG_LABELS)
 _SHORT_CAPS = re.compile(r"(?<![A-Za-z0-9])(?:C?DL|D\.L\.?)(?![a-z])")
-_SHORT_WORDS = 1  # "DL no. B7730982", "CDL: B7730982"
+_SHORT_WORDS = 3  # "DL no. B7730982", "CDL (CA): B7730982"
+_SHORT_REACH = 40  # characters from "DL" to the number
+_SENTENCE_END = re.compile(r"[.;!?](?:\s|$)(?<!no\.\s)")
+_ABOVE_REACH = 120
 # Hyperscan patterns: does the text hold a licence label at all?
 LABEL_PATTERNS = (r"licen[cs]", r"\bc?dl\b", r"\bd\.l\b", r"\blic\b")
 _PLACEHOLDER_DIGITS = frozenset({"1234567", "7654321", "0123456", "2345678"})
@@ -130,16 +133,35 @@ def _alone(text: str, start: int, end: int) -> bool:
 
 def judge(label: Label, text: str, start: int) -> float | None:
     """A licence-shaped value's score under its label, or None."""
-    if ENTITY not in label.nearest or NOT in label.nearest:
+    if NOT in label.nearest:
         return None
+    if ENTITY not in label.nearest:
+        return 0.85 if _label_lines_above(text, start) else None
     if _LONG.search(label.text):
         return 0.9 if label.column else 0.95
     if label.column:
         return 0.9  # a "DL #" column
-    # Only an abbreviation labels it: "DL"/"CDL" in capitals, right before it.
-    if label.words > _SHORT_WORDS or not _SHORT_CAPS.search(text, max(0, start - 40), start):
+    # Only an abbreviation labels it: "DL"/"CDL" in capitals, close before it, in the same sentence.
+    if label.words > _SHORT_WORDS:
+        return None
+    caps = None
+    for caps in _SHORT_CAPS.finditer(text, max(0, start - _SHORT_REACH), start):
+        pass
+    if caps is None or _SENTENCE_END.search(text, caps.end(), start):
         return None
     return 0.85
+
+
+def _label_lines_above(text: str, start: int) -> bool:
+    """A licence label written out on one of the two lines above, with no digit between it and
+    the number ("Driver's license number\n(as on the card): B7730982")."""
+    window = text[max(0, start - _ABOVE_REACH):start]
+    if window.count("\n") > 2 or "\n" not in window:
+        return False
+    last = None
+    for last in _LONG.finditer(fold(window)):
+        pass
+    return last is not None and not any(ch.isdigit() for ch in window[last.end():])
 
 
 def _licence_column(tables: tuple[Table, ...] | None) -> bool:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from stdnum import luhn
 
+from detectors import bank_account
 from detectors.candidates import Candidate
 from detectors.context import keywords
 from detectors.edm import EdmSet
@@ -108,7 +109,9 @@ def _customer_column(c: Candidate, label_of: LabelOf) -> bool:
 
 
 def _bank_only(before: str, text: str) -> bool:
-    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text)
+    """Bank words and no utility word: unless another account there is labelled the bank's."""
+    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text) \
+        and not bank_account.another_is_the_banks(before, text)
 
 
 class UtilityAccounts:
