@@ -105,7 +105,7 @@ def _engine(types: tuple[CustomType, ...]) -> Any:
     from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
-    class WordsNlpEngine(NlpEngine):  # type: ignore[misc]
+    class WordsNlpEngine(NlpEngine):
         """No model: the words of the text, lower-cased as their lemmas (for context words)."""
 
         def load(self) -> None:
@@ -117,7 +117,9 @@ def _engine(types: tuple[CustomType, ...]) -> Any:
         def process_text(self, text: str, language: str) -> NlpArtifacts:
             words = list(_WORD.finditer(text))
             tokens = [m.group() for m in words]
-            return NlpArtifacts(entities=[], tokens=tokens, tokens_indices=[m.start() for m in words],
+            # A list of words where Presidio types a spaCy Doc: its enhancer only iterates them.
+            return NlpArtifacts(entities=[], tokens=tokens,  # type: ignore[arg-type]
+                                tokens_indices=[m.start() for m in words],
                                 lemmas=[t.lower() for t in tokens], nlp_engine=self, language=language)
 
         def process_batch(self, texts: Any, language: str, batch_size: int = 1, n_process: int = 1,
@@ -137,12 +139,12 @@ def _engine(types: tuple[CustomType, ...]) -> Any:
         def get_supported_languages(self) -> list[str]:
             return ["en"]
 
-    class CustomRecognizer(PatternRecognizer):  # type: ignore[misc]
+    class CustomRecognizer(PatternRecognizer):
         def __init__(self, spec: CustomType) -> None:
             self.spec = spec
             super().__init__(supported_entity=spec.entity, name=spec.name or f"Custom{spec.entity}",
-                             patterns=[Pattern(n, r, s) for n, r, s in spec.patterns] or None,
-                             context=list(spec.context) or None, deny_list=list(spec.deny_list) or None,
+                             patterns=[Pattern(n, r, s) for n, r, s in spec.patterns],
+                             context=list(spec.context), deny_list=list(spec.deny_list),
                              deny_list_score=spec.deny_list_score, supported_language="en")
 
         def invalidate_result(self, pattern_text: str) -> bool:

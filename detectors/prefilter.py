@@ -26,7 +26,7 @@ from typing import Any
 try:
     import hyperscan
 except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
 try:  # Presidio's regular expression engine: an administrator's patterns are written for it
     import regex as _re
 except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
