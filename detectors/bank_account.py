@@ -82,14 +82,17 @@ def _accountish(window: str) -> bool:
 
 
 _LOOKBACK = 260  # characters: the label's reach (detectors.context) and the line above
+_NOT_ACCOUNT_SHAPES = frozenset({(5, 4), (3, 2, 4), (3, 3, 4), (1, 3, 3, 4), (2, 2, 4), (4, 2, 2), (2, 7),
+                                 (1, 2, 3, 4), (1, 3, 4, 2)})
+_ACCOUNT_WORD = keywords("account", "acct", "cuenta", "a/c")
+_LINES_ABOVE = 3
 _NEAR = 160  # characters looked at after the number and around its line for a routing label
 _ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
 
 
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a bank account number, or None."""
-    if not 4 <= len(c.digits) <= 17 or not (c.plain or (c.sep == "-" and len(c.groups) == 2
-                                                      and len(c.digits) >= 8 and c.groups != (5, 4))):
+    if not 4 <= len(c.digits) <= 17 or not (c.plain or _grouped(c)):
         return None  # dates, phone numbers, ZIP+4, a utility's layouts: not read further
     if not getattr(label_of, "bank", True):
         return None  # no bank word anywhere in the text: no number in it is a bank's
@@ -98,6 +101,9 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
             and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
         return None  # no account word before it, no column header over it: its label cannot be ours
     label = label_of()
+    if "US_BANK_ROUTING" in label.nearest and _ACCOUNT_WORD.search(label.text) \
+            and not (len(c.digits) == 9 and rtn_valid(c.digits)):
+        label = label._replace(nearest=frozenset({"UTILITY_ACCOUNT"}))  # "Account # at your bank"
     if not label.nearest & _ACCOUNT or (not c.plain and label.words > _GROUPED_WORDS):
         return None
     if label.column and ctx is not None and _other_row_label(ctx, c.start):
@@ -146,10 +152,17 @@ def in_headers(tables: tuple[Table, ...] | None) -> bool:
     return bool(tables) and any(_BANK_RAW.search(h) for t in tables or () for h in t.headers)
 
 
+def _grouped(c: Candidate) -> bool:
+    """An account printed in groups ("1234 5678 9012", "4417-730982"); not a date, phone, SSN or ZIP+4."""
+    return c.sep in ("-", " ") and len(c.digits) >= 8 and c.groups not in _NOT_ACCOUNT_SHAPES
+
+
 def routing_beside(text: str, start: int, end: int) -> bool:
     """Whether a routing label sits beside the number: after it on its line, or on the line above or below."""
     line = text.rfind("\n", max(0, start - _NEAR), start) + 1
-    above = text.rfind("\n", max(0, line - 1 - _NEAR), max(0, line - 1)) + 1 if line else line
+    above = line
+    for _ in range(_LINES_ABOVE):  # a form's routing field a line or two above
+        above = text.rfind("\n", max(0, above - 1 - _NEAR), max(0, above - 1)) + 1 if above else above
     after = text.find("\n", end, end + _NEAR)
     after = min(len(text), end + _NEAR) if after < 0 else after
     below = text.find("\n", after + 1, after + 1 + _NEAR)
@@ -178,6 +191,31 @@ def short(text: str) -> Iterator[tuple[float, int, int]]:
         match = _SHORT_TAIL.match(text, end)
         if match is not None and not (end < len(text) and text[end].isalpha()):
             yield 0.9, match.start(1), match.end(1)
+
+
+_SHORT_CELL = re.compile(r"(?<![\w.,/$-])\d{4,5}(?![\w/%-]|[.,]\d)")
+
+
+def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tuple[float, int, int]]:
+    """Four- and five-digit accounts in a bank-account column of the tables handed in."""
+    for table in tables or ():
+        if not any(_bank_column(h, table.headers) for h in table.headers):
+            continue
+        for match in _SHORT_CELL.finditer(text, table.start, table.end):
+            if _bank_column(table.header_at(text, match.start()), table.headers):
+                yield 0.9, match.start(), match.end()
+
+
+def _bank_column(header: str, headers: tuple[str, ...]) -> bool:
+    """A bank account's column: labelled one, or "account" in a table with bank words and no other bank column."""
+    header = fold(header)
+    if not header or UTILITY_WORDS.search(header):
+        return False
+    if _STRONG.search(header):
+        return True
+    row = fold(" ".join(headers))
+    return bool(_ACCOUNT_WORD.search(header)) and bool(BANK_WORDS.search(row)) and not _STRONG.search(row) \
+        and not UTILITY_WORDS.search(row)
 
 
 def find(text: str) -> list[Finding]:

@@ -132,6 +132,9 @@ class Detector:
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
+        if tables:  # short_in_columns reads only tables with a bank-account column
+            hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
+                        for score, start, end in bank_account.short_in_columns(norm, tables))
         if custom and self.custom is not None:
             hits.extend((score, start, end, 8, entity, name) for score, start, end, entity, name
                         in self.custom.hits(norm, prefiltered=True))
