@@ -194,6 +194,7 @@ def short(text: str) -> Iterator[tuple[float, int, int]]:
 
 
 _SHORT_CELL = re.compile(r"(?<![\w.,/$-])\d{4,5}(?![\w/%-]|[.,]\d)")
+_SHORT_CSV_CELL = re.compile(r"(?<![\w./$-])\d{4,5}(?![\w/%-]|\.\d)")  # commas split cells here
 
 
 def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tuple[float, int, int]]:
@@ -201,7 +202,8 @@ def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tu
     for table in tables or ():
         if not any(_bank_column(h, table.headers) for h in table.headers):
             continue
-        for match in _SHORT_CELL.finditer(text, table.start, table.end):
+        cell = _SHORT_CSV_CELL if table.sep == "," else _SHORT_CELL
+        for match in cell.finditer(text, table.start, table.end):
             if _bank_column(table.header_at(text, match.start()), table.headers):
                 yield 0.9, match.start(), match.end()
 

@@ -67,7 +67,8 @@ _SHORT_CAPS = re.compile(r"(?<![A-Za-z0-9])(?:C?DL|D\.L\.?)(?![a-z])")
 _SHORT_WORDS = 3  # "DL no. B7730982", "CDL (CA): B7730982"
 _SHORT_REACH = 40  # characters from "DL" to the number
 _SENTENCE_END = re.compile(r"[.;!?](?:\s|$)(?<!no\.\s)")
-_ABOVE_REACH = 120
+_ABOVE_REACH = 160  # characters of each line above
+_MARKED = re.compile(r"(?i)(?<![a-z0-9])c?dl\s*(?:#|no\.?|:)\s*$")
 # Hyperscan patterns: does the text hold a licence label at all?
 LABEL_PATTERNS = (r"licen[cs]", r"\bc?dl\b", r"\bd\.l\b", r"\blic\b")
 _PLACEHOLDER_DIGITS = frozenset({"1234567", "7654321", "0123456", "2345678"})
@@ -148,16 +149,23 @@ def judge(label: Label, text: str, start: int) -> float | None:
     for caps in _SHORT_CAPS.finditer(text, max(0, start - _SHORT_REACH), start):
         pass
     if caps is None or _SENTENCE_END.search(text, caps.end(), start):
-        return None
+        # "dl#B7730982", "cdl: B7730982": in any case with its mark, right before the number
+        return 0.85 if label.words <= 1 and _MARKED.search(text, max(0, start - 12), start) else None
     return 0.85
 
 
 def _label_lines_above(text: str, start: int) -> bool:
     """A licence label written out on one of the two lines above, with no digit between it and
     the number ("Driver's license number\n(as on the card): B7730982")."""
-    window = text[max(0, start - _ABOVE_REACH):start]
-    if window.count("\n") > 2 or "\n" not in window:
+    line = text.rfind("\n", max(0, start - _ABOVE_REACH), start)
+    if line < 0:
         return False
+    first = line
+    for _ in range(2):  # the two lines above the number's
+        first = text.rfind("\n", max(0, first - _ABOVE_REACH), first) if first > 0 else -1
+        if first < 0:
+            break
+    window = text[first + 1:start]
     last = None
     for last in _LONG.finditer(fold(window)):
         pass

@@ -34,6 +34,9 @@ CASES = [
     ("Bank account 021000021", [(BANK, "021000021")]),   # passes the ABA checksum, labelled an account
     ("DDA# 998877665", [(BANK, "998877665")]),
     ("Bank acct 1234-567890", [(BANK, "1234-567890")]),
+    ("Checking account number: 1234 5678 9012 3", [(BANK, "1234 5678 9012 3")]),
+    ("Account # at your bank: 4417730982", [(BANK, "4417730982")]),
+    ("Routing number of your checking account: 021000021", [ROUTING]),
     # account beside routing, ABA, bank
     ("Routing 021000021, account 12345678", [ROUTING, (BANK, "12345678")]),
     ("ABA 021000021 acct# 4417730982", [ROUTING, (BANK, "4417730982")]),
@@ -60,6 +63,8 @@ CASES = [
     # not an account at all
     ("We are checking account 00123456 for errors", []),
     ("Check no. 00417730 from savings", []),
+    ("ACH trace number 021000021234567 for the checking account deposit", []),
+    ("Your checking account ending in 6841 was debited", []),
     ("Savings of 12% this year; order 12345678", []),
 ]
 
@@ -81,6 +86,25 @@ def test_csv_utility_export_stays_utility() -> None:
     lines = ["Name,Account Number,Balance", *(f"N{i},{i:08d},12.00" for i in range(1, 50))]
     got = scanned("billing.csv", "\n".join(lines).encode())
     assert got and all(e == "UTILITY_ACCOUNT" for e, _ in got)
+
+
+def test_short_accounts_in_a_bank_column_and_a_utility_column_beside_it() -> None:
+    lines = ["Service Account,Routing,Bank Account,PO number",
+             *(f"{i:08d},021000021,{1000 + i},{5000 + i}" for i in range(1, 40))]
+    got = scanned("autopay.csv", "\n".join(lines).encode())
+    assert (BANK, "1039") in got and ("UTILITY_ACCOUNT", "00000039") in got
+    assert sum(e == BANK for e, _ in got) == 39 and not any(v.startswith("50") for _, v in got)
+
+
+def test_docx_key_value_rows_beat_a_bank_column_header() -> None:
+    document = docx.Document()
+    table = document.add_table(rows=4, cols=2)
+    for row, (key, value) in zip(table.rows, [("Field", "Direct deposit information"), ("Routing number", "021000021"),
+                                              ("Bank account number", "1234560724"), ("PO number", "4500015644")]):
+        row.cells[0].text, row.cells[1].text = key, value
+    out = io.BytesIO()
+    document.save(out)
+    assert scanned("dd.docx", out.getvalue()) == [ROUTING, (BANK, "1234560724")]
 
 
 def test_xlsx_bank_account_column() -> None:

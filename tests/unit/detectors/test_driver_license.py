@@ -34,6 +34,10 @@ CASES = [
     ("DL: B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
     ("CDL B7730982 (class A)", [("US_DRIVER_LICENSE", "B7730982")]),
     ("Driver license\nB7730982\n", [("US_DRIVER_LICENSE", "B7730982")]),
+    ("dl#B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
+    ("DL (CA): B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
+    ("Driver's license number\n(as printed on the card): B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
+    ("> my driver's license is below, the phone stays the same\n> B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
     ("Driver licenses Y5512093 and Y5512094 on file", [("US_DRIVER_LICENSE", "Y5512093"), ("US_DRIVER_LICENSE", "Y5512094")]),
     # Spanish
     ("Licencia de conducir: B7730982", [("US_DRIVER_LICENSE", "B7730982")]),
