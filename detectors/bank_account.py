@@ -6,23 +6,32 @@ banks print 4 to 17 digits, with no public structure and no check digit. So
 only the label decides, as for utility accounts (DETECTION.md, "Labels and
 structure"), and the two never share a number:
 
-- a bank-account label nearest the number ("bank account", "checking",
-  "savings", "direct deposit", "DDA", "cuenta bancaria") makes it a bank
-  account;
-- an account label ("account", "acct", "cuenta") makes it one when a bank
-  word stands before it on its line or in its table's header row (routing,
-  ABA, bank, checking, savings, direct deposit, ACH), or when a routing label
-  sits right beside it (on its line after it, or on the line above or below:
-  the ACH form's two fields) and no account there is labelled a bank's (then
-  that one is the bank account, and this one the utility's);
-- a utility word in its label (customer/service account, SCE, Edison,
-  water, the utility's name) leaves it to UTILITY_ACCOUNT, whatever else is
-  near; so does a utility's own layout (``d-dd-ddd-dddd``).
+- a bank-account label nearest the number ("bank account", "checking
+  account", "savings", "direct deposit", "DDA", "cuenta bancaria") makes it
+  a bank account ("we are checking account 00123456" does not);
+- an account label ("account", "acct", "cuenta", "account # at your bank")
+  makes it one when a bank word stands before it on its line or in its
+  table's header row (routing, ABA, bank, checking, savings, direct deposit,
+  ACH), or when a routing label sits beside it (after it on its line, on the
+  two lines above or the line below: an ACH form's fields), unless another
+  account there is labelled the bank's (then that one is the bank account,
+  and this one the utility's: an autopay export's "Service Account" and
+  "Bank Account" columns);
+- a utility word in its own label (customer/service account, SCE, Edison,
+  water) leaves it to UTILITY_ACCOUNT, and in prose a utility word before
+  it on its line; so do a utility's layouts (``d-dd-ddd-dddd``);
+- in a key/value table a row label beats the column header ("PO number",
+  "Routing" under a "Direct deposit" header), and nine digits passing the
+  ABA checksum under a routing word are the routing number; ACH trace
+  numbers are negatives (detectors.context).
 
-Numbers of six to seventeen digits come from the shared candidate pass;
-four- and five-digit accounts only from right after a bank-account label
-(``short()``), as a short number anywhere else is a year, an amount or a
-ZIP code.
+Numbers of six to seventeen digits come from the shared candidate pass,
+plain or printed in groups; four- and five-digit accounts only right after a
+bank-account label (``short()``) or in a bank-account column of a table
+handed in (``short_in_columns()``), as a short number anywhere else is a
+year, an amount or a ZIP code. The judge reads a number's label only where
+the text holds a bank word at all (one prefilter pass, detectors.engine) and
+an account word is near or a column header is over it.
 
 >>> [f.value for f in find("Routing 021000021, checking account 12345678")]
 ['12345678']
