@@ -53,6 +53,12 @@ NEGATIVE = (
     "reference", "ref", "ref #", "transaction", "transaction id", "receipt", "voucher",
     "meter", "meter #", "meter no", "meter number", "meter id", "meter read", "reading", "medidor", "lectura",
     "id de reunión", "reunión", "factura", "pedido", "orden", "rastreo", "código", "contraseña",
+    # licences that are no driver's, and "DL" as a distribution list (detectors.driver_license)
+    "business license", "business license number", "contractor license", "contractor's license",
+    "professional license", "license plate", "software license", "license key", "liquor license",
+    "distribution list", "dl list", "dl group", "dl members", "mailing list",
+    # ACH trace numbers are no accounts (detectors.bank_account)
+    "trace", "trace number", "trace no", "trace #", "trace id", "ach trace", "ach trace number",
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 

@@ -22,15 +22,20 @@ import threading
 from collections.abc import Callable
 from functools import lru_cache, partial
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
-from detectors import bank_routing, credit_card, phone, us_ein, us_itin, us_ssn, utility_account
+from detectors import bank_account, bank_routing, credit_card, driver_license, phone, us_ein, us_itin, us_ssn, utility_account
 from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
+from detectors.prefilter import Prefilter
 from detectors.recognizer import Judge
 from detectors.tables import Blocks, Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
+
+if TYPE_CHECKING:
+    from detectors.custom import CustomTypes
 
 # Entity, judge, recognizer name, and rank among equal scores (lower wins).
 FIXED: tuple[tuple[str, Judge, str, int], ...] = (
@@ -39,8 +44,9 @@ FIXED: tuple[tuple[str, Judge, str, int], ...] = (
     (credit_card.ENTITY, credit_card.judge, "DlpCreditCardRecognizer", 2),
     (us_ein.ENTITY, us_ein.judge, "DlpUsEinRecognizer", 3),
     (bank_routing.ENTITY, bank_routing.judge, "DlpBankRoutingRecognizer", 4),
+    (bank_account.ENTITY, bank_account.judge, bank_account.NAME, 5),
 )
-MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, phone)
+MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, phone, bank_account, driver_license)
 ENTITIES = tuple(m.ENTITY for m in MODULES)
 _SIZES = {m.ENTITY: m.SIZES for m in MODULES}
 _BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
@@ -64,10 +70,11 @@ def structure(text: str) -> Blocks:
 class _LabelOf:
     """A candidate's label, computed on first use."""
 
-    __slots__ = ("ctx", "c", "label")
+    __slots__ = ("ctx", "c", "label", "bank")
 
-    def __init__(self, ctx: Context, c: Candidate) -> None:
+    def __init__(self, ctx: Context, c: Candidate, bank: bool = True) -> None:
         self.ctx, self.c = ctx, c
+        self.bank = bank  # whether the text may hold a bank account at all (detectors.bank_account)
         self.label: Label | None = None
 
     def __call__(self) -> Label:
@@ -80,8 +87,21 @@ class Detector:
     """Finds every entity in a text; safe to share between threads."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS,
-                 edm: EdmSet | None = None) -> None:
+                 edm: EdmSet | None = None,
+                 licenses: tuple[driver_license.LicenseFormat, ...] = driver_license.DEFAULT_FORMATS,
+                 custom: CustomTypes | None = None) -> None:
         self.utility = UtilityAccounts(formats, edm)
+        self.licenses = driver_license.Licenses(licenses)
+        self.custom = custom  # an administrator's own types (detectors.custom), run after ours
+        # One pass tells whether a text may hold a licence label, a bank-account label,
+        # a custom type's pattern or any bank word: (first, end) of each one's patterns.
+        groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
+                  tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS)
+        bounds = [0]
+        for group in groups:
+            bounds.append(bounds[-1] + len(group))
+        self._groups = tuple(zip(bounds, bounds[1:]))
+        self._prefilter = Prefilter([p for group in groups for p in group])
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -97,23 +117,49 @@ class Detector:
         window's own span, with ``tables`` a Blocks); numbers in the margins
         are judged only where their findings could overlap one kept.
         """
-        if _DIGIT.search(text) is None:
-            return []  # no digit, no number (a subject line, say): nothing to map or scan
+        if self.custom is None and _DIGIT.search(text) is None:
+            return []  # no digit, no number (a subject line, say), and no type of the administrator's
         norm = normalize(text)
         found, breaks = scan_numbers(norm)
-        if not (found or breaks):
+        if not (found or breaks or self.custom is not None):
             return []
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
+        labels = self._prefilter.found(norm)
+        # The tables as a tuple, in ``norm``'s positions, for the checks that read every
+        # header (bank and licence columns); a long text's Blocks read only this window's.
+        flat = tables.within(len(norm)) if isinstance(tables, Blocks) else tables
+        bank = any(a <= i < b for i in labels for a, b in self._groups[3:]) or bank_account.in_headers(flat)
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c)))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
         for c in joined:  # after the others: labels are read in order of position
-            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c)))
+            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
+        hits.extend(self._labelled(norm, tables, flat, labels))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
+
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, flat: tuple[Table, ...] | None,
+                  found: set[int]) -> list[_Hit]:
+        """Licences, four- and five-digit bank accounts and the custom types: each asks a
+        prefilter first, so a text with none of their labels or patterns costs one pass."""
+        def context() -> Context:
+            return Context(norm, self.vocab, tables, HEADER_WORDS)
+        licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
+        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
+                            for score, start, end in self.licenses.hits(norm, flat, context, licence)]
+        if short:
+            hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
+                        for score, start, end in bank_account.short(norm))
+        if flat:  # short_in_columns reads only tables with a bank-account column
+            hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
+                        for score, start, end in bank_account.short_in_columns(norm, flat))
+        if custom and self.custom is not None:
+            hits.extend((score, start, end, 8, entity, name) for score, start, end, entity, name
+                        in self.custom.hits(norm, prefiltered=True))
+        return hits
 
     def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
         """Every entity's verdict on one candidate.

@@ -41,6 +41,7 @@ NAMES = {
     "US_SSN": "DlpUsSsnRecognizer", "US_ITIN": "DlpUsItinRecognizer", "US_EIN": "DlpUsEinRecognizer",
     "CREDIT_CARD": "DlpCreditCardRecognizer", "US_BANK_ROUTING": "DlpBankRoutingRecognizer",
     "UTILITY_ACCOUNT": "DlpUtilityAccountRecognizer", "PHONE_NUMBER": "DlpPhoneRecognizer",
+    "US_BANK_ACCOUNT": "DlpBankAccountRecognizer", "US_DRIVER_LICENSE": "DlpDriverLicenseRecognizer",
 }
 
 

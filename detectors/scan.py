@@ -32,6 +32,7 @@ import pkgutil
 from encodings.aliases import aliases
 from functools import cache
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from detectors.budget import Deadline, OutOfTime
 from detectors.edm import EdmSet
@@ -39,8 +40,13 @@ from detectors.engine import Detector
 from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
 from detectors.segments import Extraction, Limits, Segment, Unscannable, extract, structure
+from detectors.driver_license import DEFAULT_FORMATS as LICENSE_FORMATS
+from detectors.driver_license import LicenseFormat
 from detectors.tables import Blocks
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
+
+if TYPE_CHECKING:
+    from detectors.custom import CustomTypes
 
 _LINE_REACH = 4096  # how far back a window looks for the start of its first line
 
@@ -87,9 +93,11 @@ class Scanner:
     """Extraction limits, budgets and a detector, built once from the configuration."""
 
     def __init__(self, formats: tuple[AccountFormat, ...] = DEFAULT_FORMATS, edm: EdmSet | None = None,
-                 limits: Limits = Limits(), budgets: Budgets = Budgets()) -> None:
+                 limits: Limits = Limits(), budgets: Budgets = Budgets(),
+                 licenses: tuple[LicenseFormat, ...] = LICENSE_FORMATS, custom: CustomTypes | None = None) -> None:
         _load_codecs()
-        self.detector = Detector(formats, edm)   # safe to share: hyperscan scratch is per thread
+        # safe to share: hyperscan scratch is per thread; custom types (detectors.custom) run under a lock
+        self.detector = Detector(formats, edm, licenses, custom)
         self.limits = limits
         self.budgets = budgets
 

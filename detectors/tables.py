@@ -29,6 +29,7 @@ read once, in linear time, for:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -134,6 +135,23 @@ class Blocks:
             if table.start <= pos:
                 return table if pos <= table.end else None
         return None
+
+    def within(self, length: int) -> tuple[Table, ...]:
+        """The tables that overlap the ``length`` characters asked about (from
+        ``offset``), in those characters' positions: each cut to them, its header kept.
+        Only the blocks under them are read."""
+        lo, hi = self.offset, self.offset + length
+        ends = self._ends_of()
+        out = []
+        for index in range(bisect_right(ends, lo), min(bisect_right(ends, hi), len(ends)) + 1):
+            tables = self._read.get(index)
+            if tables is None:
+                start = ends[index - 1] + 2 if index else 0
+                end = ends[index] if index < len(ends) else len(self.text)
+                tables = self._read[index] = analyse(self.text, start, end, self.known)
+            out.extend(dataclasses.replace(t, start=max(t.start - lo, 0), end=min(t.end, hi) - lo)
+                       for t in tables if t.end > lo and t.start < hi)
+        return tuple(out)
 
     def _ends_of(self) -> list[int]:
         if self._ends is None:  # non-overlapping, left to right: the blocks find_tables reads

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from stdnum import luhn
 
+from detectors import bank_account
 from detectors.candidates import Candidate
 from detectors.defaults import DEFAULT_FORMATS as DEFAULT_FORMATS  # re-exported: defined in detectors.defaults
 from detectors.defaults import AccountFormat as AccountFormat
@@ -78,7 +79,9 @@ def _customer_column(c: Candidate, label_of: LabelOf) -> bool:
 
 
 def _bank_only(before: str, text: str) -> bool:
-    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text)
+    """Bank words and no utility word: unless another account there is labelled the bank's."""
+    return bool(_BANK.search(before)) and not _UTILITY.search(before + " " + text) \
+        and not bank_account.another_is_the_banks(before, text)
 
 
 class UtilityAccounts:

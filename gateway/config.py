@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -192,9 +193,144 @@ _DEFAULT_FORMATS = tuple(
 _LIMITS = Limits()
 
 
+class LicenseFormatSettings(_Section):
+    """One state's driver's licence layout (see detectors.driver_license)."""
+
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    layout: Annotated[str, Field(pattern=r"^[Ld]+(?:[- ][Ld]+)*$", min_length=6, max_length=30)]
+
+
+# The contract's entity names: a custom type may not take one.
+BUILT_IN_ENTITIES = frozenset({"US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "PHONE_NUMBER",
+                               "US_BANK_ROUTING", "US_DRIVER_LICENSE", "US_BANK_ACCOUNT", "NOT"})
+REGEX_FLAGS_NOTE = "compiled as Presidio does: case-insensitive, multi-line, dot matches newline"
+
+
+def _check_regex(value: str) -> str:
+    """A pattern Presidio's regex engine compiles (the ``regex`` module, Presidio's flags)."""
+    import regex
+    try:
+        regex.compile(value, regex.DOTALL | regex.MULTILINE | regex.IGNORECASE)
+    except (regex.error, TypeError, ValueError) as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+def _check_entity(value: str) -> str:
+    if value in BUILT_IN_ENTITIES:
+        raise ValueError(f"{value} is a built-in entity; give the custom type a name of its own")
+    return value
+
+
+Regex = Annotated[str, Field(min_length=1), AfterValidator(_check_regex)]
+EntityName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,63}$"), AfterValidator(_check_entity)]
+
+
+class PatternSettings(_Section):
+    """One pattern of a custom type: Presidio's ``Pattern`` (name, regex, score)."""
+
+    name: str = Field("pattern", min_length=1)
+    regex: Regex
+    score: float = Field(ge=0, le=1)
+
+
+class RecognizerSettings(_Section):
+    """One recognizer in presidio-analyzer's recognizer YAML (``recognizers:`` list)."""
+
+    name: str | None = None
+    supported_entity: EntityName
+    supported_language: Literal["en"] = "en"
+    type: Literal["custom"] | None = None
+    enabled: bool = True
+    patterns: tuple[PatternSettings, ...] = ()
+    context: tuple[str, ...] = ()
+    deny_list: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    deny_list_score: float = Field(1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _something(self) -> "RecognizerSettings":
+        if not self.patterns and not self.deny_list:
+            raise ValueError("give patterns or a deny_list")
+        return self
+
+
+class PresidioFileSettings(_Section):
+    recognizers: tuple[RecognizerSettings, ...]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "PresidioFileSettings":
+        if not self.recognizers:
+            raise ValueError("the file lists no recognizers")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class PresidioFile:
+    """A Presidio recognizer YAML file, read and validated."""
+
+    path: Path
+    recognizers: tuple[RecognizerSettings, ...]
+
+
+def _read_presidio_file(value: object, info: ValidationInfo) -> PresidioFile:
+    """The recognizers of a Presidio YAML file (relative to the configuration directory)."""
+    if isinstance(value, PresidioFile):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ValueError("give the path of a Presidio recognizer YAML file")
+    base = (info.context or {}).get("base") or Path(".")
+    path = Path(value) if Path(value).is_absolute() else Path(base) / value
+    try:
+        raw, document = read_yaml(path)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        parsed = PresidioFileSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(describe(exc, path, document)) from None
+    return PresidioFile(path, parsed.recognizers)
+
+
+class CustomTypeSettings(_Section):
+    """An administrator's own entity: a regex (with an optional check) or a Presidio YAML file."""
+
+    entity: EntityName | None = None
+    enabled: bool = True
+    regex: Regex | None = None
+    score: float = Field(0.5, ge=0, le=1)
+    patterns: tuple[PatternSettings, ...] = ()
+    context: tuple[str, ...] = ()
+    deny_list: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    check: Literal["luhn", "mod"] | None = None
+    modulus: int = Field(10, ge=2, le=10_000)
+    weights: tuple[Annotated[int, Field(ge=0, le=1000)], ...] = ()
+    presidio_yaml: Annotated[PresidioFile, BeforeValidator(_read_presidio_file)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CustomTypeSettings":
+        inline = self.entity is not None or self.regex is not None or self.patterns or self.deny_list
+        if self.presidio_yaml is not None:
+            if inline or self.check is not None:
+                raise ValueError("give presidio_yaml alone, or entity with regex/patterns, not both")
+            return self
+        if self.entity is None:
+            raise ValueError("give entity (its name, e.g. EMPLOYEE_ID) and a regex, or presidio_yaml")
+        if self.regex is None and not self.patterns and not self.deny_list:
+            raise ValueError("give a regex, patterns or a deny_list")
+        return self
+
+
+# The shipped example (off): an employee ID, "E" and six digits, counted only beside its words.
+EMPLOYEE_ID_EXAMPLE = CustomTypeSettings(
+    entity="EMPLOYEE_ID", enabled=False, regex=r"\bE-?\d{6}\b", score=0.4,
+    context=("employee", "employee id", "employee number", "emp id", "emp no", "staff id", "badge", "empleado"))
+
+
 class DetectionSettings(_Section):
     enabled: bool = True
     utility_accounts: tuple[AccountFormatSettings, ...] = _DEFAULT_FORMATS
+    driver_licenses: tuple[LicenseFormatSettings, ...] = (LicenseFormatSettings(state="CA", layout="Lddddddd"),)
+    custom_types: tuple[CustomTypeSettings, ...] = (EMPLOYEE_ID_EXAMPLE,)
     thread_above: int = Field(65_536, ge=0)
     # Judged on the event loop: messages up to this size that hold nothing the
     # scan inflates (gateway.offload); 0 = every scan in a CPU thread.
@@ -297,8 +433,8 @@ def load(config_dir: Path | None, overrides: Overrides = Overrides()) -> Setting
     if path is not None:
         raw, document = read_yaml(path)
     _apply_overrides(raw, overrides)
-    try:
-        return Settings.model_validate(raw)
+    try:   # files the configuration names (detection.custom_types presidio_yaml) are relative to it
+        return Settings.model_validate(raw, context={"base": config_dir})
     except ValidationError as exc:
         raise ConfigError(describe(exc, path, document, overrides)) from None
 

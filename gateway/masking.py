@@ -116,7 +116,9 @@ def detector_for(settings: Any) -> Detector:
     # Here, not at the top: the CLI masks addresses without loading the detector (hyperscan, phonenumbers).
     from detectors.edm import EdmStore  # noqa: PLC0415
     from detectors.engine import Detector  # noqa: PLC0415
-    return Detector(settings.detection.account_formats(), EdmStore(settings.data_dir).load())
+    from gateway.detection import options  # noqa: PLC0415
+    o = options(settings.detection)
+    return Detector(o.formats, EdmStore(settings.data_dir).load(), o.licenses, o.custom)
 
 
 def subject(text: str, findings: Sequence[Mapping[str, object]]) -> str:

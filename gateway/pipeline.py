@@ -18,6 +18,7 @@ from typing import Any
 from detectors.edm import EdmStore
 from detectors.findings import Finding, Unscannable
 from detectors.scan import Budgets, Scanner
+from gateway import detection
 from gateway.message import Message, parse
 from gateway.policy import chains, profiles, purpose
 from gateway.policy.rules import Facts
@@ -92,9 +93,11 @@ class Pipeline:
         d = settings.detection
         if not d.enabled:
             return cls(None, policy)
+        o = detection.options(d)
         budgets = Budgets(max_findings=d.max_findings, max_segment_findings=d.max_segment_findings,
                           cpu_seconds=d.scan_cpu_seconds)
-        return cls(Scanner(d.account_formats(), EdmStore(settings.data_dir).load(), d.limits(), budgets), policy)
+        return cls(Scanner(o.formats, EdmStore(settings.data_dir).load(), d.limits(), budgets, o.licenses, o.custom),
+                   policy)
 
     def masked(self, text: str | None) -> str | None:
         """``text`` written by the sender (a Message-ID, say) with every value the

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from detectors.findings import Unreadable
 
-SENSITIVE = frozenset({"US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING"})
+# Cerritos 1.03.040 A.1 names driver's licence numbers; Citrus AR 15.07 bank account information.
+SENSITIVE = frozenset({"US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING",
+                       "US_DRIVER_LICENSE", "US_BANK_ACCOUNT"})
 # Parts that could not be read but hide nothing a person wrote: inline images, signatures.
 HARMLESS_UNREADABLE = frozenset({Unreadable.IMAGE, Unreadable.SIGNATURE})
 

@@ -19,7 +19,8 @@ from gateway.review.context import Rq, day, number
 
 log = logging.getLogger("dlp.review")
 PAGE_SIZE = 50
-ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING", "PHONE_NUMBER")
+ENTITIES = ("US_SSN", "US_ITIN", "US_EIN", "CREDIT_CARD", "UTILITY_ACCOUNT", "US_BANK_ROUTING", "US_BANK_ACCOUNT",
+            "US_DRIVER_LICENSE", "PHONE_NUMBER")
 STATUSES = ("held", "released", "deleted")
 FILTERS = ("status", "profile", "entity", "sender", "domain", "from", "to", "q")
 

@@ -1,0 +1,232 @@
+"""US_BANK_ACCOUNT: a deposit account number at a bank (checking, savings).
+
+Four to seventeen digits: the account field of a NACHA entry detail record is
+17 characters (NACHA Operating Rules, Appendix Three, "DFI Account Number");
+banks print 4 to 17 digits, with no public structure and no check digit. So
+only the label decides, as for utility accounts (DETECTION.md, "Labels and
+structure"), and the two never share a number:
+
+- a bank-account label nearest the number ("bank account", "checking
+  account", "savings", "direct deposit", "DDA", "cuenta bancaria") makes it
+  a bank account ("we are checking account 00123456" does not);
+- an account label ("account", "acct", "cuenta", "account # at your bank")
+  makes it one when a bank word stands before it on its line or in its
+  table's header row (routing, ABA, bank, checking, savings, direct deposit,
+  ACH), or when a routing label sits beside it (after it on its line, on the
+  two lines above or the line below: an ACH form's fields), unless another
+  account there is labelled the bank's (then that one is the bank account,
+  and this one the utility's: an autopay export's "Service Account" and
+  "Bank Account" columns);
+- a utility word in its own label (customer/service account, SCE, Edison,
+  water) leaves it to UTILITY_ACCOUNT, and in prose a utility word before
+  it on its line; so do a utility's layouts (``d-dd-ddd-dddd``);
+- in a key/value table a row label beats the column header ("PO number",
+  "Routing" under a "Direct deposit" header), and nine digits passing the
+  ABA checksum under a routing word are the routing number; ACH trace
+  numbers are negatives (detectors.context).
+
+Numbers of six to seventeen digits come from the shared candidate pass,
+plain or printed in groups; four- and five-digit accounts only right after a
+bank-account label (``short()``) or in a bank-account column of a table
+handed in (``short_in_columns()``), as a short number anywhere else is a
+year, an amount or a ZIP code. The judge reads a number's label only where
+the text holds a bank word at all (one prefilter pass, detectors.engine) and
+an account word is near or a column header is over it.
+
+>>> from detectors.engine import finder   # the engine runs every entity's rules
+>>> find = finder(ENTITY)
+>>> [f.value for f in find("Routing 021000021, checking account 12345678")]
+['12345678']
+>>> [f.entity for f in find("Bank: Wells Fargo  Account: 4417730982")]
+['US_BANK_ACCOUNT']
+>>> find("SCE customer account 0012345678, routing 021000021")   # the utility's
+[]
+>>> find("Checking in on order 12345678")
+[]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from detectors.bank_routing import is_valid as rtn_valid
+from detectors.candidates import Candidate
+from detectors.context import Context, fold, keywords
+from detectors.findings import Finding
+from detectors.prefilter import Finder
+from detectors.tables import Table
+from detectors.recognizer import LabelOf
+
+ENTITY = "US_BANK_ACCOUNT"
+NAME = "DlpBankAccountRecognizer"
+CONTEXT = ("bank account", "bank account number", "bank account no", "bank account #", "bank acct", "bank acct#",
+           "bank acct no", "checking", "checking account", "checking acct", "checking account number",
+           "savings", "savings account", "savings acct", "savings account number", "direct deposit",
+           "direct deposit account", "deposit account", "deposit account number", "dda", "dda#", "dda account",
+           "ach account", "account to be credited", "depositor account number", "dfi account number",
+           "cuenta bancaria", "número de cuenta bancaria", "numero de cuenta bancaria", "cuenta de cheques",
+           "cuenta de ahorros", "depósito directo", "deposito directo")
+SIZES = tuple(range(6, 18))
+_STRONG = keywords(*CONTEXT)
+_ACCOUNT = frozenset({ENTITY, "UTILITY_ACCOUNT"})
+# Words that, before an account label's number, say the account is at a bank.
+BANK_WORDS = keywords("routing", "aba", "rtn", "bank", "banking", "checking", "savings", "direct deposit", "ach",
+                      "dda", "banco", "cuenta bancaria", "ruta bancaria", "número de ruta", "credit union")
+# Words that say the account is a utility's: they win over any bank word.
+UTILITY_WORDS = keywords("sce", "edison", "water", "utility", "electric", "gas", "service account",
+                         "customer account", "billing account", "utility account", "agua", "luz",
+                         "cuenta de servicio", "cuenta de cliente", "customer", "service address")
+_ROUTING = keywords("routing", "aba", "rtn", "routing/transit", "ruta bancaria", "número de ruta")
+# "we are checking account 00123456": the verb, not the bank account
+_VERB = re.compile(r"(?<![a-z])(?:am|is|are|was|were|be|been|i'm|we're|they're|you're|still|also|just|currently|"
+                   r"now|not|keep|stop|start|finish|by|for)\s+checking\s+(?:on\s+|the\s+|your\s+|that\s+)?"
+                   r"(?:account|acct)")
+_GROUPED_WORDS = 3  # a bank label this close takes a grouped number (1234-567890)
+# Every word of an account label (ours, and the utility account's we must tell apart) holds one of these.
+_ACCOUNTISH = ("acc", "a/c", "cuenta", "checking", "savings", "deposit", "dda", "ach", "dfi")
+
+
+def _accountish(window: str) -> bool:
+    return any(word in window for word in _ACCOUNTISH)  # str.find, faster than one regex here
+
+
+
+_LOOKBACK = 260  # characters: the label's reach (detectors.context) and the line above
+_NOT_ACCOUNT_SHAPES = frozenset({(5, 4), (3, 2, 4), (3, 3, 4), (1, 3, 3, 4), (2, 2, 4), (4, 2, 2), (2, 7),
+                                 (1, 2, 3, 4), (1, 3, 4, 2)})
+_ACCOUNT_WORD = keywords("account", "acct", "cuenta", "a/c")
+_LINES_ABOVE = 3
+_NEAR = 160  # characters looked at after the number and around its line for a routing label
+_ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
+
+
+def judge(c: Candidate, label_of: LabelOf) -> float | None:
+    """Score a candidate as a bank account number, or None."""
+    if not 4 <= len(c.digits) <= 17 or not (c.plain or _grouped(c)):
+        return None  # dates, phone numbers, ZIP+4, a utility's layouts: not read further
+    if not getattr(label_of, "bank", True):
+        return None  # no bank word anywhere in the text: no number in it is a bank's
+    ctx = getattr(label_of, "ctx", None)
+    if getattr(label_of, "label", 0) is None and ctx is not None \
+            and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
+        return None  # no account word before it, no column header over it: its label cannot be ours
+    label = label_of()
+    if "US_BANK_ROUTING" in label.nearest and _ACCOUNT_WORD.search(label.text) \
+            and not (len(c.digits) == 9 and rtn_valid(c.digits)):
+        label = label._replace(nearest=frozenset({"UTILITY_ACCOUNT"}))  # "Account # at your bank"
+    if not label.nearest & _ACCOUNT or (not c.plain and label.words > _GROUPED_WORDS):
+        return None
+    if label.column and ctx is not None and _other_row_label(ctx, c.start):
+        return None  # a key/value table's row label ("PO number", "Routing") beats its column header
+    if len(c.digits) == 9 and _ROUTING.search(label.text) and rtn_valid(c.digits):
+        return None  # "routing number of the checking account": the routing number
+    if ENTITY in label.nearest:  # "checking account", however a sentence began
+        return None if _VERB.search(label.before) else 0.95
+    # An account label: a bank word before it, or a routing label beside it, and no utility word.
+    if another_is_the_banks(label.before, label.text):
+        return None
+    if BANK_WORDS.search(label.before):
+        score = 0.9
+    elif ctx is not None and not label.column and routing_beside(ctx.text, c.start, c.end):
+        score = 0.91  # over the utility reading of the same account label (0.8-0.9)
+    else:
+        return None
+    # A utility word in its own label; in prose also before it (a table's other headers are not its label).
+    if UTILITY_WORDS.search(label.text) or (not label.column and UTILITY_WORDS.search(label.before)):
+        return None
+    return score
+
+
+def another_is_the_banks(before: str, text: str) -> bool:
+    """Whether another account beside this one is labelled a bank's (its column header, or
+    earlier on its line): this one, labelled only "account", is then the other (a utility's)."""
+    return _STRONG.search(before) is not None and _STRONG.search(text) is None
+
+
+def _other_row_label(ctx: Context, start: int) -> bool:
+    """Whether the cells before ``start`` on its line end with a label of something else."""
+    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
+    last = None
+    for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):
+        pass
+    return last is not None and not ctx.vocab.entities(last.group()) <= _ACCOUNT
+
+
+# Every path above needs one of these somewhere in the text (or in a table header handed in).
+BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta",)
+_BANK_RAW = re.compile("(?i)" + BANK_PATTERNS[0])
+
+
+def in_headers(tables: tuple[Table, ...] | None) -> bool:
+    """Whether a table handed in has a bank word in its header row."""
+    return bool(tables) and any(_BANK_RAW.search(h) for t in tables or () for h in t.headers)
+
+
+def _grouped(c: Candidate) -> bool:
+    """An account printed in groups ("1234 5678 9012", "4417-730982"); not a date, phone, SSN or ZIP+4."""
+    return c.sep in ("-", " ") and len(c.digits) >= 8 and c.groups not in _NOT_ACCOUNT_SHAPES
+
+
+def routing_beside(text: str, start: int, end: int) -> bool:
+    """Whether a routing label sits beside the number: after it on its line, or on the line above or below."""
+    line = text.rfind("\n", max(0, start - _NEAR), start) + 1
+    above = line
+    for _ in range(_LINES_ABOVE):  # a form's routing field a line or two above
+        above = text.rfind("\n", max(0, above - 1 - _NEAR), max(0, above - 1)) + 1 if above else above
+    after = text.find("\n", end, end + _NEAR)
+    after = min(len(text), end + _NEAR) if after < 0 else after
+    below = text.find("\n", after + 1, after + 1 + _NEAR)
+    below = min(len(text), after + 1 + _NEAR) if below < 0 else below
+    if not (_ROUTING_RAW.search(text, above, line) or _ROUTING_RAW.search(text, end, below)):
+        return False  # most numbers: no routing word near, nothing copied
+    window = (text[above:line] + " " + text[end:below]).lower()
+    # A bank account labelled as one beside it is the bank's: this one is then the other account.
+    return _ROUTING.search(window) is not None and not UTILITY_WORDS.search(window) and not _STRONG.search(window)
+
+
+# A short account: right after a bank-account label, its digits alone.
+_SHORT_LABELS = Finder((r"(?:bank|checking|savings|deposit)[ \t]+(?:account|acct)|cuenta[ \t]+bancaria",),
+                       caseless=True)
+_SHORT_TAIL = re.compile(r"(?i)(?:[ \t]*(?:number|no\.?|num\.?|#))?[ \t]*[:#]?[ \t]*"
+                         r"(?<![\d-])(\d{4,5})(?![\d,.-]?\d)")
+# What short() needs in a text, for the caller's prefilter.
+SHORT_LABEL_PATTERNS = _SHORT_LABELS.patterns
+
+
+def short(text: str) -> Iterator[tuple[float, int, int]]:
+    """Four- and five-digit accounts written right after a bank-account label: (score, start, end)."""
+    for _, start, end in _SHORT_LABELS.spans(text):
+        if start and text[start - 1].isalpha():
+            continue  # "overdraft-savings" is fine, "unsavings" is no label
+        match = _SHORT_TAIL.match(text, end)
+        if match is not None and not (end < len(text) and text[end].isalpha()):
+            yield 0.9, match.start(1), match.end(1)
+
+
+_SHORT_CELL = re.compile(r"(?<![\w.,/$-])\d{4,5}(?![\w/%-]|[.,]\d)")
+_SHORT_CSV_CELL = re.compile(r"(?<![\w./$-])\d{4,5}(?![\w/%-]|\.\d)")  # commas split cells here
+
+
+def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tuple[float, int, int]]:
+    """Four- and five-digit accounts in a bank-account column of the tables handed in."""
+    for table in tables or ():
+        if not any(_bank_column(h, table.headers) for h in table.headers):
+            continue
+        cell = _SHORT_CSV_CELL if table.sep == "," else _SHORT_CELL
+        for match in cell.finditer(text, table.start, table.end):
+            if _bank_column(table.header_at(text, match.start()), table.headers):
+                yield 0.9, match.start(), match.end()
+
+
+def _bank_column(header: str, headers: tuple[str, ...]) -> bool:
+    """A bank account's column: labelled one, or "account" in a table with bank words and no other bank column."""
+    header = fold(header)
+    if not header or UTILITY_WORDS.search(header):
+        return False
+    if _STRONG.search(header):
+        return True
+    row = fold(" ".join(headers))
+    return bool(_ACCOUNT_WORD.search(header)) and bool(BANK_WORDS.search(row)) and not _STRONG.search(row) \
+        and not UTILITY_WORDS.search(row)
+

@@ -1,0 +1,129 @@
+"""Which of a few patterns occur in a text at all: one hyperscan pass, no positions.
+
+The entities found only beside a label (driver's licences, short bank
+accounts) and the administrator's own types ask first whether anything of
+theirs is in the text, all in one pass (detectors.engine); most mail holds
+none of it, and then nothing else of theirs runs. Hyperscan reads the text once for every pattern (single-match
+mode: it stops looking for a pattern once it has seen it). In prefilter mode
+a pattern hyperscan cannot compile exactly is widened to one it can, so the
+answer may be yes when the real pattern would not match; a pattern it cannot
+take at all is searched with Python's ``regex`` instead. ``\\w``, ``\\s`` and
+letter case are read as ASCII (hyperscan's Unicode properties cost several
+times more): a custom pattern should spell out non-ASCII letters it needs.
+
+>>> p = Prefilter([r"licen[cs]e", r"\\bC?DL\\b"])
+>>> sorted(p.found("Driver LICENSE: on file")), sorted(p.found("no label here"))
+([0], [])
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
+    hyperscan = None  # type: ignore[assignment]
+try:  # Presidio's regular expression engine: an administrator's patterns are written for it
+    import regex as _re
+except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
+    _re = re
+
+
+class Prefilter:
+    """Patterns compiled once; ``found(text)`` returns the indexes of those that occur."""
+
+    def __init__(self, patterns: Sequence[str], caseless: bool = True) -> None:
+        self.patterns = tuple(patterns)
+        self._local = threading.local()
+        self._db = None
+        self._fallback: list[tuple[int, Any]] = []
+        flags = _re.IGNORECASE | _re.MULTILINE | _re.DOTALL if caseless else _re.MULTILINE | _re.DOTALL
+        exact = []
+        # UTF-8 mode only for a pattern that needs it (it costs); word, space and case classes are
+        # read as ASCII either way (Unicode properties cost several times more).
+        self._utf8 = not all(p.isascii() for p in self.patterns)
+        if hyperscan is not None:
+            for index, pattern in enumerate(self.patterns):
+                if _compiles(pattern, caseless, self._utf8):
+                    exact.append(index)
+                else:
+                    self._fallback.append((index, _re.compile(pattern, flags)))
+        else:
+            self._fallback = [(i, _re.compile(p, flags)) for i, p in enumerate(self.patterns)]
+        if exact:
+            self._db = hyperscan.Database()
+            self._db.compile(expressions=[self.patterns[i].encode("utf-8") for i in exact], ids=exact,
+                             flags=[_flags(caseless, self._utf8)] * len(exact))
+
+    def found(self, text: str) -> set[int]:
+        """Indexes of the patterns that occur in ``text`` (a superset, in prefilter mode)."""
+        hits: set[int] = set()
+        if self._db is not None and text:
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                scratch = self._local.scratch = hyperscan.Scratch(self._db)  # one per thread
+            data = text.encode("utf-8", "replace") if self._utf8 else text.encode("ascii", "replace")
+            self._db.scan(data, scratch=scratch,
+                          match_event_handler=lambda id_, _f, _t, _fl, _c: hits.add(id_))
+        for index, pattern in self._fallback:
+            if pattern.search(text):
+                hits.add(index)
+        return hits
+
+
+def _flags(caseless: bool, utf8: bool) -> int:
+    flags = (hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_DOTALL
+             | hyperscan.HS_FLAG_MULTILINE)
+    if utf8:
+        flags |= hyperscan.HS_FLAG_UTF8
+    return flags | hyperscan.HS_FLAG_CASELESS if caseless else flags
+
+
+def _compiles(pattern: str, caseless: bool, utf8: bool) -> bool:
+    """Whether hyperscan takes ``pattern`` (in prefilter mode); else Python's re answers for it."""
+    try:
+        db = hyperscan.Database()
+        db.compile(expressions=[pattern.encode("utf-8")], ids=[0], flags=[_flags(caseless, utf8)])
+    except Exception:  # hyperscan.error: a construct it has no approximation for
+        return False
+    return True
+
+
+class Finder:
+    """Where a few patterns match: (pattern index, start, end) of every match, one hyperscan pass.
+
+    For simple patterns (no look-around): hyperscan reports each match's
+    leftmost start; the caller checks the characters around it.
+
+    >>> Finder([r"[A-Za-z][0-9]{3}"]).spans("x A123 and b4567")
+    [(0, 2, 6), (0, 11, 15)]
+    """
+
+    def __init__(self, patterns: Sequence[str], caseless: bool = False) -> None:
+        self.patterns = tuple(patterns)
+        self._local = threading.local()
+        flags = re.IGNORECASE if caseless else 0
+        self._regexes = [re.compile(p, flags) for p in self.patterns]
+        self._db = None
+        if hyperscan is not None and self.patterns:
+            hs_flags = hyperscan.HS_FLAG_SOM_LEFTMOST | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+            self._db = hyperscan.Database()
+            self._db.compile(expressions=[p.encode("ascii") for p in self.patterns],
+                             ids=list(range(len(self.patterns))), flags=[hs_flags] * len(self.patterns))
+
+    def spans(self, text: str) -> list[tuple[int, int, int]]:
+        """Every match, in order of its end (overlapping ones too)."""
+        if self._db is None:
+            return sorted(((i, m.start(), m.end()) for i, r in enumerate(self._regexes) for m in r.finditer(text)),
+                          key=lambda s: s[2])
+        out: list[tuple[int, int, int]] = []
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        self._db.scan(text.encode("ascii", "replace"), scratch=scratch,
+                      match_event_handler=lambda id_, start, end, _f, _c: out.append((id_, start, end)))
+        return out
