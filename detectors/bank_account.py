@@ -53,10 +53,9 @@ from collections.abc import Iterator
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
 from detectors.context import Context, fold, keywords
-from detectors.findings import Finding
 from detectors.prefilter import Finder
-from detectors.tables import Table
 from detectors.recognizer import LabelOf
+from detectors.tables import Table
 
 ENTITY = "US_BANK_ACCOUNT"
 NAME = "DlpBankAccountRecognizer"
@@ -148,7 +147,7 @@ def _other_row_label(ctx: Context, start: int) -> bool:
     """Whether the cells before ``start`` on its line end with a label of something else."""
     line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
     last = None
-    for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):
+    for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):  # noqa: B007 - keeps the last match
         pass
     return last is not None and not ctx.vocab.entities(last.group()) <= _ACCOUNT
 

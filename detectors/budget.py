@@ -65,7 +65,7 @@ class Deadline:
                 if self.armed:
                     _set_async_exc(self.thread, None)
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         self.armed = True
         _WATCHDOG.watch(self)
         return self

@@ -102,8 +102,9 @@ class CustomTypes:
 
 def _engine(types: tuple[CustomType, ...]) -> Any:
     """Presidio's AnalyzerEngine with one pattern recognizer per type, on WordsNlpEngine."""
-    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+    # Here, not at the top: presidio-analyzer loads only once a custom type is enabled.
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry  # noqa: PLC0415
+    from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine  # noqa: PLC0415
 
     class WordsNlpEngine(NlpEngine):
         """No model: the words of the text, lower-cased as their lemmas (for context words)."""

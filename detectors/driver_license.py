@@ -44,7 +44,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detectors.context import NOT, Context, Label, fold, keywords
-from detectors.findings import Finding
 from detectors.prefilter import Finder
 from detectors.tables import Table
 
@@ -148,7 +147,7 @@ def judge(label: Label, text: str, start: int) -> float | None:
     if label.words > _SHORT_WORDS:
         return None
     caps = None
-    for caps in _SHORT_CAPS.finditer(text, max(0, start - _SHORT_REACH), start):
+    for caps in _SHORT_CAPS.finditer(text, max(0, start - _SHORT_REACH), start):  # noqa: B007 - keeps the last match
         pass
     if caps is None or _SENTENCE_END.search(text, caps.end(), start):
         # "dl#B7730982", "cdl: B7730982": in any case with its mark, right before the number
@@ -169,7 +168,7 @@ def _label_lines_above(text: str, start: int) -> bool:
             break
     window = text[first + 1:start]
     last = None
-    for last in _LONG.finditer(fold(window)):
+    for last in _LONG.finditer(fold(window)):  # noqa: B007 - keeps the last match
         pass
     return last is not None and not any(ch.isdigit() for ch in window[last.end():])
 

@@ -24,7 +24,17 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from detectors import bank_account, bank_routing, credit_card, driver_license, phone, us_ein, us_itin, us_ssn, utility_account
+from detectors import (
+    bank_account,
+    bank_routing,
+    credit_card,
+    driver_license,
+    phone,
+    us_ein,
+    us_itin,
+    us_ssn,
+    utility_account,
+)
 from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
@@ -121,14 +131,14 @@ class Detector:
             return []  # no digit, no number (a subject line, say), and no type of the administrator's
         norm = normalize(text)
         found, breaks = scan_numbers(norm)
-        if not (found or breaks or self.custom is not None):
+        labels = self._prefilter.found(norm)   # licence and short bank labels, bank words, custom patterns
+        if not (found or breaks or labels):
             return []
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        labels = self._prefilter.found(norm)
         # The tables as a tuple, in ``norm``'s positions, for the checks that read every
         # header (bank and licence columns); a long text's Blocks read only this window's.
         flat = tables.within(len(norm)) if isinstance(tables, Blocks) else tables

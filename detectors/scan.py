@@ -29,19 +29,19 @@ from __future__ import annotations
 import codecs
 import encodings
 import pkgutil
+from dataclasses import dataclass
 from encodings.aliases import aliases
 from functools import cache
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from detectors.budget import Deadline, OutOfTime
+from detectors.driver_license import DEFAULT_FORMATS as LICENSE_FORMATS
+from detectors.driver_license import LicenseFormat
 from detectors.edm import EdmSet
 from detectors.engine import Detector
 from detectors.extract.lines import crlf
 from detectors.findings import Finding, count_by_entity
 from detectors.segments import Extraction, Limits, Segment, Unscannable, extract, structure
-from detectors.driver_license import DEFAULT_FORMATS as LICENSE_FORMATS
-from detectors.driver_license import LicenseFormat
 from detectors.tables import Blocks
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat
 

@@ -51,6 +51,7 @@ import re
 from dataclasses import dataclass, field
 
 from detectors.budget import OutOfTime
+from detectors.defaults import Limits as Limits  # re-exported: its home before detectors.defaults
 from detectors.engine import structure as tables_of
 from detectors.extract import Budget, Unreadable
 from detectors.extract.archive import Archive, members, open_zip, read_member
@@ -61,7 +62,6 @@ from detectors.extract.ooxml import kind as ooxml_kind
 from detectors.extract.ooxml import text as ooxml_text
 from detectors.extract.pdf import pdf_text
 from detectors.extract.sniff import READERS, sniff
-from detectors.defaults import Limits as Limits  # re-exported: its home before detectors.defaults
 from detectors.extract.text import decode_lines, looks_like_text
 from detectors.findings import Unscannable as Unscannable  # re-exported: its home before
 from detectors.tables import Blocks

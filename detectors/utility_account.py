@@ -29,14 +29,13 @@ account whatever surrounds it.
 
 from __future__ import annotations
 
-
 from stdnum import luhn
 
 from detectors import bank_account
 from detectors.candidates import Candidate
+from detectors.context import keywords
 from detectors.defaults import DEFAULT_FORMATS as DEFAULT_FORMATS  # re-exported: defined in detectors.defaults
 from detectors.defaults import AccountFormat as AccountFormat
-from detectors.context import keywords
 from detectors.edm import EdmSet
 from detectors.recognizer import LabelOf
 

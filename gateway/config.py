@@ -151,7 +151,7 @@ class ReviewSettings(_Section):
     purge_interval_minutes: int = Field(60, ge=1)
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> "ReviewSettings":
+    def _tls_pair(self) -> ReviewSettings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("give both tls_cert_file and tls_key_file, or neither")
         for path in (self.tls_cert_file, self.tls_key_file):
@@ -172,7 +172,7 @@ class AccountFormatSettings(_Section):
     check: Literal["luhn"] | None = None
 
     @model_validator(mode="after")
-    def _one_shape(self) -> "AccountFormatSettings":
+    def _one_shape(self) -> AccountFormatSettings:
         if (self.layout is None) == (self.digits is None):
             raise ValueError("give exactly one of layout (e.g. d-dd-ddd-dddd) or digits [min, max]")
         if self.digits is not None and not 6 <= self.digits[0] <= self.digits[1] <= 19:
@@ -208,7 +208,7 @@ REGEX_FLAGS_NOTE = "compiled as Presidio does: case-insensitive, multi-line, dot
 
 def _check_regex(value: str) -> str:
     """A pattern Presidio's regex engine compiles (the ``regex`` module, Presidio's flags)."""
-    import regex
+    import regex  # noqa: PLC0415 - only to check a custom type's pattern, as Presidio compiles it
     try:
         regex.compile(value, regex.DOTALL | regex.MULTILINE | regex.IGNORECASE)
     except (regex.error, TypeError, ValueError) as exc:
@@ -248,7 +248,7 @@ class RecognizerSettings(_Section):
     deny_list_score: float = Field(1.0, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _something(self) -> "RecognizerSettings":
+    def _something(self) -> RecognizerSettings:
         if not self.patterns and not self.deny_list:
             raise ValueError("give patterns or a deny_list")
         return self
@@ -258,7 +258,7 @@ class PresidioFileSettings(_Section):
     recognizers: tuple[RecognizerSettings, ...]
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "PresidioFileSettings":
+    def _not_empty(self) -> PresidioFileSettings:
         if not self.recognizers:
             raise ValueError("the file lists no recognizers")
         return self
@@ -307,7 +307,7 @@ class CustomTypeSettings(_Section):
     presidio_yaml: Annotated[PresidioFile, BeforeValidator(_read_presidio_file)] | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "CustomTypeSettings":
+    def _one_source(self) -> CustomTypeSettings:
         inline = self.entity is not None or self.regex is not None or self.patterns or self.deny_list
         if self.presidio_yaml is not None:
             if inline or self.check is not None:

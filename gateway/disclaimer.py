@@ -25,15 +25,15 @@ import html
 import quopri
 import re
 import secrets
+from collections.abc import Iterator
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
-from collections.abc import Iterator
+from io import BytesIO
 
 from gateway import message as read
 from gateway.message import SIGNED_TYPES
-from io import BytesIO
 
 CITRUS = ("This message may contain confidential or proprietary information and is intended for the "
           "person/entity to which it was originally addressed. Any use by others is strictly prohibited.")

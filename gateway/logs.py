@@ -22,7 +22,6 @@ import time
 import traceback
 from typing import Any
 
-
 _PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
 

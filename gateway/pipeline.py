@@ -86,7 +86,7 @@ class Pipeline:
         self.policy = policy or profiles.defaults()
 
     @classmethod
-    def from_settings(cls, settings: Any, config_dir: Path | None = None) -> "Pipeline":
+    def from_settings(cls, settings: Any, config_dir: Path | None = None) -> Pipeline:
         """Build from gateway settings (account formats, limits, the EDM list in
         data_dir) and the profiles of ``config_dir`` (the shipped ones without)."""
         policy = profiles.load(config_dir)

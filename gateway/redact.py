@@ -39,7 +39,6 @@ from email.message import Message
 from functools import cache
 from typing import Any
 
-
 from detectors.engine import Detector
 from detectors.extract.mime import Part, parse_part, split_multipart
 from detectors.findings import Finding, mask
@@ -134,7 +133,7 @@ def _masked(text: str, findings: list[Finding]) -> str:
     """Return ``text`` with each finding replaced by its masked form."""
     # Here, not at the top: presidio-anonymizer loads presidio-analyzer and spaCy,
     # which a gateway that never redacts need not load (tests/unit/detectors/test_registry).
-    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult  # noqa: PLC0415
     results = [RecognizerResult(entity_type=f.entity, start=f.start, end=f.end, score=f.score)
                for f in findings]
     operators = {"DEFAULT": OperatorConfig("custom", {"lambda": mask})}
@@ -145,7 +144,7 @@ def _masked(text: str, findings: list[Finding]) -> str:
 
 @cache
 def _engine() -> Any:
-    from presidio_anonymizer import AnonymizerEngine   # as in _masked: only once something is redacted
+    from presidio_anonymizer import AnonymizerEngine  # noqa: PLC0415 - as in _masked: only once something is redacted
     return AnonymizerEngine()  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
 
 

@@ -199,7 +199,7 @@ class RelayPool:
         try:
             await client.connect(timeout=s.connect_timeout)
             await client.ehlo()
-        except (errors.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, errors.SMTPException, OSError) as exc:
             client.close()
             log.warning("downstream %s unavailable: %s", s.address, _one_line(str(exc)))
             raise _unavailable() from None
@@ -235,7 +235,7 @@ class RelayPool:
         for conn in idle:
             try:
                 await asyncio.wait_for(conn.client.quit(), 2)
-            except (errors.SMTPException, OSError, asyncio.TimeoutError):
+            except (TimeoutError, errors.SMTPException, OSError):
                 pass
             self._discard(conn)
 
@@ -433,7 +433,7 @@ class Transaction:
         if rset:
             try:
                 await conn.client.rset()
-            except (errors.SMTPException, OSError, asyncio.TimeoutError):
+            except (TimeoutError, errors.SMTPException, OSError):
                 ok = False
         self._pool.release(conn, reusable=ok)
 

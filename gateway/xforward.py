@@ -54,7 +54,7 @@ class XForward:
     helo: str | None = None
     source: str | None = None
 
-    def merged(self, other: "XForward") -> "XForward":
+    def merged(self, other: XForward) -> XForward:
         """These attributes with ``other``'s given ones in place (several commands add up)."""
         given = {f.name: getattr(other, f.name) for f in dataclasses.fields(other)
                  if getattr(other, f.name) is not None}

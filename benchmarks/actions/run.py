@@ -194,6 +194,7 @@ def new_schema(url: str) -> str:
 
 def drop_schema(url: str) -> None:
     import psycopg
+
     from gateway.quarantine.postgres import split_schema
     conninfo, schema = split_schema(url)
     with psycopg.connect(conninfo, autocommit=True) as conn:

@@ -272,6 +272,7 @@ def custom_scanner() -> tuple[Scanner, int]:
     shipped Presidio YAML example), configured as an administrator would."""
     import shutil
     import tempfile
+
     from gateway import config, detection
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(ROOT / "config" / "custom-types.example.yaml", folder)

@@ -9,7 +9,6 @@ test_hostile_extract.py asserts the bounds).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile

@@ -28,10 +28,10 @@ import io
 import random
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from pathlib import Path
 
 SENDER_DOMAIN = "bench.example"
@@ -142,7 +142,7 @@ def _headers(message: EmailMessage, subject: str, number: int) -> None:
     message["To"] = f"{_NAMES[6]} <sarah.goldberg@{SENDER_DOMAIN}>"
     message["Cc"] = f"Accounts Payable <ap@{SENDER_DOMAIN}>"
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime(2026, 11, 24, 9, 41, 7, tzinfo=timezone.utc))
+    message["Date"] = format_datetime(datetime(2026, 11, 24, 9, 41, 7, tzinfo=UTC))
     message["Message-ID"] = f"<realmail.{number}.20261124094107@{SENDER_DOMAIN}>"
     message["X-Mailer"] = "Microsoft Outlook 16.0"
 
@@ -156,7 +156,7 @@ def text_10k(size: int = 10_800) -> RealMessage:
     rng = random.Random(13)
     message = EmailMessage(policy=SMTP)
     _headers(message, "RE: Q3 close - open items, refunds and new vendor setup", 1)
-    body = f"Hi Sarah,\n\n" + "\n\n".join(_prose(rng, size - 1400)) + "\n\nThanks,\nKevin\n" + _signature()
+    body = "Hi Sarah,\n\n" + "\n\n".join(_prose(rng, size - 1400)) + "\n\nThanks,\nKevin\n" + _signature()
     message.set_content(body, cte="quoted-printable")
     return RealMessage("text-10k", "10 KB text/plain, quoted-printable", _lf(message), PLANTED)
 

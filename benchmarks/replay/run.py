@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def main() -> None:
     core_ratio = (round(by[2]["core_each_msg_per_s"] / by[1]["core_each_msg_per_s"], 2)
                   if 1 in by and 2 in by and by[1]["core_each_msg_per_s"] and by[2]["core_each_msg_per_s"]
                   else None)
-    report = {"when": datetime.now(timezone.utc).isoformat(timespec="minutes"), "python": platform.python_version(),
+    report = {"when": datetime.now(UTC).isoformat(timespec="minutes"), "python": platform.python_version(),
               "cpus": os.cpu_count(), "messages": args.messages, "mbox_mb": round(size / 2**20, 1),
               "load_before": round(load, 2), "load_after": round(load_after, 2), "runs": results,
               "ratio_2_over_1": ratio, "replay_ratio_2_over_1": replay_ratio,

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace, settings: config.Settings, err: IO[str] = sys.
         if json_out is not None:
             json_out.flush()
         if args.report is not None:
-            run_facts = report.Run(tuple(args.sources), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            run_facts = report.Run(tuple(args.sources), datetime.now(UTC).isoformat(timespec="seconds"),
                                    outcome.seconds, workers, str(args.candidate) if args.candidate else None,
                                    outcome.interrupted, outcome.failed,
                                    args.since.isoformat() if args.since else None,

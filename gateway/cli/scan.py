@@ -108,7 +108,7 @@ def shown_name(name: str, reveal: bool, detector: Any) -> str:
     return name if reveal else masked(name, detector)
 
 
-def _read(item: sources.Ref | str, reader: sources.Reader, summary: "_Summary",
+def _read(item: sources.Ref | str, reader: sources.Reader, summary: _Summary,
           err: IO[str]) -> Iterator[tuple[str, bytes]]:
     """The messages of one input; a read error is reported and counted."""
     if isinstance(item, str) and item != "-":

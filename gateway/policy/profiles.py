@@ -82,7 +82,7 @@ class ProfileSettings(_Section):
     release_note: Literal["optional", "required"] = "optional"   # the note names who authorized a release
 
     @model_validator(mode="after")
-    def _ends_with_always(self) -> "ProfileSettings":
+    def _ends_with_always(self) -> ProfileSettings:
         if self.chain[-1].rule != "always":
             raise ValueError("the chain must end with rule 'always', so every message gets an action")
         if self.statement is None and any(link.action == "disclaimer" for link in self.chain):
@@ -98,7 +98,7 @@ class PoliciesSettings(_Section):
     profiles: dict[str, ProfileSettings]
 
     @model_validator(mode="after")
-    def _consistent(self) -> "PoliciesSettings":
+    def _consistent(self) -> PoliciesSettings:
         if "default" not in self.profiles:
             raise ValueError("a profile named 'default' is required (senders no other profile covers)")
         owner: dict[str, str] = {}
@@ -131,7 +131,7 @@ class Profiles:
 
     settings: PoliciesSettings
     _senders: dict[str, str] = field(default_factory=dict, repr=False)
-    _plans: dict[str, "Plan"] = field(default_factory=dict, repr=False)
+    _plans: dict[str, Plan] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # An address or domain named by two profiles belongs to the first.

@@ -22,9 +22,9 @@ from typing import IO, Any
 import jinja2
 from markupsafe import Markup
 
-from gateway.review import chart
 from gateway.replay import charts
 from gateway.replay.tally import Tally
+from gateway.review import chart
 
 ACTIONS = ["block", "quarantine", "redact", "disclaimer", "deliver"]
 TOP = 20

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from gateway import notify
 from gateway.quarantine import release as releasing
 from gateway.quarantine.store import HeldMessage
-from gateway.relay import RelayError, RelayPool, Transaction
+from gateway.relay import RelayError
 from gateway.review.context import Rq
 from gateway.review.pages import visible
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zxcvbn import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from gateway.quarantine.records import AuditEntry, LastAdminError, ReviewUser
 from gateway.quarantine.store import ReviewStore

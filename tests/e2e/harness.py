@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +107,7 @@ class Sink:
         self.controller = _SinkController(self.handler, hostname="127.0.0.1", port=self.port,
                                      ready_timeout=10, **kwargs)
 
-    def start(self) -> "Sink":
+    def start(self) -> Sink:
         self.controller.start()
         return self
 
@@ -158,7 +157,7 @@ class Gateway:
         body = text if text is not None else yaml.safe_dump(self.settings)
         (self.config_dir / "gateway.yaml").write_text(body, encoding="utf-8")
 
-    def start(self) -> "Gateway":
+    def start(self) -> Gateway:
         self.write_config()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log_path.open("ab") as log:

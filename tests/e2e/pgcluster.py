@@ -60,7 +60,7 @@ class PgCluster:
             cmd = ["runuser", "-u", RUN_AS, "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         if os.geteuid() == 0:
             entry = pwd.getpwnam(RUN_AS)
             os.chown(self.base, entry.pw_uid, entry.pw_gid)

@@ -53,7 +53,7 @@ def test_no_out_of_time_outlives_its_block_in_a_reused_pool_thread() -> None:
     assert not [d for d in _WATCHDOG.deadlines if d.armed]
 
 
-def _child(result: "multiprocessing.queues.SimpleQueue[str]") -> None:
+def _child(result: multiprocessing.queues.SimpleQueue[str]) -> None:
     try:
         with Deadline(0.1):
             while True:   # never checks its budget

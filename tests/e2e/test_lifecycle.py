@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Gateway, Sink, free_port
+from tests.e2e.harness import Gateway, Sink
 
 StartGateway = Callable[..., Gateway]
 BODY = b"Subject: lifecycle\r\nMessage-ID: <life@citrus.example>\r\n\r\nhello\r\n"

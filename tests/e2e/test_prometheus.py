@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
 import smtplib
+import socket
 import subprocess
 import time
 import urllib.parse

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import Gateway, Sink
 from tests.e2e.fuzz import edge
+from tests.e2e.harness import Gateway, Sink
 
 SENDER = "clerk@citrus.example"   # internal: delivered after the scan
 

@@ -12,7 +12,6 @@ import shutil
 import smtplib
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path

@@ -84,8 +84,9 @@ def test_a_subject_that_is_the_last_line_keeps_the_block_s_line_ends() -> None:
 def test_a_subject_in_an_unknown_charset_is_masked_as_it_was_scanned() -> None:
     # The scanner decodes an unknown charset leniently and finds the SSN; the
     # subject kept in quarantine, notices and replay must not carry it base64-encoded.
-    from gateway import config, pipeline
     import base64
+
+    from gateway import config, pipeline
     word = base64.b64encode(b"SSN 219-45-6789").decode()
     content = f"From: a@citrus.example\r\nTo: b@out.example\r\nSubject: =?x-bogus?B?{word}?=\r\n\r\nhi\r\n".encode()
     stages = pipeline.Pipeline.from_settings(config.load(None))

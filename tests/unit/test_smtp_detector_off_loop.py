@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from gateway import actions, config, pipeline
+from gateway import config, pipeline
 from gateway.metrics import Metrics
 from gateway.relay import RelayPool
 from gateway.smtp import GatewayState

@@ -10,8 +10,8 @@ import pytest
 
 from detectors.driver_license import LicenseFormat
 from detectors.engine import Detector
-from tests.unit.detectors.test_labels import _message
 from detectors.scan import Scanner
+from tests.unit.detectors.test_labels import _message
 
 DETECTOR = Detector()
 SCANNER = Scanner()

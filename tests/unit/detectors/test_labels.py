@@ -10,7 +10,6 @@ import pytest
 
 from detectors.engine import Detector
 from detectors.scan import Scanner
-from detectors.segments import extract_file
 
 DETECTOR = Detector()
 SCANNER = Scanner()
