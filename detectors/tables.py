@@ -142,7 +142,7 @@ class Blocks:
         Only the blocks under them are read."""
         lo, hi = self.offset, self.offset + length
         ends = self._ends_of()
-        out = []
+        out: list[Table] = []
         for index in range(bisect_right(ends, lo), min(bisect_right(ends, hi), len(ends)) + 1):
             tables = self._read.get(index)
             if tables is None:
