@@ -269,11 +269,11 @@ _SHORT_CELL = re.compile(r"(?<![\w.,/$-])\d{4,5}(?![\w/%-]|[.,]\d)")
 _SHORT_CSV_CELL = re.compile(r"(?<![\w./$-])\d{4,5}(?![\w/%-]|\.\d)")  # commas split cells here
 
 
-# A header row with a bank-account column: what short_in_columns needs in a text whose tables
-# were not handed in (a message body), for the caller's prefilter.
+# A header row with a bank-account column, cells split by tabs: what short_in_columns needs in a
+# text whose tables were not handed in (a message body's HTML table), for the caller's prefilter.
 _COLUMN_BANK = r"(?:rout|aba|rtn|transit|bank|banco|checking|savings|deposit|dda|dfi|ruta)"
 _COLUMN_ACCOUNT = r"(?:acc(?:oun)?t|a/c|cuenta)"
-COLUMN_PATTERNS = (f"{_COLUMN_BANK}[^\\n]{{0,120}}{_COLUMN_ACCOUNT}|{_COLUMN_ACCOUNT}[^\\n]{{0,120}}{_COLUMN_BANK}",)
+COLUMN_PATTERNS = (f"{_COLUMN_BANK}[^\\n]*\\t[^\\n]*{_COLUMN_ACCOUNT}|{_COLUMN_ACCOUNT}[^\\n]*\\t[^\\n]*{_COLUMN_BANK}",)
 
 
 def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tuple[float, int, int]]:
