@@ -33,8 +33,9 @@ Numbers of six to seventeen digits come from the shared candidate pass,
 plain or printed in groups; four- and five-digit accounts only right after a
 label (``short()``: a bank-account label; or "account", "acct", "cuenta",
 "checking", "savings", "DDA" with a bank word before it on its line or a
-routing label beside it as above, no utility word before it, and no year
-after a bare "checking") or in a bank-account column of a table
+routing label beside it as above, no utility word in or before it, no
+negative label right before it ("invoice account"), and no year right
+after it: "account 2024 review", though "Account: 2024" is one) or in a bank-account column of a table
 (``short_in_columns()``: tables handed in, or a body's HTML table, cells
 split by tabs, when a line holds a bank word and an account word), as a
 short number anywhere else is a year, an amount or a ZIP code. The judge reads a number's label only where
@@ -60,7 +61,7 @@ from collections.abc import Iterator
 
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
-from detectors.context import Context, Label, fold, keywords
+from detectors.context import NEGATIVE, Context, Label, fold, keywords
 from detectors.prefilter import Finder
 from detectors.recognizer import LabelOf
 from detectors.tables import Table
@@ -235,7 +236,7 @@ _SHORT_TAIL = re.compile(r"(?i)(?:[ \t]*(?:number|no\.?|num\.?|#))?[ \t]*[:#]?[ 
 # An account label alone ("Account number: 44177"): a bank's only by the words around it.
 _PLAIN_LABELS = Finder((r"account|acct|a/c|cuenta|checking|savings|dda",), caseless=True)
 _YEAR = re.compile(r"(?:19|20)\d\d")  # "checking 2025 statements"
-_BARE = frozenset({"checking", "savings", "dda"})
+_NOT_BEFORE = re.compile(keywords(*NEGATIVE).pattern + r"[\s#:.-]*\S+$")  # a negative label right before
 # What short() needs in a text, for the caller's prefilter: a bank-account label, or an account
 # label with four or five digits after it.
 SHORT_LABEL_PATTERNS = (*_SHORT_LABELS.patterns,
@@ -256,11 +257,11 @@ def short(text: str) -> Iterator[tuple[float, int, int]]:
         if (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
             continue  # "accounts", "subaccount": not this label
         match = _SHORT_TAIL.match(text, end)
-        if match is None or (_YEAR.fullmatch(match.group(1)) and text[start:end].lower() in _BARE):
-            continue  # after "checking", "savings" or "DDA" a year is no account
-        line = fold(text[text.rfind("\n", max(0, start - _NEAR), start) + 1:start])
-        if UTILITY_WORDS.search(line):
-            continue
+        if match is None or (_YEAR.fullmatch(match.group(1)) and match.start(1) - end <= 1):
+            continue  # "account 2024 review", "checking 2025 statements": a year, unless marked ("Account: 2024")
+        line = fold(text[text.rfind("\n", max(0, start - _NEAR), start) + 1:end])
+        if UTILITY_WORDS.search(line) or _NOT_BEFORE.search(line):
+            continue  # "billing account", "water account"; "invoice account", "PO account"
         if BANK_WORDS.search(line) or routing_beside(text, match.start(1), match.end(1)):
             yield 0.9, match.start(1), match.end(1)
 

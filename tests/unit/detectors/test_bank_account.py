@@ -176,6 +176,10 @@ PROSE = [
     ("Water account 12345, bank routing 021000021", [ROUTING]),
     ("Account 1234 is closed; see routing 021000021 for the customer", [ROUTING]),
     ("Your checking account ending in 6841 was debited (routing 021000021)", [ROUTING]),
+    ("Routing changes for the account 2024 review", []),   # a year, unless marked: "Account: 2024"
+    ("Routing 021000021, account: 2024", [ROUTING, (BANK, "2024")]),
+    ("ABA 021000021\nInvoice account 56789", [ROUTING]),
+    ("Routing 021000021\nBilling account 44444", [ROUTING]),
 ]
 
 
