@@ -31,7 +31,7 @@ structure"), and the two never share a number:
 
 Numbers of six to seventeen digits come from the shared candidate pass,
 plain or printed in groups; four- and five-digit accounts only right after a
-label (``short()``: a bank-account label; or "account", "acct", "cuenta",
+label (``short()``: a bank-account label; ``plain_short()``: "account", "acct", "cuenta",
 "checking", "savings", "DDA" with a bank word before it on its line or a
 routing label beside it as above, no utility word in or before it, no
 negative label right before it ("invoice account"), and no year right
@@ -237,22 +237,26 @@ _SHORT_TAIL = re.compile(r"(?i)(?:[ \t]*(?:number|no\.?|num\.?|#))?[ \t]*[:#]?[ 
 _PLAIN_LABELS = Finder((r"account|acct|a/c|cuenta|checking|savings|dda",), caseless=True)
 _YEAR = re.compile(r"(?:19|20)\d\d")  # "checking 2025 statements"
 _NOT_BEFORE = re.compile(keywords(*NEGATIVE).pattern + r"[\s#:.-]*\S+$")  # a negative label right before
-# What short() needs in a text, for the caller's prefilter: a bank-account label, or an account
-# label with four or five digits after it.
-SHORT_LABEL_PATTERNS = (*_SHORT_LABELS.patterns,
-                        r"(?:acc(?:oun)?t|a/c|cuenta|checking|savings|dda)[ \t]*(?:number|no\.?|num\.?|#)?[ \t]*[:#]?[ \t]*[0-9]{4}")
+# What short() needs in a text, for the caller's prefilter.
+SHORT_LABEL_PATTERNS = _SHORT_LABELS.patterns
+# What plain_short() needs: an account label with four digits or more after it.
+PLAIN_LABEL_PATTERNS = (
+    r"(?:acc(?:oun)?t|a/c|cuenta|checking|savings|dda)[ \t]*(?:number|no\.?|num\.?|#)?[ \t]*[:#]?[ \t]*[0-9]{4}",)
 
 
 def short(text: str) -> Iterator[tuple[float, int, int]]:
-    """Four- and five-digit accounts written right after a bank-account label: (score, start, end);
-    or right after an account label, with a bank word before it on its line or a routing label
-    beside it (``routing_beside``), and no utility word before it on its line."""
+    """Four- and five-digit accounts written right after a bank-account label: (score, start, end)."""
     for _, start, end in _SHORT_LABELS.spans(text):
         if start and text[start - 1].isalpha():
             continue  # "overdraft-savings" is fine, "unsavings" is no label
         match = _SHORT_TAIL.match(text, end)
         if match is not None and not (end < len(text) and text[end].isalpha()):
             yield 0.9, match.start(1), match.end(1)
+
+
+def plain_short(text: str) -> Iterator[tuple[float, int, int]]:
+    """Four- and five-digit accounts right after an account label, with a bank word before it on
+    its line or a routing label beside it (``routing_beside``): (score, start, end)."""
     for _, start, end in _PLAIN_LABELS.spans(text):
         if (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
             continue  # "accounts", "subaccount": not this label
