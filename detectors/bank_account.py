@@ -208,13 +208,24 @@ def routing_beside(text: str, start: int, end: int) -> bool:
     below = min(len(text), after + 1 + _NEAR) if below < 0 else below
     if not (_ROUTING_RAW.search(text, above, line) or _ROUTING_RAW.search(text, end, below)):
         return False  # most numbers: no routing word near, nothing copied
-    nearest = None
-    for nearest in _ROUTING_RAW.finditer(text, above, line):  # noqa: B007 - keeps the last match
-        pass
-    if nearest is not None:  # lines above the routing field belong to another group of fields
-        above = text.rfind("\n", above, nearest.start()) + 1 or above
     window = (text[above:line] + " " + text[end:below]).lower()
+    if _ROUTING.search(window) is None:
+        return False
     # A bank account labelled as one beside it is the bank's: this one is then the other account.
+    if not UTILITY_WORDS.search(window) and not _labels_a_number(window):
+        return True
+    # The lines above the nearest routing field belong to another group of fields.
+    first, found = line, False
+    for _ in range(_LINES_ABOVE):  # the nearest of the lines above holding a routing word, read upwards
+        if first <= above:
+            break
+        first = max(above, text.rfind("\n", above, first - 1) + 1)
+        if _ROUTING_RAW.search(text, first, line):
+            found = True
+            break
+    if not found or first <= above:
+        return False  # none there, or on the first line read: nothing to leave out
+    window = (text[first:line] + " " + text[end:below]).lower()
     return _ROUTING.search(window) is not None and not UTILITY_WORDS.search(window) and not _labels_a_number(window)
 
 
