@@ -13,23 +13,32 @@ structure"), and the two never share a number:
   makes it one when a bank word stands before it on its line or in its
   table's header row (routing, ABA, bank, checking, savings, direct deposit,
   ACH), or when a routing label sits beside it (after it on its line, on the
-  two lines above or the line below: an ACH form's fields), unless another
-  account there is labelled the bank's (then that one is the bank account,
-  and this one the utility's: an autopay export's "Service Account" and
-  "Bank Account" columns);
+  two lines above or the line below: an ACH form's fields; above, only
+  from the nearest routing field down, as fields further up belong to
+  another group), unless another account there is labelled the bank's
+  (a bank-account label with a number after it on its line: then that one
+  is the bank account, and this one the utility's: an autopay export's
+  "Service Account" and "Bank Account" columns; "Account type: Checking"
+  labels no number and says what this one is);
 - a utility word in its own label (customer/service account, SCE, Edison,
   water) leaves it to UTILITY_ACCOUNT, and in prose a utility word before
   it on its line; so do a utility's layouts (``d-dd-ddd-dddd``);
 - in a key/value table a row label beats the column header ("PO number",
-  "Routing" under a "Direct deposit" header), and nine digits passing the
+  "Routing" under a "Direct deposit" header; "Account number" under a
+  header row that names a card or nothing of ours), and nine digits passing the
   ABA checksum under a routing word are the routing number; ACH trace
   numbers are negatives (detectors.context).
 
 Numbers of six to seventeen digits come from the shared candidate pass,
 plain or printed in groups; four- and five-digit accounts only right after a
-bank-account label (``short()``) or in a bank-account column of a table
-handed in (``short_in_columns()``), as a short number anywhere else is a
-year, an amount or a ZIP code. The judge reads a number's label only where
+label (``short()``: a bank-account label; ``plain_short()``: "account", "acct", "cuenta",
+"checking", "savings", "DDA" with a bank word before it on its line or a
+routing label beside it as above, no utility word in or before it, no
+negative label right before it ("invoice account"), and no year right
+after it: "account 2024 review", though "Account: 2024" is one) or in a bank-account column of a table
+(``short_in_columns()``: tables handed in, or a body's HTML table, cells
+split by tabs, when a line holds a bank word and an account word), as a
+short number anywhere else is a year, an amount or a ZIP code. The judge reads a number's label only where
 the text holds a bank word at all (one prefilter pass, detectors.engine) and
 an account word is near or a column header is over it.
 
@@ -52,7 +61,7 @@ from collections.abc import Iterator
 
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
-from detectors.context import Context, fold, keywords
+from detectors.context import NEGATIVE, Context, Label, fold, keywords
 from detectors.prefilter import Finder
 from detectors.recognizer import LabelOf
 from detectors.tables import Table
@@ -98,6 +107,7 @@ _ACCOUNT_WORD = keywords("account", "acct", "cuenta", "a/c")
 _LINES_ABOVE = 3
 _NEAR = 160  # characters looked at after the number and around its line for a routing label
 _ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
+_DIGIT = re.compile(r"\d")
 
 
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
@@ -111,6 +121,8 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
             and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
         return None  # no account word before it, no column header over it: its label cannot be ours
     label = label_of()
+    if label.column and not label.nearest & _ACCOUNT and ctx is not None:
+        label = _row_label(ctx, c.start, label)  # a key/value table's "Account number" row
     if "US_BANK_ROUTING" in label.nearest and _ACCOUNT_WORD.search(label.text) \
             and not (len(c.digits) == 9 and rtn_valid(c.digits)):
         label = label._replace(nearest=frozenset({"UTILITY_ACCOUNT"}))  # "Account # at your bank"
@@ -141,6 +153,23 @@ def another_is_the_banks(before: str, text: str) -> bool:
     """Whether another account beside this one is labelled a bank's (its column header, or
     earlier on its line): this one, labelled only "account", is then the other (a utility's)."""
     return _STRONG.search(before) is not None and _STRONG.search(text) is None
+
+
+def _row_label(ctx: Context, start: int, label: Label) -> Label:
+    """``label`` with an account row label in its stead: the cells before ``start`` on its line
+    end with an account label and no digit after it (a key/value table under a header row that
+    names something else)."""
+    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
+    head = fold(ctx.text[line:start])
+    last = None
+    for last in ctx.vocab.pattern.finditer(head):  # noqa: B007 - keeps the last match
+        pass
+    if last is None or _DIGIT.search(head, last.end()):
+        return label
+    entities = ctx.vocab.entities(last.group())
+    if not entities or not entities <= _ACCOUNT:
+        return label
+    return Label(head[last.start():], entities, 0, label.before)
 
 
 def _other_row_label(ctx: Context, start: int) -> bool:
@@ -180,8 +209,34 @@ def routing_beside(text: str, start: int, end: int) -> bool:
     if not (_ROUTING_RAW.search(text, above, line) or _ROUTING_RAW.search(text, end, below)):
         return False  # most numbers: no routing word near, nothing copied
     window = (text[above:line] + " " + text[end:below]).lower()
+    if _ROUTING.search(window) is None:
+        return False
     # A bank account labelled as one beside it is the bank's: this one is then the other account.
-    return _ROUTING.search(window) is not None and not UTILITY_WORDS.search(window) and not _STRONG.search(window)
+    if not UTILITY_WORDS.search(window) and not _labels_a_number(window):
+        return True
+    # The lines above the nearest routing field belong to another group of fields.
+    first, found = line, False
+    for _ in range(_LINES_ABOVE):  # the nearest of the lines above holding a routing word, read upwards
+        if first <= above:
+            break
+        first = max(above, text.rfind("\n", above, first - 1) + 1)
+        if _ROUTING_RAW.search(text, first, line):
+            found = True
+            break
+    if not found or first <= above:
+        return False  # none there, or on the first line read: nothing to leave out
+    window = (text[first:line] + " " + text[end:below]).lower()
+    return _ROUTING.search(window) is not None and not UTILITY_WORDS.search(window) and not _labels_a_number(window)
+
+
+def _labels_a_number(window: str) -> bool:
+    """Whether a bank-account label in ``window`` has a number after it on its line: another
+    account labelled the bank's. "Account type: Checking" labels no number; it says what this one is."""
+    for match in _STRONG.finditer(window):
+        eol = window.find("\n", match.end())
+        if _DIGIT.search(window, match.end(), len(window) if eol < 0 else eol):
+            return True
+    return False
 
 
 # A short account: right after a bank-account label, its digits alone.
@@ -189,8 +244,15 @@ _SHORT_LABELS = Finder((r"(?:bank|checking|savings|deposit)[ \t]+(?:account|acct
                        caseless=True)
 _SHORT_TAIL = re.compile(r"(?i)(?:[ \t]*(?:number|no\.?|num\.?|#))?[ \t]*[:#]?[ \t]*"
                          r"(?<![\d-])(\d{4,5})(?![\d,.-]?\d)")
+# An account label alone ("Account number: 44177"): a bank's only by the words around it.
+_PLAIN_LABELS = Finder((r"account|acct|a/c|cuenta|checking|savings|dda",), caseless=True)
+_YEAR = re.compile(r"(?:19|20)\d\d")  # "checking 2025 statements"
+_NOT_BEFORE = re.compile(keywords(*NEGATIVE).pattern + r"[\s#:.-]*\S+$")  # a negative label right before
 # What short() needs in a text, for the caller's prefilter.
 SHORT_LABEL_PATTERNS = _SHORT_LABELS.patterns
+# What plain_short() needs: an account label with four digits or more after it.
+PLAIN_LABEL_PATTERNS = (
+    r"(?:acc(?:oun)?t|a/c|cuenta|checking|savings|dda)[ \t]*(?:number|no\.?|num\.?|#)?[ \t]*[:#]?[ \t]*[0-9]{4}",)
 
 
 def short(text: str) -> Iterator[tuple[float, int, int]]:
@@ -203,8 +265,31 @@ def short(text: str) -> Iterator[tuple[float, int, int]]:
             yield 0.9, match.start(1), match.end(1)
 
 
+def plain_short(text: str) -> Iterator[tuple[float, int, int]]:
+    """Four- and five-digit accounts right after an account label, with a bank word before it on
+    its line or a routing label beside it (``routing_beside``): (score, start, end)."""
+    for _, start, end in _PLAIN_LABELS.spans(text):
+        if (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
+            continue  # "accounts", "subaccount": not this label
+        match = _SHORT_TAIL.match(text, end)
+        if match is None or (_YEAR.fullmatch(match.group(1)) and match.start(1) - end <= 1):
+            continue  # "account 2024 review", "checking 2025 statements": a year, unless marked ("Account: 2024")
+        line = fold(text[text.rfind("\n", max(0, start - _NEAR), start) + 1:end])
+        if UTILITY_WORDS.search(line) or _NOT_BEFORE.search(line):
+            continue  # "billing account", "water account"; "invoice account", "PO account"
+        if BANK_WORDS.search(line) or routing_beside(text, match.start(1), match.end(1)):
+            yield 0.9, match.start(1), match.end(1)
+
+
 _SHORT_CELL = re.compile(r"(?<![\w.,/$-])\d{4,5}(?![\w/%-]|[.,]\d)")
 _SHORT_CSV_CELL = re.compile(r"(?<![\w./$-])\d{4,5}(?![\w/%-]|\.\d)")  # commas split cells here
+
+
+# A header row with a bank-account column, cells split by tabs: what short_in_columns needs in a
+# text whose tables were not handed in (a message body's HTML table), for the caller's prefilter.
+_COLUMN_BANK = r"(?:rout|aba|rtn|transit|bank|banco|checking|savings|deposit|dda|dfi|ruta)"
+_COLUMN_ACCOUNT = r"(?:acc(?:oun)?t|a/c|cuenta)"
+COLUMN_PATTERNS = (f"{_COLUMN_BANK}[^\\n]*\\t[^\\n]*{_COLUMN_ACCOUNT}|{_COLUMN_ACCOUNT}[^\\n]*\\t[^\\n]*{_COLUMN_BANK}",)
 
 
 def short_in_columns(text: str, tables: tuple[Table, ...] | None) -> Iterator[tuple[float, int, int]]:

@@ -21,6 +21,17 @@ sample numbers are not findings: the digits ``1234567`` or ``7654321``
 after any letter, seven equal digits, and ``I1234568`` (the DMV's sample
 card).
 
+A roster whose table lost its columns (a PDF's text joins the cells by
+single spaces) keeps its header line: under a line that names a licence,
+holds no digit and at most 24 words, every following line holding a
+licence-shaped number is a row of it, up to the first line without one.
+Columns keep their order, so in a row with several licence-shaped numbers
+(a permit or fuel card beside the licence) the licence is the one whose
+place in its row is nearest the licence label's place in the header. A
+number with a column header of its own, or a negative label, is judged by
+that alone; a header of another licence ("business license") names no
+column.
+
 The text is read for licence numbers only when it holds a licence label
 (one hyperscan pass, detectors.prefilter), or a table under a licence
 column header was handed in.
@@ -117,12 +128,17 @@ class Licenses:
             return []
         out = []
         ctx: Context | None = None
-        for _, start, end in sorted(set(self.finder.spans(text))):
-            if not _alone(text, start, end) or placeholder(text[start:end]):
-                continue
+        spans = [(start, end) for _, start, end in sorted(set(self.finder.spans(text)))
+                 if _alone(text, start, end) and not placeholder(text[start:end])]
+        rows: set[int] | None = None
+        for start, end in spans:
             ctx = ctx or context()
             digits = sum(ch.isdigit() for ch in text[start:end])
-            score = judge(ctx.label(start, end, (digits,)), text, start)
+            label = ctx.label(start, end, (digits,))
+            score = judge(label, text, start)
+            if score is None and NOT not in label.nearest and not label.column:
+                rows = _column_rows(text, spans) if rows is None else rows
+                score = 0.85 if start in rows else None
             if score is not None:
                 out.append((score, start, end))
         return out
@@ -171,6 +187,68 @@ def _label_lines_above(text: str, start: int) -> bool:
     for last in _LONG.finditer(fold(window)):  # noqa: B007 - keeps the last match
         pass
     return last is not None and not any(ch.isdigit() for ch in window[last.end():])
+
+
+_ROW_REACH = 400  # characters: a longer line is no table row
+_HEADER_WORDS = 24
+_OTHER_LICENCES = re.compile(r"(?:business|contractor'?s?|professional|liquor|software)\s+licen[cs]es?"
+                             r"|licen[cs]es?\s+(?:plates?|keys?)")
+
+
+def _column_rows(text: str, spans: list[tuple[int, int]]) -> set[int]:
+    """Starts of the licence numbers in the rows of a table whose columns were lost (a PDF's
+    text: cells joined by single spaces).
+
+    Under a header line that names a licence, holds no digit and at most
+    ``_HEADER_WORDS`` words, each following line with a licence-shaped
+    number is a row, up to the first line without one. Columns keep their
+    order: in a row with several licence-shaped numbers (a permit or fuel
+    card column beside the licence's), the licence is the one whose place
+    in its row is nearest the licence label's place in the header. One pass
+    over ``spans``, in order.
+    """
+    rows: set[int] = set()
+    row_end = -1  # the end of the last row accepted
+    where = 0.0  # the licence label's place in its header line, 0 to 1
+    i = 0
+    while i < len(spans):
+        start = spans[i][0]
+        line = text.rfind("\n", max(0, start - _ROW_REACH), start) + 1
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        group = [start]
+        i += 1
+        while i < len(spans) and spans[i][0] < end:
+            group.append(spans[i][0])
+            i += 1
+        if line == 0 and start > _ROW_REACH:
+            continue  # a line this long is no table row
+        if not (row_end >= 0 and line - 1 == row_end):
+            place = _licence_header(text, line)
+            if place is None:
+                continue
+            where = place
+        width = max(1, end - line)
+        rows.add(min(group, key=lambda at: abs((at - line) / width - where)))
+        row_end = end
+    return rows
+
+
+def _licence_header(text: str, line: int) -> float | None:
+    """Where, from 0 to 1, the line above ``line`` names a driver's licence column, if it is a
+    header row (no digit, at most ``_HEADER_WORDS`` words) that does."""
+    if line == 0:
+        return None
+    above = text.rfind("\n", max(0, line - 1 - _ROW_REACH), line - 1) + 1
+    header = text[above:line - 1]
+    if (above == 0 and line - 1 > _ROW_REACH) or not header or any(ch.isdigit() for ch in header) \
+            or len(header.split()) > _HEADER_WORDS:
+        return None
+    folded = _OTHER_LICENCES.sub(lambda m: " " * len(m.group()), fold(header))
+    long = _LONG.search(folded)
+    caps = _SHORT_CAPS.search(header)
+    found = [m.start() for m in (long, caps) if m is not None]
+    return min(found) / len(header) if found else None
 
 
 def _licence_column(tables: tuple[Table, ...] | None) -> bool:

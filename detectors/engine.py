@@ -103,10 +103,12 @@ class Detector:
         self.utility = UtilityAccounts(formats, edm)
         self.licenses = driver_license.Licenses(licenses)
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
-        # One pass tells whether a text may hold a licence label, a bank-account label,
-        # a custom type's pattern or any bank word: (first, end) of each one's patterns.
+        # One pass tells whether a text may hold a licence label, a bank-account label, a custom
+        # type's pattern, any bank word, a tab-split bank-account header row (a body's HTML table)
+        # or an account label with digits after it: (first, end) of each one's patterns.
         groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
-                  tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS)
+                  tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS,
+                  bank_account.COLUMN_PATTERNS, bank_account.PLAIN_LABEL_PATTERNS)
         bounds = [0]
         for group in groups:
             bounds.append(bounds[-1] + len(group))
@@ -142,7 +144,7 @@ class Detector:
         # The tables as a tuple, in ``norm``'s positions, for the checks that read every
         # header (bank and licence columns); a long text's Blocks read only this window's.
         flat = tables.within(len(norm)) if isinstance(tables, Blocks) else tables
-        bank = any(a <= i < b for i in labels for a, b in self._groups[3:]) or bank_account.in_headers(flat)
+        bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(flat)
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
         for c in joined:  # after the others: labels are read in order of position
@@ -163,6 +165,13 @@ class Detector:
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
+        if any(a <= i < b for i in found for a, b in self._groups[5:6]):
+            hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
+                        for score, start, end in bank_account.plain_short(norm))
+        if flat is None and tables is None and any(a <= i < b for i in found for a, b in self._groups[4:5]):
+            # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
+            # that commas make look like CSV
+            flat = tuple(t for t in structure(norm).within(len(norm)) if t.sep == "\t")
         if flat:  # short_in_columns reads only tables with a bank-account column
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short_in_columns(norm, flat))

@@ -10,6 +10,7 @@ import pytest
 
 from detectors.engine import Detector
 from detectors.scan import Scanner
+from tests.unit.detectors.documents import pdf
 from tests.unit.detectors.test_labels import _message
 
 DETECTOR = Detector()
@@ -136,3 +137,68 @@ def test_docx_vendor_form_key_value() -> None:
     out = io.BytesIO()
     document.save(out)
     assert scanned("vendor.docx", out.getvalue()) == [ROUTING, (BANK, "1234560724")]
+
+
+ACH_FORM = ["Vendor ACH Authorization", "Vendor: Acme Paving Inc.", "Bank name: First National",
+            "Routing number (ABA): 021000021"]
+
+
+@pytest.mark.parametrize("account", ["44177309", "44177"])
+def test_pdf_ach_form_account_type_below(account: str) -> None:
+    # "Account type: Checking" says what this account is; it labels no other number
+    got = scanned("ACH_authorization.pdf", pdf([*ACH_FORM, f"Account number: {account}", "Account type: Checking"]))
+    assert got == [ROUTING, (BANK, account)]
+
+
+@pytest.mark.parametrize("account", ["4417730", "44177"])
+def test_docx_key_value_form_under_a_header_row_of_something_else(account: str) -> None:
+    # the first row reads as a header naming a card; the "Account number" row label is this value's
+    document = docx.Document()
+    table = document.add_table(rows=4, cols=2)
+    for row, (key, value) in zip(table.rows, [("Payment method", "EFT, not card"), ("Routing number", "021000021"),
+                                              ("Account number", account), ("Account type", "Checking")]):
+        row.cells[0].text, row.cells[1].text = key, value
+    out = io.BytesIO()
+    document.save(out)
+    assert scanned("EFT_form.docx", out.getvalue()) == [ROUTING, (BANK, account)]
+
+
+PROSE = [
+    # the routing field nearest above pairs with the account; an old account further up is another group
+    ("Old: checking 55123 at routing 0210-0002-1\nNew details -\nRouting: 021000021\nAccount: 12345678901234\n"
+     "Type: checking", [(BANK, "55123"), ("US_BANK_ROUTING", "0210-0002-1"), ROUTING, (BANK, "12345678901234")]),
+    # four and five digits after a plain account label: a bank word before it, or a routing label beside it
+    ("Direct deposit: account 12345, routing 021000021.", [(BANK, "12345"), ROUTING]),
+    ("Routing 0210-0002-1; savings 12345", [("US_BANK_ROUTING", "0210-0002-1"), (BANK, "12345")]),
+    ("Routing: 021000021\nAccount: 4417\nType: savings", [ROUTING, (BANK, "4417")]),
+    # and not otherwise
+    ("Routing 021000021 for the bank; checking 2025 statements now", [ROUTING]),
+    ("Water account 12345, bank routing 021000021", [ROUTING]),
+    ("Account 1234 is closed; see routing 021000021 for the customer", [ROUTING]),
+    ("Your checking account ending in 6841 was debited (routing 021000021)", [ROUTING]),
+    ("Routing changes for the account 2024 review", []),   # a year, unless marked: "Account: 2024"
+    ("Routing 021000021, account: 2024", [ROUTING, (BANK, "2024")]),
+    ("ABA 021000021\nInvoice account 56789", [ROUTING]),
+    ("Routing 021000021\nBilling account 44444", [ROUTING]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PROSE)
+def test_short_and_grouped_accounts_in_prose(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+def test_html_body_register_with_short_accounts() -> None:
+    # an HTML table in the body: its "Account #" column beside "ABA routing" holds 4-17 digits
+    rows = "".join(f"<tr><td>1{i:04d}</td><td>Ruiz, Ana</td><td>021000021</td><td>{acct}</td><td>Checking</td>"
+                   f"<td>1,200.00</td></tr>" for i, acct in enumerate(("0975", "44177", "1234560724")))
+    html = ("<p>Direct deposit register</p><table><tr><th>Employee ID</th><th>Name</th><th>ABA routing</th>"
+            "<th>Account #</th><th>Type</th><th>Amount</th></tr>" + rows + "</table>")
+    message = ("From: a@x.example\r\nTo: b@y.example\r\nSubject: register\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/html\r\n\r\n" + html + "\r\n").encode()
+    got = [(f.entity, f.value) for f in SCANNER.scan(message).findings if f.entity == BANK]
+    assert got == [(BANK, "0975"), (BANK, "44177"), (BANK, "1234560724")]
+
+
+def test_prose_with_commas_is_no_table_of_short_accounts() -> None:
+    assert found("Bank account changes, savings plan\nGL account 1074, cost center 2231\n") == []

@@ -11,6 +11,7 @@ import pytest
 from detectors.driver_license import LicenseFormat
 from detectors.engine import Detector
 from detectors.scan import Scanner
+from tests.unit.detectors.documents import pdf
 from tests.unit.detectors.test_labels import _message
 
 DETECTOR = Detector()
@@ -117,3 +118,30 @@ def test_docx_key_value_row_label() -> None:
     out = io.BytesIO()
     document.save(out)
     assert scanned("application.docx", out.getvalue()) == [("US_DRIVER_LICENSE", "B7730982")]
+
+
+ROSTER = [["Employee", "Name", "Driver's License", "Class", "Expires"],
+          ["10231", "Ana Garcia", "B7730982", "C", "2027-05-01"], ["10232", "Li Wei", "D4410736", "A", "2028-01-31"],
+          ["10233", "Sam Roe", "F5520914", "C", "2026-11-30"], ["10234", "Jo Park", "K6630125", "B", "2029-02-28"]]
+
+
+def test_pdf_roster_whose_columns_the_text_lost() -> None:
+    # pypdf joins the cells by single spaces: the header line names the licence column for every row below
+    got = scanned("driver_roster.pdf", pdf(["Fleet Services - driver roster"], ROSTER))
+    assert got == [("US_DRIVER_LICENSE", v) for v in ("B7730982", "D4410736", "F5520914", "K6630125")]
+
+
+def test_pdf_roster_licence_beside_a_licence_shaped_permit() -> None:
+    table = [["Name", "Fuel Permit", "Dept", "Driver License", "Class"],
+             *([f"N{i}", f"P{5500100 + i}", "Parks", f"B{7730100 + i}", "C"] for i in range(1, 8))]
+    got = scanned("fleet.pdf", pdf(["Fleet permits and licences"], table))
+    assert got == [("US_DRIVER_LICENSE", f"B{7730100 + i}") for i in range(1, 8)]
+
+
+def test_pdf_rows_end_at_a_line_without_a_licence() -> None:
+    text = "Name Driver's License Class\nAna Garcia B7730982 C\nTotal: one driver\nItem C5512039 is on order"
+    assert found(text) == [("US_DRIVER_LICENSE", "B7730982")]
+
+
+def test_pdf_header_of_another_licence_names_no_column() -> None:
+    assert found("Name Business License Class\nAna Garcia B7730982 C\nLi Wei D4410736 A") == []
