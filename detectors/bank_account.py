@@ -159,7 +159,7 @@ def _row_label(ctx: Context, start: int, label: Label) -> Label:
     """``label`` with an account row label in its stead: the cells before ``start`` on its line
     end with an account label and no digit after it (a key/value table under a header row that
     names something else)."""
-    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
+    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1 or max(0, start - _LOOKBACK)
     head = fold(ctx.text[line:start])
     last = None
     for last in ctx.vocab.pattern.finditer(head):  # noqa: B007 - keeps the last match
@@ -174,7 +174,7 @@ def _row_label(ctx: Context, start: int, label: Label) -> Label:
 
 def _other_row_label(ctx: Context, start: int) -> bool:
     """Whether the cells before ``start`` on its line end with a label of something else."""
-    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1
+    line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1 or max(0, start - _LOOKBACK)
     last = None
     for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):  # noqa: B007 - keeps the last match
         pass
@@ -198,10 +198,11 @@ def _grouped(c: Candidate) -> bool:
 
 def routing_beside(text: str, start: int, end: int) -> bool:
     """Whether a routing label sits beside the number: after it on its line, or on the line above or below."""
-    line = text.rfind("\n", max(0, start - _NEAR), start) + 1
+    line = text.rfind("\n", max(0, start - _NEAR), start) + 1 or max(0, start - _NEAR)
     above = line
     for _ in range(_LINES_ABOVE):  # a form's routing field a line or two above
-        above = text.rfind("\n", max(0, above - 1 - _NEAR), max(0, above - 1)) + 1 if above else above
+        if above:  # no line break within reach: the line is read from _NEAR characters back
+            above = text.rfind("\n", max(0, above - 1 - _NEAR), above - 1) + 1 or max(0, above - 1 - _NEAR)
     after = text.find("\n", end, end + _NEAR)
     after = min(len(text), end + _NEAR) if after < 0 else after
     below = text.find("\n", after + 1, after + 1 + _NEAR)
@@ -274,7 +275,7 @@ def plain_short(text: str) -> Iterator[tuple[float, int, int]]:
         match = _SHORT_TAIL.match(text, end)
         if match is None or (_YEAR.fullmatch(match.group(1)) and match.start(1) - end <= 1):
             continue  # "account 2024 review", "checking 2025 statements": a year, unless marked ("Account: 2024")
-        line = fold(text[text.rfind("\n", max(0, start - _NEAR), start) + 1:end])
+        line = fold(text[text.rfind("\n", max(0, start - _NEAR), start) + 1 or max(0, start - _NEAR):end])
         if UTILITY_WORDS.search(line) or _NOT_BEFORE.search(line):
             continue  # "billing account", "water account"; "invoice account", "PO account"
         if BANK_WORDS.search(line) or routing_beside(text, match.start(1), match.end(1)):
