@@ -198,10 +198,10 @@ def _grouped(c: Candidate) -> bool:
 
 def routing_beside(text: str, start: int, end: int) -> bool:
     """Whether a routing label sits beside the number: after it on its line, or on the line above or below."""
-    line = text.rfind("\n", max(0, start - _NEAR), start) + 1 or max(0, start - _NEAR)
+    line = text.rfind("\n", max(0, start - _NEAR), start) + 1  # 0: no break within reach, no line above read
     above = line
     for _ in range(_LINES_ABOVE):  # a form's routing field a line or two above
-        if above:  # no line break within reach: the line is read from _NEAR characters back
+        if above:  # a line above longer than the reach is read from the reach on, not from the text's start
             above = text.rfind("\n", max(0, above - 1 - _NEAR), above - 1) + 1 or max(0, above - 1 - _NEAR)
     after = text.find("\n", end, end + _NEAR)
     after = min(len(text), end + _NEAR) if after < 0 else after

@@ -213,7 +213,7 @@ def _column_rows(text: str, spans: list[tuple[int, int]]) -> set[int]:
     i = 0
     while i < len(spans):
         start = spans[i][0]
-        line = text.rfind("\n", max(0, start - _ROW_REACH), start) + 1 or max(0, start - _ROW_REACH)
+        line = text.rfind("\n", max(0, start - _ROW_REACH), start) + 1  # 0: no break within reach
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         group = [start]
@@ -239,7 +239,7 @@ def _licence_header(text: str, line: int) -> float | None:
     header row (no digit, at most ``_HEADER_WORDS`` words) that does."""
     if line == 0:
         return None
-    above = text.rfind("\n", max(0, line - 1 - _ROW_REACH), line - 1) + 1 or max(0, line - 1 - _ROW_REACH)
+    above = text.rfind("\n", max(0, line - 1 - _ROW_REACH), line - 1) + 1  # 0: no break within reach
     header = text[above:line - 1]
     if (above == 0 and line - 1 > _ROW_REACH) or not header or any(ch.isdigit() for ch in header) \
             or len(header.split()) > _HEADER_WORDS:
