@@ -203,8 +203,8 @@ class Actions:
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
         trace = edits.Trace(outcome.queue_id, self.hostname, protocol)
-        message = edits.outgoing(prepared.body, envelope, verdict, trace, ref if verdict.exception else None)
-        outcome.downstream = await relay.data(message)
+        head = edits.trace_headers(envelope, verdict, trace, ref if verdict.exception else None)
+        outcome.downstream = await relay.data(prepared.body, head)   # edits.outgoing, written without a copy
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
         outcome.settled = True
 
@@ -234,7 +234,7 @@ class Actions:
         profile = verdict.profile if verdict else "unknown"
         metrics.message(action, profile)
         for entity, count in counts.items():
-            metrics.findings.labels(entity).inc(count)
+            metrics.found(entity, count)
         fields: dict[str, Any] = {
             "queue_id": outcome.queue_id, "message_id": outcome.message_id,
             "pid": self.pid, "sender": masking.address(envelope.mail_from),

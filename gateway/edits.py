@@ -71,8 +71,14 @@ def verdict_header(verdict: Verdict) -> bytes:
 def outgoing(body: bytes, envelope: Envelope, verdict: Verdict, trace: Trace,
              exception_ref: int | None = None) -> bytes:
     """Return the message to relay: our headers (and the audited exception's), then the body."""
+    return trace_headers(envelope, verdict, trace, exception_ref) + body
+
+
+def trace_headers(envelope: Envelope, verdict: Verdict, trace: Trace, exception_ref: int | None = None) -> bytes:
+    """Our header lines that go before a delivered body (``outgoing``), CRLF-terminated:
+    the relay writes them and the body without joining them."""
     exception = exception_header(verdict, exception_ref) if exception_ref is not None else b""
-    return b"".join((received_header(envelope, trace), verdict_header(verdict), exception, body))
+    return b"".join((received_header(envelope, trace), verdict_header(verdict), exception))
 
 
 def without_purpose(content: bytes) -> bytes:

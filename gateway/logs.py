@@ -82,5 +82,9 @@ def setup(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Every LogRecord looks up its thread's and process's names unless told
+    # not to (the logging docs' "Optimization"); our lines show neither (the
+    # message line carries the pid itself).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # aiosmtpd logs every command at INFO, with the peer's data: keep it quiet.
     logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -21,6 +21,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosmtplib
 from aiosmtplib import errors
@@ -45,16 +46,18 @@ async def _data_command(client: aiosmtplib.SMTP) -> None:
         raise errors.SMTPDataError(response.code, response.message)
 
 
-async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPResponse:
-    """The message after our DATA's 354, dot-stuffed, then the downstream's
-    reply (SMTPDataError unless 250).
+async def _send_body(client: aiosmtplib.SMTP, message: bytes, head: bytes = b"") -> aiosmtplib.SMTPResponse:
+    """``head`` (whole lines: our trace headers) and the message after our
+    DATA's 354, dot-stuffed, then the downstream's reply (SMTPDataError unless 250).
 
     aiosmtplib's ``data`` makes two regex passes (line ends, then dots) and
     a third copy for the end marker. The gateway's message has CRLF line ends
     already (the edge normalised them, gateway.headers writes CRLF), which
     three counts confirm; dot-stuffing is then one ``replace``, which copies
-    nothing when no line begins with a dot. A large message goes in slices
-    of whole lines, the loop serving other sessions between them: each pass
+    nothing when no line begins with a dot. The head, the message and the end
+    marker go to the transport as they are (one ``writelines``, not joined
+    first: the message is not copied). A large message goes in slices of
+    whole lines, the loop serving other sessions between them: each pass
     over 25 MB would hold it (and the GIL) for tens of milliseconds.
     """
     protocol = client.protocol
@@ -63,10 +66,14 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     if hasattr(protocol, "_response_pending"):   # aiosmtplib >= 4: a reply is now expected
         protocol._response_pending = True
     try:
+        last = head = _wire(head) if head else b""
         if len(message) <= _SLICE:
             wire = _wire(message)
-            protocol.write(wire + _end_marker(wire))
+            last = wire or last
+            _write(protocol, (head, wire, _end_marker(last)) if head else (wire, _end_marker(last)))
         else:
+            if head:
+                _write(protocol, (head,))
             start = 0
             while start < len(message):
                 end = start + _SLICE
@@ -75,11 +82,11 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
                     end = cut + 2 if cut > start else len(message)
                 else:
                     end = len(message)
-                wire = _wire(message[start:end])
-                protocol.write(wire)
+                last = _wire(message[start:end])
+                _write(protocol, (last,))
                 start = end
                 await asyncio.sleep(0)
-            protocol.write(_end_marker(wire))
+            _write(protocol, (_end_marker(last),))
         response = await protocol.read_response(timeout=client.timeout)
     except (errors.SMTPServerDisconnected, errors.SMTPTimeoutError):
         client.close()   # as aiosmtplib's data(): the protocol is out of step
@@ -87,6 +94,15 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     if response.code != 250:
         raise errors.SMTPDataError(response.code, response.message)
     return response
+
+
+def _write(protocol: Any, parts: tuple[bytes, ...]) -> None:
+    """``parts`` to the downstream in one write (as aiosmtplib's ``write``: a
+    closed connection is SMTPServerDisconnected)."""
+    transport = protocol.transport
+    if transport is None or transport.is_closing():
+        raise errors.SMTPServerDisconnected("Connection lost")
+    transport.writelines(parts)
 
 
 def _end_marker(last: bytes) -> bytes:
@@ -364,8 +380,10 @@ class Transaction:
             raise _lost() from None
         self._conn = conn
 
-    async def data(self, message: bytes) -> str:
-        """Send the message; return the downstream's reply. The transaction ends.
+    async def data(self, message: bytes, head: bytes = b"") -> str:
+        """Send the message, after ``head`` (whole lines: our trace headers, not
+        joined to it, so that the message is not copied); return the
+        downstream's reply. The transaction ends.
 
         A pooled connection the downstream closed before it answered our DATA
         command (it never saw the message) is replaced: the transaction is
@@ -383,7 +401,7 @@ class Transaction:
                 await _data_command(conn.client)
             except _LOST:
                 conn = await self._replay()
-            response = await _send_body(conn.client, message)
+            response = await _send_body(conn.client, message, head)
         except errors.SMTPResponseException as exc:
             await self.reset()
             raise _refused(exc) from None
