@@ -25,6 +25,7 @@ from typing import Any
 
 import aiosmtplib
 from aiosmtplib import errors
+from aiosmtplib.email import quote_address
 
 from gateway import replies, xforward
 from gateway.config import RelaySettings
@@ -36,6 +37,42 @@ _PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BO
 
 
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+# The common address shape, dot-atom@domain (as gateway.smtp takes it without
+# the email package): aiosmtplib's mail() and rcpt() parse every address with
+# email.utils.parseaddr (about 10 µs each), which returns this shape unchanged.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+
+
+def _quoted(address: str) -> bytes:
+    """``<address>`` as aiosmtplib's quote_address writes it, ASCII (the null sender: ``<>``).
+
+    >>> _quoted("clerk@citrus.example"), _quoted(""), _quoted("Clerk <clerk@citrus.example>")
+    (b'<clerk@citrus.example>', b'<>', b'<clerk@citrus.example>')
+    """
+    if not address or _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>".encode("ascii")
+    return quote_address(address).encode("ascii")
+
+
+async def _mail(client: aiosmtplib.SMTP, sender: str, options: list[str], encoding: str) -> aiosmtplib.SMTPResponse:
+    """aiosmtplib's ``mail``, the common address shape quoted without a parse."""
+    if encoding != "ascii" or client.is_ehlo_or_helo_needed:   # SMTPUTF8, or no EHLO yet (never after _connect)
+        return await client.mail(sender, options=options, encoding=encoding)
+    response = await client.execute_command(b"MAIL", b"FROM:" + _quoted(sender), *[o.encode("ascii") for o in options])
+    if response.code != 250:
+        raise errors.SMTPSenderRefused(response.code, response.message, sender)
+    return response
+
+
+async def _rcpt(client: aiosmtplib.SMTP, recipient: str, encoding: str) -> aiosmtplib.SMTPResponse:
+    """aiosmtplib's ``rcpt``, the common address shape quoted without a parse."""
+    if encoding != "ascii" or client.is_ehlo_or_helo_needed:
+        return await client.rcpt(recipient, encoding=encoding)
+    response = await client.execute_command(b"RCPT", b"TO:" + _quoted(recipient))
+    if response.code not in (250, 251):
+        raise errors.SMTPRecipientRefused(response.code, response.message, recipient)
+    return response
 _SLICE = 1 << 20   # a larger message is written in slices of whole lines (see _send_body)
 
 
@@ -318,7 +355,7 @@ class Transaction:
         if self._client is not None and client.supports_extension("xforward"):
             await self._xforward(client)
         passed = [o for o in options if self._passes(client, o)]
-        return await client.mail(sender, options=passed, encoding=self._encoding)
+        return await _mail(client, sender, passed, self._encoding)
 
     async def _xforward(self, client: aiosmtplib.SMTP) -> None:
         assert self._client is not None
@@ -355,7 +392,7 @@ class Transaction:
             return replies.R250_RECIPIENT_OK.format()
         conn = self._require()
         try:
-            response = await conn.client.rcpt(recipient, encoding=self._encoding)
+            response = await _rcpt(conn.client, recipient, self._encoding)
         except errors.SMTPResponseException as exc:
             raise _refused(exc) from None
         except _LOST:
@@ -428,7 +465,7 @@ class Transaction:
         try:
             await self._mail_on(conn, *self._mail)
             for recipient in recipients:
-                await conn.client.rcpt(recipient, encoding=self._encoding)
+                await _rcpt(conn.client, recipient, self._encoding)
             await _data_command(conn.client)
         except errors.SMTPResponseException:   # the downstream changed its mind: the client retries
             raise _lost() from None

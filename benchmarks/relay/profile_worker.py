@@ -45,7 +45,8 @@ STAGES = (
 # Leaf frames that are a thread waiting (the review app's and the metrics
 # server's threads in select), not using CPU: left out of the shares.
 IDLE = ("EpollSelector.select", "_PollLikeSelector.select", "PollSelector.select", "Condition.wait",
-        "Event.wait", "Thread._wait_for_tstate_lock")
+        "Event.wait", "Thread._wait_for_tstate_lock",
+        "_Watchdog._run (")   # the scan budget's watchdog in time.sleep (its thread's CPU: ~0.02 ms/msg)
 
 
 # Leaf frames inside a loopback socket write. Their samples are mostly wall
@@ -53,7 +54,8 @@ IDLE = ("EpollSelector.select", "_PollLikeSelector.select", "PollSelector.select
 # takes the core while this thread waits runnable; on a loaded machine they
 # reach a quarter of the samples while the process's system CPU stays near
 # 0.2 ms per message (py-spy --native puts them in libc write()).
-SOCKET_WRITES = ("SMTPProtocol.write (", "StreamWriter.write (")
+SOCKET_WRITES = ("SMTPProtocol.write (", "StreamWriter.write (",
+                 "_write (")   # gateway.relay's downstream DATA write (transport.writelines)
 
 
 def stage_of(frames: list[str]) -> str:
