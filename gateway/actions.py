@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -55,12 +55,26 @@ Prepare = Callable[[Envelope, bytes], Awaitable["Prepared"]]
 class Prepared:
     """One message read, judged and (when it is delivered) edited."""
 
-    message: read.Message
+    message: read.Message | None           # as received: what a quarantine holds (None once shipped)
     message_id: str | None                 # masked, for logs and the audit log
     verdict: Verdict | None = None
     body: bytes | None = field(default=None, repr=False)   # what is delivered, before our headers
     subject: str = ""                      # masked, for the quarantine record and notices
     failure: Exception | None = None       # why the pipeline or the edits failed
+    size: int = 0                          # of the message as received
+
+    def shipped(self) -> Prepared:
+        """Only what the worker needs of it, for the way back from the scan
+        process (pickled): the message's content once. A delivered message
+        goes as its edited bytes (not also as received, nor a redaction's
+        masked message); a blocked or failed one needs no content at all;
+        a quarantined one goes as received (the store holds that)."""
+        verdict = self.verdict
+        if verdict is not None and verdict.action is Action.QUARANTINE:
+            return self
+        if verdict is not None and verdict.redacted is not None:
+            verdict = replace(verdict, redacted=None)
+        return replace(self, message=None, verdict=verdict)
 
 
 def prepare(stages: Pipeline, envelope: Envelope, data: bytes) -> Prepared:
@@ -71,15 +85,16 @@ def prepare(stages: Pipeline, envelope: Envelope, data: bytes) -> Prepared:
     answered 451 like any other."""
     message = read.received(data)
     message_id = stages.masked(message.message_id)   # runs the detector: never on the event loop
+    size = message.size
     try:
         verdict = stages.run(envelope, message)
         if verdict.action.delivers:
-            return Prepared(message, message_id, verdict, edits.deliverable(message, verdict))
-        return Prepared(message, message_id, verdict, subject=masked_subject(message, verdict))
+            return Prepared(message, message_id, verdict, edits.deliverable(message, verdict), size=size)
+        return Prepared(message, message_id, verdict, subject=masked_subject(message, verdict), size=size)
     except OutOfTime:
-        return Prepared(message, message_id, failure=RuntimeError("scan budget escaped the scan"))
+        return Prepared(message, message_id, failure=RuntimeError("scan budget escaped the scan"), size=size)
     except Exception as exc:
-        return Prepared(message, message_id, failure=exc)
+        return Prepared(message, message_id, failure=exc, size=size)
 
 
 class Actions:
@@ -103,7 +118,7 @@ class Actions:
         outcome = Outcome(f"{random.getrandbits(48):012X}", client=client, size=len(data))
         try:
             prepared = await self.prepare(envelope, data)
-            outcome.message_id, outcome.size = prepared.message_id, prepared.message.size
+            outcome.message_id, outcome.size = prepared.message_id, prepared.size
             if prepared.failure is not None:
                 raise prepared.failure
             assert prepared.verdict is not None
@@ -154,7 +169,7 @@ class Actions:
     async def _quarantine(self, relay: Transaction, envelope: Envelope, prepared: Prepared,
                           outcome: Outcome) -> None:
         verdict, message = prepared.verdict, prepared.message
-        assert verdict is not None
+        assert verdict is not None and message is not None
         await relay.reset()
         outcome.failure = replies.R451_STORE.format()
         held = HeldMessage(
@@ -188,8 +203,8 @@ class Actions:
                 lambda s: s.audit(entry.event, entry.actor, None, entry.details))
             outcome.failure = replies.R451_INTERNAL.format()
         trace = edits.Trace(outcome.queue_id, self.hostname, protocol)
-        message = edits.outgoing(prepared.body, envelope, verdict, trace, ref if verdict.exception else None)
-        outcome.downstream = await relay.data(message)
+        head = edits.trace_headers(envelope, verdict, trace, ref if verdict.exception else None)
+        outcome.downstream = await relay.data(prepared.body, head)   # edits.outgoing, written without a copy
         outcome.reply = replies.R250_RELAYED.format(queue_id=outcome.queue_id)
         outcome.settled = True
 
@@ -219,7 +234,7 @@ class Actions:
         profile = verdict.profile if verdict else "unknown"
         metrics.message(action, profile)
         for entity, count in counts.items():
-            metrics.findings.labels(entity).inc(count)
+            metrics.found(entity, count)
         fields: dict[str, Any] = {
             "queue_id": outcome.queue_id, "message_id": outcome.message_id,
             "pid": self.pid, "sender": masking.address(envelope.mail_from),

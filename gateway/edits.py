@@ -71,19 +71,32 @@ def verdict_header(verdict: Verdict) -> bytes:
 def outgoing(body: bytes, envelope: Envelope, verdict: Verdict, trace: Trace,
              exception_ref: int | None = None) -> bytes:
     """Return the message to relay: our headers (and the audited exception's), then the body."""
+    return trace_headers(envelope, verdict, trace, exception_ref) + body
+
+
+def trace_headers(envelope: Envelope, verdict: Verdict, trace: Trace, exception_ref: int | None = None) -> bytes:
+    """Our header lines that go before a delivered body (``outgoing``), CRLF-terminated:
+    the relay writes them and the body without joining them."""
     exception = exception_header(verdict, exception_ref) if exception_ref is not None else b""
-    return b"".join((received_header(envelope, trace), verdict_header(verdict), exception, body))
+    return b"".join((received_header(envelope, trace), verdict_header(verdict), exception))
 
 
 def without_purpose(content: bytes) -> bytes:
     """The message without the declared purpose: no X-DLP-Purpose header, no
     subject tag, and no X-DLP-Exception a sender wrote (only ours may say so)."""
     message = parse(content)
-    return _head(message, ("x-dlp-purpose", "x-dlp-exception")) + message.body
+    head = _head(message, ("x-dlp-purpose", "x-dlp-exception"))
+    return content if head is None else _joined(head, message)
 
 
-def _head(message: Message, drop: tuple[str, ...]) -> bytes:
-    """The header block without the fields in ``drop`` and without the subject's purpose tag."""
+def _joined(head: bytes, message: Message) -> bytes:
+    """``head`` and ``message``'s body in one copy (no slice of the body first)."""
+    return b"".join((head, memoryview(message.raw)[message.head_end:]))
+
+
+def _head(message: Message, drop: tuple[str, ...]) -> bytes | None:
+    """The header block without the fields in ``drop`` and without the subject's
+    purpose tag; None when that is the header block as received."""
     raw = message.raw_value("subject")   # unfolded
     tag = _RAW_TAG.search(raw) if raw is not None else None
     lines: dict[str, bytes] = {}
@@ -97,7 +110,7 @@ def _head(message: Message, drop: tuple[str, ...]) -> bytes:
         if stripped != decoded.strip():
             lines["subject"] = headers.encoded_line("Subject", stripped)
     if not lines and not any(name in drop for name, _, _ in message.fields):
-        return message.head
+        return None
     return headers.rebuilt(message.head, message.fields, drop, lines)
 
 
@@ -125,7 +138,9 @@ def released(content: bytes, statement: str | None) -> bytes:
 
 
 def _edited(message: Message, drop: tuple[str, ...], statement: str | None) -> bytes:
-    head = _head(message, drop) if drop else message.head
+    """The message with its edits; the received bytes themselves when there are
+    none (no copy: a large message is often delivered as it came)."""
+    head = _head(message, drop) if drop else None
     if statement:
-        return disclaimer.append_to(head, message, statement)
-    return message.raw if head is message.head else head + message.body
+        return disclaimer.append_to(message.head if head is None else head, message, statement)
+    return message.raw if head is None else _joined(head, message)

@@ -42,20 +42,29 @@ PURPOSE = "x-dlp-purpose"
 
 def split(content: bytes) -> tuple[bytes, bytes]:
     """The header block (with its last line end) and everything after it."""
+    cut = head_end(content)
+    return (content, b"") if cut == len(content) else (content[:cut], content[cut:])
+
+
+def head_end(content: bytes) -> int:
+    """Where the header block ends (after its last line end): ``split`` without
+    copying the body."""
     end = _END.search(content)
     if end is None:
-        return content, b""
-    cut = end.start() + (2 if content[end.start():end.start() + 2] == b"\r\n" else 1)
-    return content[:cut], content[cut:]
+        return len(content)
+    return end.start() + (2 if content[end.start():end.start() + 2] == b"\r\n" else 1)
 
 
 def fields(head: bytes) -> list[tuple[str, int, int]]:
     """Each header field as (lower-cased name, start, end) offsets into ``head``."""
-    starts = [(m.group(1).decode("ascii").lower(), m.start()) for m in _FIELD.finditer(head)]
     out: list[tuple[str, int, int]] = []
-    for n, (name, start) in enumerate(starts):
-        end = starts[n + 1][1] if n + 1 < len(starts) else len(head)
-        out.append((name, start, end))
+    name, start = "", -1
+    for m in _FIELD.finditer(head.lower()):   # a name's bytes lower-cased stay in _FIELD's class
+        if start >= 0:
+            out.append((name, start, m.start()))
+        name, start = m.group(1).decode("ascii"), m.start()
+    if start >= 0:
+        out.append((name, start, len(head)))
     return out
 
 

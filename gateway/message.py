@@ -93,7 +93,7 @@ def received(data: bytes) -> Message:
 
 def parse(content: bytes) -> Message:
     """Read ``content``'s header block once."""
-    head, _ = headers.split(content)
+    head = content[:headers.head_end(content)]   # not the body: it may be megabytes
     found = tuple(headers.fields(head))
     first: dict[str, tuple[int, int]] = {}
     dlp = False

@@ -66,6 +66,7 @@ class Metrics:
         # Bound children for the per-reply and per-message hot paths.
         self._replies = {digit: self.replies.labels(f"{digit}xx") for digit in "2345"}
         self._messages: dict[tuple[str, str], Any] = {}
+        self._findings: dict[str, Any] = {}
         for outcome in ("sent", "failed"):
             self.notices.labels(outcome)
         for reason in ("unavailable", "lost", "deferred", "refused"):
@@ -83,6 +84,13 @@ class Metrics:
         if child is None:
             child = self._messages[(action, profile)] = self.messages.labels(action, profile)
         child.inc()
+
+    def found(self, entity: str, count: int) -> None:
+        """Count ``count`` findings of ``entity``."""
+        child = self._findings.get(entity)
+        if child is None:
+            child = self._findings[entity] = self.findings.labels(entity)
+        child.inc(count)
 
     def pool_changed(self, open_count: int, idle_count: int) -> None:
         self.pool.labels("busy").set(open_count - idle_count)

@@ -53,8 +53,24 @@ _T = TypeVar("_T")
 
 # What the scan may inflate: a base64 part (any attachment), or a zip or PDF
 # signature in an 8bit or quoted-printable part (the scan sniffs content, not
-# labels: detectors.extract.sniff).
-_COSTLY = re.compile(rb"(?i:base64)|PK(?:[\x03\x05\x07]|=0[357])|%PDF-")
+# labels: detectors.extract.sniff). One regex with a case-insensitive
+# alternation cost about 0.2 ms per 10 KB message (no literal to search for,
+# so a match is tried at every byte); three substring searches (see
+# ``costly``) find the same in a tenth of that.
+_ZIP = re.compile(rb"PK(?:[\x03\x05\x07]|=0[357])")
+_PDF = b"%PDF-"
+_BASE64 = b"base64"   # in any case (ASCII, as the regex's IGNORECASE on bytes)
+
+
+def costly(content: bytes) -> bool:
+    """Whether ``content`` holds what the scan may inflate (see ``_ZIP``).
+
+    >>> costly(b"Content-Transfer-Encoding: Base64"), costly(b"PK=03=04"), costly(b"%PDF-1.7")
+    (True, True, True)
+    >>> costly(b"PK 2024, %pdf, base 64")
+    False
+    """
+    return _PDF in content or _ZIP.search(content) is not None or _BASE64 in content.lower()
 
 
 # A job for the scan process: a module-level function and its (picklable) arguments.
@@ -109,7 +125,7 @@ class Offload:
 
     def inline(self, size: int, content: bytes | None) -> bool:
         """Whether work on a message of ``size`` bytes (``content``) may run on the loop."""
-        return size <= self.inline_below and content is not None and _COSTLY.search(content) is None
+        return size <= self.inline_below and content is not None and not costly(content)
 
     async def run(self, work: Callable[[], _T], size: int, content: bytes | None = None,
                   job: Job | None = None) -> _T:

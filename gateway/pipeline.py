@@ -32,13 +32,17 @@ __all__ = ["EXCEPTION_RULE", "Action", "Envelope", "Pipeline", "Verdict", "decid
 def sensitive_entities(findings: tuple[Finding, ...], settings: profiles.ProfileSettings) -> tuple[str, ...]:
     """One entry per finding the profile counts: a listed entity, at its minimum
     score, and only when the entity reaches its minimum count."""
+    rules = settings.entities
     scored: dict[str, int] = {}
     for f in findings:
-        rule = settings.entities.get(f.entity)
+        rule = rules.get(f.entity)
         if rule is not None and f.score >= rule.min_score:
             scored[f.entity] = scored.get(f.entity, 0) + 1
-    return tuple(entity for entity, n in sorted(scored.items())
-                 for _ in range(n) if n >= settings.entities[entity].min_count)
+    out: list[str] = []
+    for entity, n in sorted(scored.items()):
+        if n >= rules[entity].min_count:
+            out += [entity] * n
+    return tuple(out)
 
 
 def _domain(address: str) -> str:

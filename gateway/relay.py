@@ -21,9 +21,11 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosmtplib
 from aiosmtplib import errors
+from aiosmtplib.email import quote_address
 
 from gateway import replies, xforward
 from gateway.config import RelaySettings
@@ -35,6 +37,42 @@ _PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BO
 
 
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+# The common address shape, dot-atom@domain (as gateway.smtp takes it without
+# the email package): aiosmtplib's mail() and rcpt() parse every address with
+# email.utils.parseaddr (about 10 µs each), which returns this shape unchanged.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+
+
+def _quoted(address: str) -> bytes:
+    """``<address>`` as aiosmtplib's quote_address writes it, ASCII (the null sender: ``<>``).
+
+    >>> _quoted("clerk@citrus.example"), _quoted(""), _quoted("Clerk <clerk@citrus.example>")
+    (b'<clerk@citrus.example>', b'<>', b'<clerk@citrus.example>')
+    """
+    if not address or _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>".encode("ascii")
+    return quote_address(address).encode("ascii")
+
+
+async def _mail(client: aiosmtplib.SMTP, sender: str, options: list[str], encoding: str) -> aiosmtplib.SMTPResponse:
+    """aiosmtplib's ``mail``, the common address shape quoted without a parse."""
+    if encoding != "ascii" or client.is_ehlo_or_helo_needed:   # SMTPUTF8, or no EHLO yet (never after _connect)
+        return await client.mail(sender, options=options, encoding=encoding)
+    response = await client.execute_command(b"MAIL", b"FROM:" + _quoted(sender), *[o.encode("ascii") for o in options])
+    if response.code != 250:
+        raise errors.SMTPSenderRefused(response.code, response.message, sender)
+    return response
+
+
+async def _rcpt(client: aiosmtplib.SMTP, recipient: str, encoding: str) -> aiosmtplib.SMTPResponse:
+    """aiosmtplib's ``rcpt``, the common address shape quoted without a parse."""
+    if encoding != "ascii" or client.is_ehlo_or_helo_needed:
+        return await client.rcpt(recipient, encoding=encoding)
+    response = await client.execute_command(b"RCPT", b"TO:" + _quoted(recipient))
+    if response.code not in (250, 251):
+        raise errors.SMTPRecipientRefused(response.code, response.message, recipient)
+    return response
 _SLICE = 1 << 20   # a larger message is written in slices of whole lines (see _send_body)
 
 
@@ -45,16 +83,18 @@ async def _data_command(client: aiosmtplib.SMTP) -> None:
         raise errors.SMTPDataError(response.code, response.message)
 
 
-async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTPResponse:
-    """The message after our DATA's 354, dot-stuffed, then the downstream's
-    reply (SMTPDataError unless 250).
+async def _send_body(client: aiosmtplib.SMTP, message: bytes, head: bytes = b"") -> aiosmtplib.SMTPResponse:
+    """``head`` (whole lines: our trace headers) and the message after our
+    DATA's 354, dot-stuffed, then the downstream's reply (SMTPDataError unless 250).
 
     aiosmtplib's ``data`` makes two regex passes (line ends, then dots) and
     a third copy for the end marker. The gateway's message has CRLF line ends
     already (the edge normalised them, gateway.headers writes CRLF), which
     three counts confirm; dot-stuffing is then one ``replace``, which copies
-    nothing when no line begins with a dot. A large message goes in slices
-    of whole lines, the loop serving other sessions between them: each pass
+    nothing when no line begins with a dot. The head, the message and the end
+    marker go to the transport as they are (one ``writelines``, not joined
+    first: the message is not copied). A large message goes in slices of
+    whole lines, the loop serving other sessions between them: each pass
     over 25 MB would hold it (and the GIL) for tens of milliseconds.
     """
     protocol = client.protocol
@@ -63,10 +103,14 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     if hasattr(protocol, "_response_pending"):   # aiosmtplib >= 4: a reply is now expected
         protocol._response_pending = True
     try:
+        last = head = _wire(head) if head else b""
         if len(message) <= _SLICE:
             wire = _wire(message)
-            protocol.write(wire + _end_marker(wire))
+            last = wire or last
+            _write(protocol, (head, wire, _end_marker(last)) if head else (wire, _end_marker(last)))
         else:
+            if head:
+                _write(protocol, (head,))
             start = 0
             while start < len(message):
                 end = start + _SLICE
@@ -75,11 +119,11 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
                     end = cut + 2 if cut > start else len(message)
                 else:
                     end = len(message)
-                wire = _wire(message[start:end])
-                protocol.write(wire)
+                last = _wire(message[start:end])
+                _write(protocol, (last,))
                 start = end
                 await asyncio.sleep(0)
-            protocol.write(_end_marker(wire))
+            _write(protocol, (_end_marker(last),))
         response = await protocol.read_response(timeout=client.timeout)
     except (errors.SMTPServerDisconnected, errors.SMTPTimeoutError):
         client.close()   # as aiosmtplib's data(): the protocol is out of step
@@ -87,6 +131,15 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes) -> aiosmtplib.SMTP
     if response.code != 250:
         raise errors.SMTPDataError(response.code, response.message)
     return response
+
+
+def _write(protocol: Any, parts: tuple[bytes, ...]) -> None:
+    """``parts`` to the downstream in one write (as aiosmtplib's ``write``: a
+    closed connection is SMTPServerDisconnected)."""
+    transport = protocol.transport
+    if transport is None or transport.is_closing():
+        raise errors.SMTPServerDisconnected("Connection lost")
+    transport.writelines(parts)
 
 
 def _end_marker(last: bytes) -> bytes:
@@ -302,7 +355,7 @@ class Transaction:
         if self._client is not None and client.supports_extension("xforward"):
             await self._xforward(client)
         passed = [o for o in options if self._passes(client, o)]
-        return await client.mail(sender, options=passed, encoding=self._encoding)
+        return await _mail(client, sender, passed, self._encoding)
 
     async def _xforward(self, client: aiosmtplib.SMTP) -> None:
         assert self._client is not None
@@ -339,7 +392,7 @@ class Transaction:
             return replies.R250_RECIPIENT_OK.format()
         conn = self._require()
         try:
-            response = await conn.client.rcpt(recipient, encoding=self._encoding)
+            response = await _rcpt(conn.client, recipient, self._encoding)
         except errors.SMTPResponseException as exc:
             raise _refused(exc) from None
         except _LOST:
@@ -364,8 +417,10 @@ class Transaction:
             raise _lost() from None
         self._conn = conn
 
-    async def data(self, message: bytes) -> str:
-        """Send the message; return the downstream's reply. The transaction ends.
+    async def data(self, message: bytes, head: bytes = b"") -> str:
+        """Send the message, after ``head`` (whole lines: our trace headers, not
+        joined to it, so that the message is not copied); return the
+        downstream's reply. The transaction ends.
 
         A pooled connection the downstream closed before it answered our DATA
         command (it never saw the message) is replaced: the transaction is
@@ -383,7 +438,7 @@ class Transaction:
                 await _data_command(conn.client)
             except _LOST:
                 conn = await self._replay()
-            response = await _send_body(conn.client, message)
+            response = await _send_body(conn.client, message, head)
         except errors.SMTPResponseException as exc:
             await self.reset()
             raise _refused(exc) from None
@@ -410,7 +465,7 @@ class Transaction:
         try:
             await self._mail_on(conn, *self._mail)
             for recipient in recipients:
-                await conn.client.rcpt(recipient, encoding=self._encoding)
+                await _rcpt(conn.client, recipient, self._encoding)
             await _data_command(conn.client)
         except errors.SMTPResponseException:   # the downstream changed its mind: the client retries
             raise _lost() from None

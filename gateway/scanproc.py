@@ -15,8 +15,9 @@ _built: tuple[int, pipeline.Pipeline] | None = None   # in the scan process: (ge
 
 def prepare(generation: int, settings: Settings, config_dir: Path | None, envelope: Envelope,
             data: bytes) -> actions.Prepared:
-    """``actions.prepare`` in the scan process, with the pipeline of ``generation``."""
-    return actions.prepare(_pipeline(generation, settings, config_dir), envelope, data)
+    """``actions.prepare`` in the scan process, with the pipeline of ``generation``:
+    only what the worker needs goes back (``Prepared.shipped``: the content once)."""
+    return actions.prepare(_pipeline(generation, settings, config_dir), envelope, data).shipped()
 
 
 def warm(generation: int, settings: Settings, config_dir: Path | None) -> None:

@@ -68,22 +68,36 @@ def expire_if_idle(session: Slot, since: float) -> None:
         session.close_with(replies.R421_IDLE.format())
 
 
-async def watch_data_rate(session: Slot, min_rate: float, grace: float) -> None:
-    """Close ``session`` when DATA arrives slower than ``min_rate`` bytes/s after ``grace`` s.
+class DataRate:
+    """Close a session when DATA arrives slower than ``min_rate`` bytes/s after
+    ``grace`` s; checked every second until the data is in (the session turns
+    busy), the session ends or ``cancel``. On loop timers, not a task: a task
+    per DATA cost a coroutine, a future and four loop callbacks per message."""
 
-    Returns when the data is in (the session turns busy) or the session ends.
-    """
-    started, base = time.monotonic(), session.received
-    while True:
-        await asyncio.sleep(_RATE_CHECK_SECONDS)
+    __slots__ = ("_loop", "_session", "_min_rate", "_grace", "_started", "_base", "_timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, session: Slot, min_rate: float, grace: float) -> None:
+        self._loop, self._session, self._min_rate, self._grace = loop, session, min_rate, grace
+        self._started, self._base = time.monotonic(), session.received
+        self._timer: asyncio.TimerHandle | None = loop.call_later(_RATE_CHECK_SECONDS, self._check)
+
+    def _check(self) -> None:
+        self._timer = None
+        session = self._session
         if session.busy:
             return
-        elapsed = time.monotonic() - started
-        if elapsed >= grace and (session.received - base) < min_rate * elapsed:
+        elapsed = time.monotonic() - self._started
+        if elapsed >= self._grace and (session.received - self._base) < self._min_rate * elapsed:
             log.warning("DATA too slow", extra={"fields": {"client": session.peer_ip,
-                                                           "rate": round((session.received - base) / elapsed)}})
-            session.close_with(replies.R421_TOO_SLOW.format(rate=int(min_rate)))
+                                                           "rate": round((session.received - self._base) / elapsed)}})
+            session.close_with(replies.R421_TOO_SLOW.format(rate=int(self._min_rate)))
             return
+        self._timer = self._loop.call_later(_RATE_CHECK_SECONDS, self._check)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def arm(loop: asyncio.AbstractEventLoop, session: Any, timeout: float) -> None:

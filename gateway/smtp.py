@@ -305,7 +305,7 @@ class GatewaySMTP(SMTP):
                 self.idle()
                 return
             self.declared = declared
-        watch = asyncio.ensure_future(slots.watch_data_rate(self, smtp.min_data_rate, smtp.data_rate_grace))
+        watch = slots.DataRate(self.loop, self, smtp.min_data_rate, smtp.data_rate_grace)
         try:
             await self._data(arg)
         except Exception:

@@ -120,7 +120,23 @@ class Result:
     burst_replies: list[str] = field(default_factory=list)
     hwm_after_burst_mb: float = 0.0
     budget_refusals: float = 0.0
+    payload_bytes: dict[str, int] = field(default_factory=dict)   # the scan process's reply, pickled
     seconds: float = 0.0
+
+
+def payload_bytes(big: bytes) -> dict[str, int]:
+    """What the scan process sends back to the worker for the big message, pickled:
+    as it is (delivered unedited), and with a declared purpose in its subject
+    (delivered edited). One copy of the message is the goal."""
+    import pickle  # noqa: PLC0415 - only for this measurement
+
+    from gateway import scanproc  # noqa: PLC0415 - the checkout's gateway (PYTHONPATH), in-process
+    from gateway.config import Settings  # noqa: PLC0415 - as above
+    from gateway.verdict import Envelope  # noqa: PLC0415 - as above
+    envelope = Envelope(base.SENDER, (INTERNAL,), base.HOST, "bench.example")
+    tagged = big.replace(b"Subject: Quarterly billing archive", b"Subject: Quarterly billing archive [purpose:audit]", 1)
+    return {name: len(pickle.dumps(scanproc.prepare(1, Settings(), None, envelope, content)))
+            for name, content in (("as received", big), ("edited (purpose tag)", tagged))}
 
 
 def probe_until(port: int, message: bytes, done: threading.Event, result: Result) -> list[tuple[float, float]]:
@@ -190,6 +206,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
         result.budget_refusals = _refusals(workdir, port) - before
         base.progress(f"  burst of {args.burst}: {', '.join(result.burst_replies)}; "
                       f"peak RSS {result.hwm_after_burst_mb:.0f} MB")
+        result.payload_bytes = payload_bytes(big)
+        base.progress(f"  scan process reply, pickled: {result.payload_bytes}")
     finally:
         if relay is not None:
             base.stop(relay)
@@ -250,7 +268,10 @@ def report(result: Result, args: argparse.Namespace, command: str, when: str, lo
           f"after the burst {result.hwm_after_burst_mb:.0f} MB. The worker's scan process (large messages "
           f"are judged there, gateway.offload): peak {result.children_hwm_mb:.0f} MB. Burst replies: {', '.join(result.burst_replies)}."
           + (f" Probe failures: {len(result.probe_errors)} ({', '.join(sorted(set(result.probe_errors)))})."
-             if result.probe_errors else "") + "\n"]
+             if result.probe_errors else "")
+          + " The scan process's reply to the worker for the big message (pickled): "
+          + ", ".join(f"{name} {size:,} bytes" for name, size in result.payload_bytes.items())
+          + f" (the message: {result.big_bytes:,} bytes).\n"]
     data = {"when": when, "command": command, "load": load, "big_bytes": result.big_bytes,
             "idle_ms": {"p50": idle50, "p99": idle99, "n": len(result.idle_ms)},
             "during_ms": {"p50": dur50, "p99": dur99, "n": len(result.during_ms)},
@@ -259,7 +280,7 @@ def report(result: Result, args: argparse.Namespace, command: str, when: str, lo
                        "hwm_big": result.hwm_after_big_mb, "hwm_burst": result.hwm_after_burst_mb,
                        "scan_process_hwm": result.children_hwm_mb},
             "burst_replies": result.burst_replies, "budget_refusals": result.budget_refusals,
-            "probe_errors": result.probe_errors}
+            "probe_errors": result.probe_errors, "payload_bytes": result.payload_bytes}
     return "\n".join(md), data
 
 

@@ -45,7 +45,8 @@ STAGES = (
 # Leaf frames that are a thread waiting (the review app's and the metrics
 # server's threads in select), not using CPU: left out of the shares.
 IDLE = ("EpollSelector.select", "_PollLikeSelector.select", "PollSelector.select", "Condition.wait",
-        "Event.wait", "Thread._wait_for_tstate_lock")
+        "Event.wait", "Thread._wait_for_tstate_lock",
+        "_Watchdog._run (")   # the scan budget's watchdog in time.sleep (its thread's CPU: ~0.02 ms/msg)
 
 
 # Leaf frames inside a loopback socket write. Their samples are mostly wall
@@ -53,7 +54,8 @@ IDLE = ("EpollSelector.select", "_PollLikeSelector.select", "PollSelector.select
 # takes the core while this thread waits runnable; on a loaded machine they
 # reach a quarter of the samples while the process's system CPU stays near
 # 0.2 ms per message (py-spy --native puts them in libc write()).
-SOCKET_WRITES = ("SMTPProtocol.write (", "StreamWriter.write (")
+SOCKET_WRITES = ("SMTPProtocol.write (", "StreamWriter.write (",
+                 "_write (")   # gateway.relay's downstream DATA write (transport.writelines)
 
 
 def stage_of(frames: list[str]) -> str:
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the gateway under cProfile (CPU clock) instead of sampling it with py-spy")
     parser.add_argument("--native", action="store_true", help="py-spy --native: C frames too")
     parser.add_argument("--bare", action="store_true", help="profile the bare relay instead, for comparison")
+    parser.add_argument("--no-detection", action="store_true",
+                        help="the gateway with its detection stage off: the non-scan path alone")
     parser.add_argument("--raw", type=Path, help="also keep py-spy's collapsed stacks here")
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -187,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     sink = base.Sink(workdir)
     gateway = None
     try:
-        target = base.Target("bare relay", 1) if args.bare else base.Target("gateway 1 worker", 1, detection=True)
+        detection = not args.no_detection
+        target = base.Target("bare relay", 1) if args.bare else base.Target("gateway 1 worker", 1, detection=detection)
         if args.cprofile:
             port = base.free_port()
-            config_dir = base.gateway_config(workdir, port, sink.port, settings, True)
+            config_dir = base.gateway_config(workdir, port, sink.port, settings, detection)
             stats_path = workdir / "gateway.prof"
             with (workdir / "gateway.log").open("ab") as log:
                 gateway = subprocess.Popen([sys.executable, "-c", _CPROFILE, str(stats_path), "serve", "--config",

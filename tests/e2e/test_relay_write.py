@@ -21,7 +21,7 @@ def sink() -> Iterator[Sink]:
     server.stop()
 
 
-def deliver(sink: Sink, messages: list[bytes]) -> list[str]:
+def deliver(sink: Sink, messages: list[bytes], head: bytes = b"") -> list[str]:
     async def main() -> list[str]:
         pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=sink.port), starttls="off"))
         replies = []
@@ -29,7 +29,7 @@ def deliver(sink: Sink, messages: list[bytes]) -> list[str]:
             transaction = Transaction(pool)
             await transaction.mail("a@citrus.example", [])
             await transaction.rcpt("b@citrus.example")
-            replies.append(await transaction.data(message))
+            replies.append(await transaction.data(message, head))
         await pool.close()
         return replies
     return asyncio.run(main())
@@ -62,3 +62,16 @@ def test_bare_line_ends_are_written_as_crlf(sink: Sink) -> None:
     deliver(sink, [b"Subject: x\n\nbare lf\rbare cr\r\n"])
     [got] = sink.wait_for(before + 1)[before:]
     assert got.content == b"Subject: x\r\n\r\nbare lf\r\nbare cr\r\n"
+
+
+@pytest.mark.parametrize("slice_size", [1 << 20, 16])
+def test_our_headers_go_before_the_message(sink: Sink, slice_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(relay, "_SLICE", slice_size)
+    head = b"Received: from x\r\n\tby y; now\r\nX-DLP-Verdict: deliver; profile=default\r\n"
+    before = len(sink.messages)
+    replies = deliver(sink, MESSAGES, head)
+    assert all(r.startswith("250") for r in replies), replies
+    got = [m.content for m in sink.wait_for(before + len(MESSAGES))[before:]]
+    assert got[0] == head + MESSAGES[0] and got[1] == head + MESSAGES[1]
+    assert got[2] == head + MESSAGES[2] + b"\r\n"
+    assert got[3] == head

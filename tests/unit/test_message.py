@@ -36,13 +36,13 @@ CASES = [
 def test_a_message_s_header_block_is_split_once(monkeypatch: pytest.MonkeyPatch, sender: str, subject: str,
                                                 body: str, extra: str, action: Action) -> None:
     splits: list[int] = []
-    split = headers.split
+    head_end = headers.head_end   # headers.split finds the end with it too
 
-    def counted(content: bytes) -> tuple[bytes, bytes]:
+    def counted(content: bytes) -> int:
         splits.append(len(content))
-        return split(content)
+        return head_end(content)
 
-    monkeypatch.setattr(headers, "split", counted)
+    monkeypatch.setattr(headers, "head_end", counted)
     envelope = Envelope(sender, ("r@outside.example",))
     prepared = actions.prepare(STAGES, envelope, message(sender, subject, body, extra))
     assert prepared.failure is None and prepared.verdict is not None
@@ -71,3 +71,26 @@ def test_a_redacted_body_keeps_the_reading_of_an_unchanged_header_block() -> Non
     assert same.fields == first.fields and same.body == b"\r\nSSN ***-**-6789\r\n"
     changed = first.with_raw(b"Subject: ho\r\n\r\nx\r\n")
     assert changed.subject == "ho"
+
+
+def test_a_message_delivered_as_received_is_not_copied() -> None:
+    data = message("clerk@citrus.example", "Statement", "Nothing to declare.")
+    prepared = actions.prepare(STAGES, Envelope("clerk@citrus.example", ("r@outside.example",)), data)
+    assert prepared.verdict is not None and prepared.verdict.action is Action.DELIVER
+    assert prepared.message is not None and prepared.body is prepared.message.raw
+
+
+@pytest.mark.parametrize(("sender", "subject", "body", "extra", "action"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_the_scan_process_sends_back_the_content_once(sender: str, subject: str, body: str, extra: str,
+                                                      action: Action) -> None:
+    data = message(sender, subject, body, extra)
+    prepared = actions.prepare(STAGES, Envelope(sender, ("r@outside.example",)), data)
+    shipped = prepared.shipped()
+    assert shipped.verdict is not None and shipped.verdict.action is action
+    assert shipped.size == prepared.size == len(data) and shipped.message_id == prepared.message_id
+    assert shipped.body == prepared.body and shipped.subject == prepared.subject
+    if action is Action.QUARANTINE:   # the store holds the message as received
+        assert shipped.message is prepared.message
+    else:
+        assert shipped.message is None and shipped.verdict.redacted is None
