@@ -62,7 +62,7 @@ from collections.abc import Iterator
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
 from detectors.context import NEGATIVE, Context, Label, fold, keywords
-from detectors.prefilter import Finder
+from detectors.prefilter import WORD_START, Finder
 from detectors.recognizer import LabelOf
 from detectors.tables import Table
 
@@ -184,6 +184,16 @@ def _other_row_label(ctx: Context, start: int) -> bool:
 # Every path above needs one of these somewhere in the text (or in a table header handed in).
 BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta",)
 _BANK_RAW = re.compile("(?i)" + BANK_PATTERNS[0])
+
+
+_UNION = r"credit[^\na-z0-9]*union"
+# What a header row needs for in_headers(), for detectors.tables.Blocks.within: _BANK_RAW's words
+# (a block with CSV quotes, which may split a word, is read whatever it holds).
+HEADER_MARKS = (r"rout|aba|rtn|bank|banc|checking|savings|deposit|ach|dda|dfi|ruta", _UNION)
+# What a header row needs for a bank column (_bank_column: a _STRONG or BANK_WORDS word): each word's
+# start, or a word inside it where a keyword's spaces may be left out ("directdeposit").
+COLUMN_MARKS = (WORD_START + "(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)",
+                "deposit|credited|cuenta|ruta", _UNION)
 
 
 def in_headers(tables: tuple[Table, ...] | None) -> bool:

@@ -36,10 +36,10 @@ from detectors import (
     utility_account,
 )
 from detectors.candidates import Candidate, normalize, scan_numbers
-from detectors.context import NOT, Context, Label, Vocabulary
+from detectors.context import NOT, Context, Label, Vocabulary, fold
 from detectors.edm import EdmSet
 from detectors.findings import Finding
-from detectors.prefilter import Prefilter
+from detectors.prefilter import Marks, Prefilter
 from detectors.recognizer import Judge
 from detectors.tables import Blocks, Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
@@ -114,6 +114,11 @@ class Detector:
             bounds.append(bounds[-1] + len(group))
         self._groups = tuple(zip(bounds, bounds[1:]))
         self._prefilter = Prefilter([p for group in groups for p in group])
+        # Where, in a long text's window, a header row may name a bank word (in_headers), a bank
+        # column or a licence column: only those blocks' tables are read (detectors.tables.Blocks.within).
+        self._bank_marks = Marks((*bank_account.HEADER_MARKS, _FOREIGN))
+        self._column_marks = Marks((*bank_account.COLUMN_MARKS, *driver_license.COLUMN_MARKS, _FOREIGN))
+        self._licence_marks = range(len(bank_account.COLUMN_MARKS), len(self._column_marks.patterns) - 1)
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -141,33 +146,42 @@ class Detector:
             found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        # The tables as a tuple, in ``norm``'s positions, for the checks that read every
-        # header (bank and licence columns); a long text's Blocks read only this window's.
-        flat = tables.within(len(norm)) if isinstance(tables, Blocks) else tables
-        bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(flat)
+        bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(
+            _headed(norm, tables, self._bank_marks.ends(norm), range(len(bank_account.HEADER_MARKS)),
+                    len(bank_account.HEADER_MARKS))
+            if isinstance(tables, Blocks) else tables)
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
         for c in joined:  # after the others: labels are read in order of position
             hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
-        hits.extend(self._labelled(norm, tables, flat, labels))
+        hits.extend(self._labelled(norm, tables, labels))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
-    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, flat: tuple[Table, ...] | None,
-                  found: set[int]) -> list[_Hit]:
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: set[int]) -> list[_Hit]:
         """Licences, four- and five-digit bank accounts and the custom types: each asks a
         prefilter first, so a text with none of their labels or patterns costs one pass."""
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
+        marks: list[tuple[int, int]] = []
+
+        def headed(kinds: range) -> tuple[Table, ...] | None:
+            """The tables (in ``norm``'s positions) whose header may hold one of the column marks ``kinds``."""
+            if not isinstance(tables, Blocks):
+                return tables
+            if not marks:
+                marks.extend(self._column_marks.ends(norm) or [(-1, -1)])
+            return _headed(norm, tables, marks, kinds, len(self._column_marks.patterns) - 1)
         licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
-        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
-                            for score, start, end in self.licenses.hits(norm, flat, context, licence)]
+        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME) for score, start, end
+                            in self.licenses.hits(norm, partial(headed, self._licence_marks), context, licence)]
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
         if any(a <= i < b for i in found for a, b in self._groups[5:6]):
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
+        flat = headed(range(self._licence_marks.start))
         if flat is None and tables is None and any(a <= i < b for i in found for a, b in self._groups[4:5]):
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
@@ -306,6 +320,29 @@ def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
     if inside:
         kept.extend(group)
     return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
+
+
+# Marks' last pattern: a double quote (CSV quotes may split a word: ``"ba""nk"``), a question
+# mark, or what an ASCII-encoded text shows for a non-ASCII character.
+_FOREIGN = r'["?]'
+
+
+def _headed(norm: str, blocks: Blocks, marks: list[tuple[int, int]], kinds: range, foreign: int) -> tuple[Table, ...]:
+    """The tables of a window whose header rows may hold a word that ``marks`` found (of ``kinds``):
+    an ASCII match of its letters, or (pattern ``foreign``) a quote or a character that fold()
+    makes a letter or drops."""
+    return blocks.within(len(norm), [end for kind, end in marks if kind in kinds
+                                     or (kind == foreign and _lettered(norm[end - 1]))])
+
+
+@lru_cache(maxsize=4096)
+def _lettered(ch: str) -> bool:
+    """Whether a character may hide a header word: a CSV quote, or a character fold() turns into
+    an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
+    if ch.isascii():
+        return ch == '"'  # not a question mark as written
+    folded = fold(ch)
+    return not folded or any("a" <= c <= "z" for c in folded)
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:
