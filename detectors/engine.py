@@ -113,12 +113,15 @@ class Detector:
         for group in groups:
             bounds.append(bounds[-1] + len(group))
         self._groups = tuple(zip(bounds, bounds[1:]))
-        self._prefilter = Prefilter([p for group in groups for p in group])
-        # Where, in a long text's window, a header row may name a bank word (in_headers), a bank
-        # column or a licence column: only those blocks' tables are read (detectors.tables.Blocks.within).
+        # Where, in a long text's window, a header row may name a bank column or a licence column
+        # (in the same pass), or a bank word (in_headers): only those blocks' tables are read
+        # (detectors.tables.Blocks.within).
+        columns = (*bank_account.COLUMN_MARKS, *driver_license.COLUMN_MARKS, _FOREIGN)
+        self._prefilter = Prefilter([p for group in groups for p in group], marks=columns)
         self._bank_marks = Marks((*bank_account.HEADER_MARKS, _FOREIGN))
-        self._column_marks = Marks((*bank_account.COLUMN_MARKS, *driver_license.COLUMN_MARKS, _FOREIGN))
-        self._licence_marks = range(len(bank_account.COLUMN_MARKS), len(self._column_marks.patterns) - 1)
+        self._bank_columns = range(len(bank_account.COLUMN_MARKS))
+        self._licence_columns = range(len(bank_account.COLUMN_MARKS), len(columns) - 1)
+        self._foreign = len(columns) - 1
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -138,7 +141,13 @@ class Detector:
             return []  # no digit, no number (a subject line, say), and no type of the administrator's
         norm = normalize(text)
         found, breaks = scan_numbers(norm)
-        labels = self._prefilter.found(norm)   # licence and short bank labels, bank words, custom patterns
+        # licence and short bank labels, bank words, custom patterns; and in a window of a long
+        # text over several blocks, where its header rows may name a bank or licence column
+        marks: list[tuple[int, int]] | None = None
+        if isinstance(tables, Blocks) and tables.count(len(norm)) > 1:
+            labels, marks = self._prefilter.marked(norm)
+        else:
+            labels = self._prefilter.found(norm)
         if not (found or breaks or labels):
             return []
         joined = wrapped(norm, breaks) if breaks else []
@@ -147,41 +156,33 @@ class Detector:
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
         bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(
-            _headed(norm, tables, self._bank_marks.ends(norm), range(len(bank_account.HEADER_MARKS)),
-                    len(bank_account.HEADER_MARKS))
-            if isinstance(tables, Blocks) else tables)
+            _headed(norm, tables, None if marks is None else self._bank_marks.ends(norm),
+                    range(len(bank_account.HEADER_MARKS)), len(bank_account.HEADER_MARKS)))
         for c in found:
             hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
         for c in joined:  # after the others: labels are read in order of position
             hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
-        hits.extend(self._labelled(norm, tables, labels))
+        hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
-    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: set[int]) -> list[_Hit]:
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: set[int],
+                  marks: list[tuple[int, int]] | None) -> list[_Hit]:
         """Licences, four- and five-digit bank accounts and the custom types: each asks a
         prefilter first, so a text with none of their labels or patterns costs one pass."""
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
-        marks: list[tuple[int, int]] = []
-
-        def headed(kinds: range) -> tuple[Table, ...] | None:
-            """The tables (in ``norm``'s positions) whose header may hold one of the column marks ``kinds``."""
-            if not isinstance(tables, Blocks):
-                return tables
-            if not marks:
-                marks.extend(self._column_marks.ends(norm) or [(-1, -1)])
-            return _headed(norm, tables, marks, kinds, len(self._column_marks.patterns) - 1)
         licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
         hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME) for score, start, end
-                            in self.licenses.hits(norm, partial(headed, self._licence_marks), context, licence)]
+                            in self.licenses.hits(norm, partial(_headed, norm, tables, marks, self._licence_columns, self._foreign),
+                                                  context, licence)]
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
         if any(a <= i < b for i in found for a, b in self._groups[5:6]):
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
-        flat = headed(range(self._licence_marks.start))
+        flat = _headed(norm, tables, marks, self._bank_columns, self._foreign)
         if flat is None and tables is None and any(a <= i < b for i in found for a, b in self._groups[4:5]):
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
@@ -327,11 +328,16 @@ def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
 _FOREIGN = r'["?]'
 
 
-def _headed(norm: str, blocks: Blocks, marks: list[tuple[int, int]], kinds: range, foreign: int) -> tuple[Table, ...]:
-    """The tables of a window whose header rows may hold a word that ``marks`` found (of ``kinds``):
-    an ASCII match of its letters, or (pattern ``foreign``) a quote or a character that fold()
-    makes a letter or drops."""
-    return blocks.within(len(norm), [end for kind, end in marks if kind in kinds
+def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tuple[int, int]] | None,
+            kinds: range, foreign: int) -> tuple[Table, ...] | None:
+    """The tables (in ``norm``'s positions) whose header rows may hold a word that ``marks`` found
+    (of ``kinds``): an ASCII match of its letters, or (pattern ``foreign``: _FOREIGN) a quote or a
+    character that fold() makes a letter or drops. Without marks, every table of the window."""
+    if not isinstance(tables, Blocks):
+        return tables
+    if marks is None:
+        return tables.within(len(norm))  # one block: read whatever it holds
+    return tables.within(len(norm), [end for kind, end in marks if kind in kinds
                                      or (kind == foreign and _lettered(norm[end - 1]))])
 
 

@@ -36,8 +36,9 @@ except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
 class Prefilter:
     """Patterns compiled once; ``found(text)`` returns the indexes of those that occur."""
 
-    def __init__(self, patterns: Sequence[str], caseless: bool = True) -> None:
+    def __init__(self, patterns: Sequence[str], caseless: bool = True, marks: Sequence[str] = ()) -> None:
         self.patterns = tuple(patterns)
+        self.marks = Marks(marks)  # positional patterns (Marks) that ``marked()`` also looks for
         self._local = threading.local()
         self._db = None
         self._fallback: list[tuple[int, Any]] = []
@@ -58,6 +59,13 @@ class Prefilter:
             self._db = hyperscan.Database()
             self._db.compile(expressions=[self.patterns[i].encode("utf-8") for i in exact], ids=exact,
                              flags=[_flags(caseless, self._utf8)] * len(exact))
+        self._marked = None  # the patterns and the marks in one database: ASCII offsets, so not in UTF-8 mode
+        if hyperscan is not None and marks and not self._utf8:
+            self._marked = hyperscan.Database()
+            self._marked.compile(
+                expressions=[self.patterns[i].encode("ascii") for i in exact] + [m.encode("ascii") for m in marks],
+                ids=exact + list(range(len(self.patterns), len(self.patterns) + len(marks))),
+                flags=[_flags(caseless, False)] * len(exact) + [hyperscan.HS_FLAG_CASELESS] * len(marks))
 
     def found(self, text: str) -> set[int]:
         """Indexes of the patterns that occur in ``text`` (a superset, in prefilter mode)."""
@@ -73,6 +81,29 @@ class Prefilter:
             if pattern.search(text):
                 hits.add(index)
         return hits
+
+    def marked(self, text: str) -> tuple[set[int], list[tuple[int, int]]]:
+        """``found(text)``, and ``self.marks.ends(text)``: one pass where hyperscan takes both."""
+        if self._marked is None or not text:
+            return self.found(text), self.marks.ends(text)
+        hits: set[int] = set()
+        ends: list[tuple[int, int]] = []
+        first = len(self.patterns)
+
+        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            if id_ < first:
+                hits.add(id_)
+            else:
+                ends.append((id_ - first, to))
+
+        scratch = getattr(self._local, "marked", None)
+        if scratch is None:
+            scratch = self._local.marked = hyperscan.Scratch(self._marked)
+        self._marked.scan(text.encode("ascii", "replace"), scratch=scratch, match_event_handler=on_match)
+        for index, pattern in self._fallback:
+            if pattern.search(text):
+                hits.add(index)
+        return hits, ends
 
 
 def _flags(caseless: bool, utf8: bool) -> int:

@@ -130,6 +130,11 @@ class Blocks:
                 return table if pos <= table.end else None
         return None
 
+    def count(self, length: int) -> int:
+        """How many blocks the ``length`` characters asked about (from ``offset``) overlap."""
+        ends = self._ends_of()
+        return min(bisect_right(ends, self.offset + length), len(ends)) - bisect_right(ends, self.offset) + 1
+
     def within(self, length: int, marks: Iterable[int] | None = None) -> tuple[Table, ...]:
         """The tables that overlap the ``length`` characters asked about (from
         ``offset``), in those characters' positions: each cut to them, its header kept.
