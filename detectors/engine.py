@@ -323,9 +323,10 @@ def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
     return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
 
 
-# Marks' last pattern: a double quote (CSV quotes may split a word: ``"ba""nk"``), a question
-# mark, or what an ASCII-encoded text shows for a non-ASCII character.
-_FOREIGN = r'["?]'
+# Marks' last pattern: a letter after a double quote that follows a letter (CSV quotes, which
+# tables.analyse removes, may split a word: ``ba"n"k``), a question mark, or what an ASCII-encoded
+# text shows for a non-ASCII character.
+_FOREIGN = r'[a-z]"+[a-z]|\?'
 
 
 def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tuple[int, int]] | None,
@@ -343,10 +344,10 @@ def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tu
 
 @lru_cache(maxsize=4096)
 def _lettered(ch: str) -> bool:
-    """Whether a character may hide a header word: a CSV quote, or a character fold() turns into
-    an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
+    """Whether a _FOREIGN mark's last character may hide a header word: a letter after a CSV
+    quote, or a character fold() turns into an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
     if ch.isascii():
-        return ch == '"'  # not a question mark as written
+        return ch != "?"  # a letter after a quote, not a question mark as written
     folded = fold(ch)
     return not folded or any("a" <= c <= "z" for c in folded)
 
