@@ -61,6 +61,7 @@ ENTITIES = tuple(m.ENTITY for m in MODULES)
 _SIZES = {m.ENTITY: m.SIZES for m in MODULES}
 _BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
 _PHONE_SIZES = frozenset(phone.SIZES)
+_GROUPS = 6  # the prefilter's groups of patterns (Detector.__init__)
 _Hit = tuple[float, int, int, int, str, str]  # score, start, end, rank, entity, recognizer
 _PHONE = "DlpPhoneRecognizer"
 # The words that make a row of labels a table's header: the same for every
@@ -105,14 +106,11 @@ class Detector:
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
         # One pass tells whether a text may hold a licence label, a bank-account label, a custom
         # type's pattern, any bank word, a tab-split bank-account header row (a body's HTML table)
-        # or an account label with digits after it: (first, end) of each one's patterns.
+        # or an account label with digits after it: the group of each pattern.
         groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
                   tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS,
                   bank_account.COLUMN_PATTERNS, bank_account.PLAIN_LABEL_PATTERNS)
-        bounds = [0]
-        for group in groups:
-            bounds.append(bounds[-1] + len(group))
-        self._groups = tuple(zip(bounds, bounds[1:]))
+        self._group_of = tuple(g for g, group in enumerate(groups) for _ in group)
         # Where, in a long text's window, a header row may name a bank column or a licence column
         # (in the same pass), or a bank word (in_headers): only those blocks' tables are read
         # (detectors.tables.Blocks.within).
@@ -145,17 +143,20 @@ class Detector:
         # text over several blocks, where its header rows may name a bank or licence column
         marks: list[tuple[int, int]] | None = None
         if isinstance(tables, Blocks) and tables.count(len(norm)) > 1:
-            labels, marks = self._prefilter.marked(norm)
+            found_patterns, marks = self._prefilter.marked(norm)
         else:
-            labels = self._prefilter.found(norm)
-        if not (found or breaks or labels):
+            found_patterns = self._prefilter.found(norm)
+        labels = [False] * _GROUPS  # which of the prefilter's groups of patterns occur
+        for index in found_patterns:
+            labels[self._group_of[index]] = True
+        if not (found or breaks or found_patterns):
             return []
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(
+        bank = labels[3] or bank_account.in_headers(
             _headed(norm, tables, None if marks is None else self._bank_marks.ends(norm),
                     range(len(bank_account.HEADER_MARKS)), len(bank_account.HEADER_MARKS)))
         for c in found:
@@ -166,24 +167,24 @@ class Detector:
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
-    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: set[int],
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: list[bool],
                   marks: list[tuple[int, int]] | None) -> list[_Hit]:
         """Licences, four- and five-digit bank accounts and the custom types: each asks a
         prefilter first, so a text with none of their labels or patterns costs one pass."""
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
-        licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
+        licence, short, custom = found[:3]
         hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME) for score, start, end
                             in self.licenses.hits(norm, partial(_headed, norm, tables, marks, self._licence_columns, self._foreign),
                                                   context, licence)]
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
-        if any(a <= i < b for i in found for a, b in self._groups[5:6]):
+        if found[5]:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
         flat = _headed(norm, tables, marks, self._bank_columns, self._foreign)
-        if flat is None and tables is None and any(a <= i < b for i in found for a, b in self._groups[4:5]):
+        if flat is None and tables is None and found[4]:
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
             flat = tuple(t for t in structure(norm).within(len(norm)) if t.sep == "\t")

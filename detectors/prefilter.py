@@ -33,6 +33,21 @@ except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
     _re = re
 
 
+_ENCODED = threading.local()
+
+
+def ascii_bytes(text: str) -> bytes:
+    """``text`` encoded one byte a character ("?" for anything not ASCII), so byte offsets are
+    character offsets. The last text's bytes are kept (per thread): the prefilter and the finders
+    of one text encode it once."""
+    last = getattr(_ENCODED, "last", None)
+    if last is not None and last[0] is text:
+        return last[1]
+    data = text.encode("ascii", "replace")
+    _ENCODED.last = (text, data)
+    return data
+
+
 class Prefilter:
     """Patterns compiled once; ``found(text)`` returns the indexes of those that occur."""
 
@@ -74,7 +89,7 @@ class Prefilter:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
                 scratch = self._local.scratch = hyperscan.Scratch(self._db)  # one per thread
-            data = text.encode("utf-8", "replace") if self._utf8 else text.encode("ascii", "replace")
+            data = text.encode("utf-8", "replace") if self._utf8 else ascii_bytes(text)
             self._db.scan(data, scratch=scratch,
                           match_event_handler=lambda id_, _f, _t, _fl, _c: hits.add(id_))
         for index, pattern in self._fallback:
@@ -99,7 +114,7 @@ class Prefilter:
         scratch = getattr(self._local, "marked", None)
         if scratch is None:
             scratch = self._local.marked = hyperscan.Scratch(self._marked)
-        self._marked.scan(text.encode("ascii", "replace"), scratch=scratch, match_event_handler=on_match)
+        self._marked.scan(ascii_bytes(text), scratch=scratch, match_event_handler=on_match)
         for index, pattern in self._fallback:
             if pattern.search(text):
                 hits.add(index)
@@ -155,7 +170,7 @@ class Finder:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(text.encode("ascii", "replace"), scratch=scratch,
+        self._db.scan(ascii_bytes(text), scratch=scratch,
                       match_event_handler=lambda id_, start, end, _f, _c: out.append((id_, start, end)))
         return out
 
@@ -196,6 +211,6 @@ class Marks:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(text.encode("ascii", "replace"), scratch=scratch,
+        self._db.scan(ascii_bytes(text), scratch=scratch,
                       match_event_handler=lambda id_, _start, end, _f, _c: out.append((id_, end)))
         return out
