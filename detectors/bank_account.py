@@ -106,6 +106,7 @@ _NOT_ACCOUNT_SHAPES = frozenset({(5, 4), (3, 2, 4), (3, 3, 4), (1, 3, 3, 4), (2,
 _ACCOUNT_WORD = keywords("account", "acct", "cuenta", "a/c")
 _LINES_ABOVE = 3
 _NEAR = 160  # characters looked at after the number and around its line for a routing label
+_ROUTING_REACH = 4 * _NEAR + 20  # routing_beside reads no further (three lines above, one below)
 _ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
 _DIGIT = re.compile(r"\d")
 
@@ -117,9 +118,12 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if not getattr(label_of, "bank", True):
         return None  # no bank word anywhere in the text: no number in it is a bank's
     ctx = getattr(label_of, "ctx", None)
-    if getattr(label_of, "label", 0) is None and ctx is not None \
-            and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
-        return None  # no account word before it, no column header over it: its label cannot be ours
+    if getattr(label_of, "label", 0) is None and ctx is not None:
+        blocks = getattr(label_of, "blocks", 0)
+        if blocks and not _bank_near(ctx.text, c.start, c.end, blocks > 1):
+            return None  # no label could make it a bank's (below): its label need not be read
+        if not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
+            return None  # no account word before it, no column header over it: its label cannot be ours
     label = label_of()
     if label.column and not label.nearest & _ACCOUNT and ctx is not None:
         label = _row_label(ctx, c.start, label)  # a key/value table's "Account number" row
@@ -147,6 +151,38 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if UTILITY_WORDS.search(label.text) or (not label.column and UTILITY_WORDS.search(label.before)):
         return None
     return score
+
+
+# A bank label word (CONTEXT) or a bank word (BANK_WORDS), in folded text: where one may start, or a
+# word inside one where a keyword's spaces may be left out ("directdeposit", "accounttobecredited").
+_BANKISH = re.compile(r"(?<![a-z0-9])(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)"
+                      r"|deposit|credited|cuenta|ruta|credit[\s._/-]*union")
+_BANKISH_AT = re.compile(r"bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn")  # where a read starts mid-word
+_CUTS = (180, _LOOKBACK)  # where detectors.context and _row_label start reading before a number
+_BLOCK_REACH = 2000  # characters back to the number's block start (a blank line); further, no quick answer
+
+
+def _bank_near(text: str, start: int, end: int, whole: bool) -> bool:
+    """Whether a label could make the number at ``start:end`` a bank's (False only when it cannot).
+
+    ``judge`` returns a score only for a bank label nearest the number, a
+    bank word in its label's text, or a routing label beside it. Every
+    label the number can have (the words before it, its row label, the line
+    above, its column header) lies in its block before it (tables are read
+    block by block, detectors.tables), so with no bank word there, no
+    routing word near and no CSV quotes (which may split a word) it has
+    none. Text is folded as detectors.context folds it. ``whole``: ``text``
+    starts a block (not a window of a longer text, whose block may start above it).
+    """
+    block = text.rfind("\n\n", max(0, start - _BLOCK_REACH), start)
+    if block < 0 and (start > _BLOCK_REACH or not whole):
+        return True  # a long block, or one that may start above the text: read the label
+    low = max(block, 0)
+    if text.find('"', low, start) >= 0 or _BANKISH.search(fold(text[low:start])):
+        return True
+    if any(start - cut > low and _BANKISH_AT.match(fold(text[start - cut:start])) for cut in _CUTS):
+        return True
+    return _ROUTING_RAW.search(text, max(0, start - _ROUTING_REACH), end + _ROUTING_REACH) is not None
 
 
 def another_is_the_banks(before: str, text: str) -> bool:

@@ -81,11 +81,14 @@ def structure(text: str) -> Blocks:
 class _LabelOf:
     """A candidate's label, computed on first use."""
 
-    __slots__ = ("ctx", "c", "label", "bank")
+    __slots__ = ("ctx", "c", "label", "bank", "blocks")
 
-    def __init__(self, ctx: Context, c: Candidate, bank: bool = True) -> None:
+    def __init__(self, ctx: Context, c: Candidate, bank: bool = True, blocks: int = 0) -> None:
         self.ctx, self.c = ctx, c
         self.bank = bank  # whether the text may hold a bank account at all (detectors.bank_account)
+        # where a table's header sits: 2, in its block of the text (tables found in it); 1, the same
+        # or above the text (a window of a long text); 0, anywhere (tables handed in)
+        self.blocks = blocks
         self.label: Label | None = None
 
     def __call__(self) -> Label:
@@ -159,10 +162,13 @@ class Detector:
         bank = labels[3] or bank_account.in_headers(
             _headed(norm, tables, None if marks is None else self._bank_marks.ends(norm),
                     range(len(bank_account.HEADER_MARKS)), len(bank_account.HEADER_MARKS)))
+        blocks = 2 if tables is None or (isinstance(tables, Blocks) and tables.offset == 0) else int(
+            isinstance(tables, Blocks))
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, blocks)))
         for c in joined:  # after the others: labels are read in order of position
-            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
+            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank,
+                                                      blocks)))
         hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
