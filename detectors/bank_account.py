@@ -57,12 +57,14 @@ an account word is near or a column header is over it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
 
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
 from detectors.context import NEGATIVE, Context, Label, fold, keywords
-from detectors.prefilter import WORD_START, Finder
+from detectors.prefilter import WORD_START, Finder, Marks
 from detectors.recognizer import LabelOf
 from detectors.tables import Table
 
@@ -119,8 +121,8 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
         return None  # no bank word anywhere in the text: no number in it is a bank's
     ctx = getattr(label_of, "ctx", None)
     if getattr(label_of, "label", 0) is None and ctx is not None:
-        blocks = getattr(label_of, "blocks", 0)
-        if blocks and not _bank_near(ctx.text, c.start, c.end, blocks > 1):
+        words = getattr(label_of, "bank_words", None)
+        if words is not None and not words.near(c.start, c.end):
             return None  # no label could make it a bank's (below): its label need not be read
         if not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
             return None  # no account word before it, no column header over it: its label cannot be ours
@@ -153,36 +155,71 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     return score
 
 
-# A bank label word (CONTEXT) or a bank word (BANK_WORDS), in folded text: where one may start, or a
-# word inside one where a keyword's spaces may be left out ("directdeposit", "accounttobecredited").
-_BANKISH = re.compile(r"(?<![a-z0-9])(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)"
-                      r"|deposit|credited|cuenta|ruta|credit[\s._/-]*union")
+# Marks of a letter after a double quote that follows a letter (CSV quotes, which detectors.tables
+# removes from headers, may split a word: ``ba"n"k``), a question mark, or what an ASCII-encoded
+# text shows for a non-ASCII character: hides_letters() tells which may hide a word.
+FOREIGN = r'[a-z]"+[a-z]|\?'
+
+
+@lru_cache(maxsize=4096)
+def hides_letters(ch: str) -> bool:
+    """Whether a FOREIGN mark's last character may hide a word: a letter after a CSV quote, or a
+    character fold() turns into an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
+    if ch.isascii():
+        return ch != "?"  # a letter after a quote, not a question mark as written
+    folded = fold(ch)
+    return not folded or any("a" <= c <= "z" for c in folded)
+
+
+# A bank label word (CONTEXT) or a bank word (BANK_WORDS) as labels read them: where one may start,
+# or a word inside one where a keyword's spaces may be left out ("directdeposit",
+# "accounttobecredited"); a routing label's letters (_ROUTING_RAW); FOREIGN.
+_BANK_NEAR = Marks((WORD_START + "(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)",
+                    r"deposit|credited|cuenta|ruta|credit[^a-z0-9]*union", r"rout|aba|rtn|ruta", FOREIGN))
 _BANKISH_AT = re.compile(r"bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn")  # where a read starts mid-word
 _CUTS = (180, _LOOKBACK)  # where detectors.context and _row_label start reading before a number
 _BLOCK_REACH = 2000  # characters back to the number's block start (a blank line); further, no quick answer
 
 
-def _bank_near(text: str, start: int, end: int, whole: bool) -> bool:
-    """Whether a label could make the number at ``start:end`` a bank's (False only when it cannot).
+class BankWords:
+    """Where one text may hold a bank word or a routing label, found in one pass on first use."""
 
-    ``judge`` returns a score only for a bank label nearest the number, a
-    bank word in its label's text, or a routing label beside it. Every
-    label the number can have (the words before it, its row label, the line
-    above, its column header) lies in its block before it (tables are read
-    block by block, detectors.tables), so with no bank word there, no
-    routing word near and no CSV quotes (which may split a word) it has
-    none. Text is folded as detectors.context folds it. ``whole``: ``text``
-    starts a block (not a window of a longer text, whose block may start above it).
-    """
-    block = text.rfind("\n\n", max(0, start - _BLOCK_REACH), start)
-    if block < 0 and (start > _BLOCK_REACH or not whole):
-        return True  # a long block, or one that may start above the text: read the label
-    low = max(block, 0)
-    if text.find('"', low, start) >= 0 or _BANKISH.search(fold(text[low:start])):
-        return True
-    if any(start - cut > low and _BANKISH_AT.match(fold(text[start - cut:start])) for cut in _CUTS):
-        return True
-    return _ROUTING_RAW.search(text, max(0, start - _ROUTING_REACH), end + _ROUTING_REACH) is not None
+    __slots__ = ("text", "whole", "_words", "_routing")
+
+    def __init__(self, text: str, whole: bool) -> None:
+        self.text = text
+        self.whole = whole  # the text starts a block (not a window of a longer text)
+        self._words: list[int] | None = None  # ends of the bank words, and of what may hide one
+        self._routing: list[int] = []
+
+    def near(self, start: int, end: int) -> bool:
+        """Whether a label could make the number at ``start:end`` a bank's (False only when it cannot).
+
+        ``judge`` scores a number only under a bank label, with a bank word
+        in its label's text, or beside a routing label. Every label a number
+        can have (the words before it, its row label, the line above, its
+        column header) lies in its block before it (tables are read block by
+        block, detectors.tables), so with no bank word there, none in the
+        first characters a label reads, and no routing word within
+        ``routing_beside``'s reach, it has none.
+        """
+        text = self.text
+        block = text.rfind("\n\n", max(0, start - _BLOCK_REACH), start)
+        if block < 0 and (start > _BLOCK_REACH or not self.whole):
+            return True  # a long block, or one that may start above the text: read the label
+        low = max(block, 0)
+        if self._words is None:
+            self._words = []
+            for kind, at in _BANK_NEAR.ends(text):
+                if kind == 2:
+                    self._routing.append(at)
+                elif kind < 2 or hides_letters(text[at - 1]):
+                    self._words.append(at)
+        if bisect_right(self._words, start) > bisect_right(self._words, low):
+            return True
+        if any(start - cut > low and _BANKISH_AT.match(text[start - cut:start - cut + 16].lower()) for cut in _CUTS):
+            return True
+        return bisect_right(self._routing, end + _ROUTING_REACH) > bisect_left(self._routing, start - _ROUTING_REACH)
 
 
 def another_is_the_banks(before: str, text: str) -> bool:

@@ -36,7 +36,7 @@ from detectors import (
     utility_account,
 )
 from detectors.candidates import Candidate, normalize, scan_numbers
-from detectors.context import NOT, Context, Label, Vocabulary, fold
+from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
 from detectors.prefilter import Marks, Prefilter
@@ -81,14 +81,13 @@ def structure(text: str) -> Blocks:
 class _LabelOf:
     """A candidate's label, computed on first use."""
 
-    __slots__ = ("ctx", "c", "label", "bank", "blocks")
+    __slots__ = ("ctx", "c", "label", "bank", "bank_words")
 
-    def __init__(self, ctx: Context, c: Candidate, bank: bool = True, blocks: int = 0) -> None:
+    def __init__(self, ctx: Context, c: Candidate, bank: bool = True,
+                 bank_words: bank_account.BankWords | None = None) -> None:
         self.ctx, self.c = ctx, c
         self.bank = bank  # whether the text may hold a bank account at all (detectors.bank_account)
-        # where a table's header sits: 2, in its block of the text (tables found in it); 1, the same
-        # or above the text (a window of a long text); 0, anywhere (tables handed in)
-        self.blocks = blocks
+        self.bank_words = bank_words  # where bank words are, if tables are read from the text's blocks
         self.label: Label | None = None
 
     def __call__(self) -> Label:
@@ -162,13 +161,15 @@ class Detector:
         bank = labels[3] or bank_account.in_headers(
             _headed(norm, tables, None if marks is None else self._bank_marks.ends(norm),
                     range(len(bank_account.HEADER_MARKS)), len(bank_account.HEADER_MARKS)))
-        blocks = 2 if tables is None or (isinstance(tables, Blocks) and tables.offset == 0) else int(
-            isinstance(tables, Blocks))
+        # Tables read from the text's blocks (not handed in): a header sits in its number's block,
+        # or above the text in a window of a long text.
+        words = None if isinstance(tables, tuple) else bank_account.BankWords(
+            norm, not isinstance(tables, Blocks) or tables.offset == 0)
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, blocks)))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, words)))
         for c in joined:  # after the others: labels are read in order of position
             hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank,
-                                                      blocks)))
+                                                      words)))
         hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
@@ -330,10 +331,7 @@ def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
     return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
 
 
-# Marks' last pattern: a letter after a double quote that follows a letter (CSV quotes, which
-# tables.analyse removes, may split a word: ``ba"n"k``), a question mark, or what an ASCII-encoded
-# text shows for a non-ASCII character.
-_FOREIGN = r'[a-z]"+[a-z]|\?'
+_FOREIGN = bank_account.FOREIGN  # Marks' last pattern: what may hide a header word
 
 
 def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tuple[int, int]] | None,
@@ -346,17 +344,7 @@ def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tu
     if marks is None:
         return tables.within(len(norm))  # one block: read whatever it holds
     return tables.within(len(norm), [end for kind, end in marks if kind in kinds
-                                     or (kind == foreign and _lettered(norm[end - 1]))])
-
-
-@lru_cache(maxsize=4096)
-def _lettered(ch: str) -> bool:
-    """Whether a _FOREIGN mark's last character may hide a header word: a letter after a CSV
-    quote, or a character fold() turns into an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
-    if ch.isascii():
-        return ch != "?"  # a letter after a quote, not a question mark as written
-    folded = fold(ch)
-    return not folded or any("a" <= c <= "z" for c in folded)
+                                     or (kind == foreign and bank_account.hides_letters(norm[end - 1]))])
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:

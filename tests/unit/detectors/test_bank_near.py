@@ -1,5 +1,5 @@
 """bank_account.judge answers without reading a label where no label could make a number a
-bank's (``_bank_near``): it must answer as the full reading does, wherever the label sits."""
+bank's (``BankWords.near``): it must answer as the full reading does, wherever the label sits."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ def test_quick_answer_is_the_full_answer(text: str, tables: str | None) -> None:
     quick = Context(norm, vocab, table, HEADER_WORDS)
     full = Context(norm, vocab, table, HEADER_WORDS)
     for c in found:
-        fast = bank_account.judge(c, _LabelOf(quick, c, True, 2))
-        slow = bank_account.judge(c, _LabelOf(full, c, True, 0))
+        fast = bank_account.judge(c, _LabelOf(quick, c, True, bank_account.BankWords(norm, True)))
+        slow = bank_account.judge(c, _LabelOf(full, c, True))
         assert fast == slow
         if slow is not None:
-            assert bank_account._bank_near(norm, c.start, c.end, True)
+            assert bank_account.BankWords(norm, True).near(c.start, c.end)
 
 
 def test_no_bank_word_no_label_read() -> None:
     text = FILLER + "\n\nOrder 4417730982 shipped"
-    assert not bank_account._bank_near(text, text.index("4417"), text.index("4417") + 10, True)
+    assert not bank_account.BankWords(text, True).near(text.index("4417"), text.index("4417") + 10)
