@@ -39,8 +39,9 @@ after it: "account 2024 review", though "Account: 2024" is one) or in a bank-acc
 (``short_in_columns()``: tables handed in, or a body's HTML table, cells
 split by tabs, when a line holds a bank word and an account word), as a
 short number anywhere else is a year, an amount or a ZIP code. The judge reads a number's label only where
-the text holds a bank word at all (one prefilter pass, detectors.engine) and
-an account word is near or a column header is over it.
+the text holds a bank word at all (one prefilter pass, detectors.engine), a
+bank or routing word is in the number's block or beside it (``BankWords``,
+one pass on first use), and an account word is near or a column header is over it.
 
 >>> from detectors.engine import finder   # the engine runs every entity's rules
 >>> find = finder(ENTITY)
