@@ -120,19 +120,17 @@ class Licenses:
         self.formats = formats
         self.finder = Finder([f.regex() for f in formats]) if formats else None
 
-    def hits(self, text: str, tables: Callable[[], tuple[Table, ...] | None], context: Callable[[], Context],
-             labelled: bool = True) -> list[tuple[float, int, int]]:
+    def hits(self, text: str, tables: tuple[Table, ...] | Callable[[], tuple[Table, ...] | None] | None,
+             context: Callable[[], Context], labelled: bool = True) -> list[tuple[float, int, int]]:
         """(score, start, end) of every licence number in ``text``; ``labelled``: whether the
         text may hold a licence label (``LABEL_PATTERNS``, asked by the caller's prefilter);
-        ``tables()``: the tables whose header may name a licence column (read only if needed)."""
-        if self.finder is None:
-            return []
-        head = None if labelled else tables()
-        if not (labelled or head):
+        ``tables``: the tables whose header may name a licence column, or a function that reads
+        them (a long text's window: asked only once the text holds a licence-shaped value)."""
+        if self.finder is None or not (labelled or tables):
             return []  # no label, no table: no licence (most mail)
         spans = [(start, end) for _, start, end in sorted(set(self.finder.spans(text)))
                  if _alone(text, start, end) and not placeholder(text[start:end])]
-        if not spans or not (labelled or _licence_column(head)):
+        if not spans or not (labelled or _licence_column(tables() if callable(tables) else tables)):
             return []
         out = []
         ctx: Context | None = None

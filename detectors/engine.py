@@ -183,9 +183,11 @@ class Detector:
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
         licence, short, custom = found[:3]
-        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME) for score, start, end
-                            in self.licenses.hits(norm, partial(_headed, norm, tables, marks, self._licence_columns, self._foreign),
-                                                  context, licence)]
+        # a long text's window: its tables read only if it holds a licence-shaped value
+        columns = partial(_headed, norm, tables, marks, self._licence_columns, self._foreign) \
+            if isinstance(tables, Blocks) else tables
+        hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
+                            for score, start, end in self.licenses.hits(norm, columns, context, licence)]
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))

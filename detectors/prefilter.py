@@ -40,7 +40,7 @@ def ascii_bytes(text: str) -> bytes:
     """``text`` encoded one byte a character ("?" for anything not ASCII), so byte offsets are
     character offsets. The last text's bytes are kept (per thread): the prefilter and the finders
     of one text encode it once."""
-    last = getattr(_ENCODED, "last", None)
+    last: tuple[str, bytes] | None = getattr(_ENCODED, "last", None)
     if last is not None and last[0] is text:
         return last[1]
     data = text.encode("ascii", "replace")
