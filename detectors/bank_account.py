@@ -216,11 +216,14 @@ class BankWords:
                     self._routing.append(at)
                 elif kind < 2 or hides_letters(text[at - 1]):
                     self._words.append(at)
-        if bisect_right(self._words, start) > bisect_right(self._words, low):
+        words, routing = self._words, self._routing
+        if (words and bisect_right(words, start) > bisect_right(words, low)) or (
+                routing and bisect_right(routing, end + _ROUTING_REACH) > bisect_left(routing, start - _ROUTING_REACH)):
             return True
-        if any(start - cut > low and _BANKISH_AT.match(text[start - cut:start - cut + 16].lower()) for cut in _CUTS):
-            return True
-        return bisect_right(self._routing, end + _ROUTING_REACH) > bisect_left(self._routing, start - _ROUTING_REACH)
+        for cut in _CUTS:
+            if start - cut > low and _BANKISH_AT.match(text[start - cut:start - cut + 16].lower()):
+                return True
+        return False
 
 
 def another_is_the_banks(before: str, text: str) -> bool:
