@@ -39,8 +39,9 @@ after it: "account 2024 review", though "Account: 2024" is one) or in a bank-acc
 (``short_in_columns()``: tables handed in, or a body's HTML table, cells
 split by tabs, when a line holds a bank word and an account word), as a
 short number anywhere else is a year, an amount or a ZIP code. The judge reads a number's label only where
-the text holds a bank word at all (one prefilter pass, detectors.engine) and
-an account word is near or a column header is over it.
+the text holds a bank word at all (one prefilter pass, detectors.engine), a
+bank or routing word is in the number's block or beside it (``BankWords``,
+one pass on first use), and an account word is near or a column header is over it.
 
 >>> from detectors.engine import finder   # the engine runs every entity's rules
 >>> find = finder(ENTITY)
@@ -57,12 +58,14 @@ an account word is near or a column header is over it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
 
 from detectors.bank_routing import is_valid as rtn_valid
 from detectors.candidates import Candidate
 from detectors.context import NEGATIVE, Context, Label, fold, keywords
-from detectors.prefilter import Finder
+from detectors.prefilter import WORD_START, Finder, Marks
 from detectors.recognizer import LabelOf
 from detectors.tables import Table
 
@@ -106,6 +109,7 @@ _NOT_ACCOUNT_SHAPES = frozenset({(5, 4), (3, 2, 4), (3, 3, 4), (1, 3, 3, 4), (2,
 _ACCOUNT_WORD = keywords("account", "acct", "cuenta", "a/c")
 _LINES_ABOVE = 3
 _NEAR = 160  # characters looked at after the number and around its line for a routing label
+_ROUTING_REACH = 4 * _NEAR + 20  # routing_beside reads no further (three lines above, one below)
 _ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word holds
 _DIGIT = re.compile(r"\d")
 
@@ -117,9 +121,12 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if not getattr(label_of, "bank", True):
         return None  # no bank word anywhere in the text: no number in it is a bank's
     ctx = getattr(label_of, "ctx", None)
-    if getattr(label_of, "label", 0) is None and ctx is not None \
-            and not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
-        return None  # no account word before it, no column header over it: its label cannot be ours
+    if getattr(label_of, "label", 0) is None and ctx is not None:
+        words = getattr(label_of, "bank_words", None)
+        if words is not None and not words.near(c.start, c.end):
+            return None  # no label could make it a bank's (below): its label need not be read
+        if not _accountish(ctx.text[max(0, c.start - _LOOKBACK):c.start].lower()) and not ctx.in_table(c.start):
+            return None  # no account word before it, no column header over it: its label cannot be ours
     label = label_of()
     if label.column and not label.nearest & _ACCOUNT and ctx is not None:
         label = _row_label(ctx, c.start, label)  # a key/value table's "Account number" row
@@ -147,6 +154,76 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     if UTILITY_WORDS.search(label.text) or (not label.column and UTILITY_WORDS.search(label.before)):
         return None
     return score
+
+
+# Marks of a letter after a double quote that follows a letter (CSV quotes, which detectors.tables
+# removes from headers, may split a word: ``ba"n"k``), a question mark, or what an ASCII-encoded
+# text shows for a non-ASCII character: hides_letters() tells which may hide a word.
+FOREIGN = r'[a-z]"+[a-z]|\?'
+
+
+@lru_cache(maxsize=4096)
+def hides_letters(ch: str) -> bool:
+    """Whether a FOREIGN mark's last character may hide a word: a letter after a CSV quote, or a
+    character fold() turns into an ASCII letter (é, the Kelvin sign) or drops (an accent)."""
+    if ch.isascii():
+        return ch != "?"  # a letter after a quote, not a question mark as written
+    folded = fold(ch)
+    return not folded or any("a" <= c <= "z" for c in folded)
+
+
+# A bank label word (CONTEXT) or a bank word (BANK_WORDS) as labels read them: where one may start,
+# or a word inside one where a keyword's spaces may be left out ("directdeposit",
+# "accounttobecredited"); a routing label's letters (_ROUTING_RAW); FOREIGN.
+_BANK_NEAR = Marks((WORD_START + "(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)",
+                    r"deposit|credited|cuenta|ruta|credit[^a-z0-9]*union", r"rout|aba|rtn|ruta", FOREIGN))
+_BANKISH_AT = re.compile(r"bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn")  # where a read starts mid-word
+_CUTS = (180, _LOOKBACK)  # where detectors.context and _row_label start reading before a number
+_BLOCK_REACH = 2000  # characters back to the number's block start (a blank line); further, no quick answer
+
+
+class BankWords:
+    """Where one text may hold a bank word or a routing label, found in one pass on first use."""
+
+    __slots__ = ("text", "whole", "_words", "_routing")
+
+    def __init__(self, text: str, whole: bool) -> None:
+        self.text = text
+        self.whole = whole  # the text starts a block (not a window of a longer text)
+        self._words: list[int] | None = None  # ends of the bank words, and of what may hide one
+        self._routing: list[int] = []
+
+    def near(self, start: int, end: int) -> bool:
+        """Whether a label could make the number at ``start:end`` a bank's (False only when it cannot).
+
+        ``judge`` scores a number only under a bank label, with a bank word
+        in its label's text, or beside a routing label. Every label a number
+        can have (the words before it, its row label, the line above, its
+        column header) lies in its block before it (tables are read block by
+        block, detectors.tables), so with no bank word there, none in the
+        first characters a label reads, and no routing word within
+        ``routing_beside``'s reach, it has none.
+        """
+        text = self.text
+        block = text.rfind("\n\n", max(0, start - _BLOCK_REACH), start)
+        if block < 0 and (start > _BLOCK_REACH or not self.whole):
+            return True  # a long block, or one that may start above the text: read the label
+        low = max(block, 0)
+        if self._words is None:
+            self._words = []
+            for kind, at in _BANK_NEAR.ends(text):
+                if kind == 2:
+                    self._routing.append(at)
+                elif kind < 2 or hides_letters(text[at - 1]):
+                    self._words.append(at)
+        words, routing = self._words, self._routing
+        if (words and bisect_right(words, start) > bisect_right(words, low)) or (
+                routing and bisect_right(routing, end + _ROUTING_REACH) > bisect_left(routing, start - _ROUTING_REACH)):
+            return True
+        for cut in _CUTS:
+            if start - cut > low and _BANKISH_AT.match(text[start - cut:start - cut + 16].lower()):
+                return True
+        return False
 
 
 def another_is_the_banks(before: str, text: str) -> bool:
@@ -184,6 +261,16 @@ def _other_row_label(ctx: Context, start: int) -> bool:
 # Every path above needs one of these somewhere in the text (or in a table header handed in).
 BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta",)
 _BANK_RAW = re.compile("(?i)" + BANK_PATTERNS[0])
+
+
+_UNION = r"credit[^\na-z0-9]*union"
+# What a header row needs for in_headers(), for detectors.tables.Blocks.within: _BANK_RAW's words
+# (a block with CSV quotes, which may split a word, is read whatever it holds).
+HEADER_MARKS = (r"rout|aba|rtn|bank|banc|checking|savings|deposit|ach|dda|dfi|ruta", _UNION)
+# What a header row needs for a bank column (_bank_column: a _STRONG or BANK_WORDS word): each word's
+# start, or a word inside it where a keyword's spaces may be left out ("directdeposit").
+COLUMN_MARKS = (WORD_START + "(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)",
+                "deposit|credited|cuenta|ruta", _UNION)
 
 
 def in_headers(tables: tuple[Table, ...] | None) -> bool:

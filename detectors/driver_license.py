@@ -55,7 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detectors.context import NOT, Context, Label, fold, keywords
-from detectors.prefilter import Finder
+from detectors.prefilter import WORD_START, Finder
 from detectors.tables import Table
 
 ENTITY = "US_DRIVER_LICENSE"
@@ -120,16 +120,20 @@ class Licenses:
         self.formats = formats
         self.finder = Finder([f.regex() for f in formats]) if formats else None
 
-    def hits(self, text: str, tables: tuple[Table, ...] | None, context: Callable[[], Context],
-             labelled: bool = True) -> list[tuple[float, int, int]]:
+    def hits(self, text: str, tables: tuple[Table, ...] | Callable[[], tuple[Table, ...] | None] | None,
+             context: Callable[[], Context], labelled: bool = True) -> list[tuple[float, int, int]]:
         """(score, start, end) of every licence number in ``text``; ``labelled``: whether the
-        text may hold a licence label (``LABEL_PATTERNS``, asked by the caller's prefilter)."""
-        if self.finder is None or not (labelled or _licence_column(tables)):
+        text may hold a licence label (``LABEL_PATTERNS``, asked by the caller's prefilter);
+        ``tables``: the tables whose header may name a licence column, or a function that reads
+        them (a long text's window: asked only once the text holds a licence-shaped value)."""
+        if self.finder is None or not (labelled or tables):
+            return []  # no label, no table: no licence (most mail)
+        spans = [(start, end) for _, start, end in sorted(set(self.finder.spans(text)))
+                 if _alone(text, start, end) and not placeholder(text[start:end])]
+        if not spans or not (labelled or _licence_column(tables() if callable(tables) else tables)):
             return []
         out = []
         ctx: Context | None = None
-        spans = [(start, end) for _, start, end in sorted(set(self.finder.spans(text)))
-                 if _alone(text, start, end) and not placeholder(text[start:end])]
         rows: set[int] | None = None
         for start, end in spans:
             ctx = ctx or context()
@@ -249,6 +253,12 @@ def _licence_header(text: str, line: int) -> float | None:
     caps = _SHORT_CAPS.search(header)
     found = [m.start() for m in (long, caps) if m is not None]
     return min(found) / len(header) if found else None
+
+
+# What a header row needs for _licence_column(), for detectors.tables.Blocks.within: a _LONG word's
+# start ("driv", "lic"), "licen" inside one ("commercial driver's license"), or "DL"/"CDL" (dots
+# allowed between the letters).
+COLUMN_MARKS = (WORD_START + "(?:driv|lic)", "licen", WORD_START + r"(?:c\.*)?d\.*l")
 
 
 def _licence_column(tables: tuple[Table, ...] | None) -> bool:

@@ -39,7 +39,7 @@ from detectors.candidates import Candidate, normalize, scan_numbers
 from detectors.context import NOT, Context, Label, Vocabulary
 from detectors.edm import EdmSet
 from detectors.findings import Finding
-from detectors.prefilter import Prefilter
+from detectors.prefilter import Marks, Prefilter
 from detectors.recognizer import Judge
 from detectors.tables import Blocks, Table
 from detectors.utility_account import DEFAULT_FORMATS, AccountFormat, UtilityAccounts
@@ -61,6 +61,7 @@ ENTITIES = tuple(m.ENTITY for m in MODULES)
 _SIZES = {m.ENTITY: m.SIZES for m in MODULES}
 _BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
 _PHONE_SIZES = frozenset(phone.SIZES)
+_GROUPS = 6  # the prefilter's groups of patterns (Detector.__init__)
 _Hit = tuple[float, int, int, int, str, str]  # score, start, end, rank, entity, recognizer
 _PHONE = "DlpPhoneRecognizer"
 # The words that make a row of labels a table's header: the same for every
@@ -80,11 +81,13 @@ def structure(text: str) -> Blocks:
 class _LabelOf:
     """A candidate's label, computed on first use."""
 
-    __slots__ = ("ctx", "c", "label", "bank")
+    __slots__ = ("ctx", "c", "label", "bank", "bank_words")
 
-    def __init__(self, ctx: Context, c: Candidate, bank: bool = True) -> None:
+    def __init__(self, ctx: Context, c: Candidate, bank: bool = True,
+                 bank_words: bank_account.BankWords | None = None) -> None:
         self.ctx, self.c = ctx, c
         self.bank = bank  # whether the text may hold a bank account at all (detectors.bank_account)
+        self.bank_words = bank_words  # where bank words are, if tables are read from the text's blocks
         self.label: Label | None = None
 
     def __call__(self) -> Label:
@@ -104,16 +107,23 @@ class Detector:
         self.licenses = driver_license.Licenses(licenses)
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
         # One pass tells whether a text may hold a licence label, a bank-account label, a custom
-        # type's pattern, any bank word, a tab-split bank-account header row (a body's HTML table)
-        # or an account label with digits after it: (first, end) of each one's patterns.
+        # type's pattern, any bank word or an account label with digits after it: the group of each
+        # pattern. A tab-split bank-account header row (a body's HTML table) has a pass of its own,
+        # for the few texts without tables that hold a tab (group 4, empty here).
         groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
                   tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS,
-                  bank_account.COLUMN_PATTERNS, bank_account.PLAIN_LABEL_PATTERNS)
-        bounds = [0]
-        for group in groups:
-            bounds.append(bounds[-1] + len(group))
-        self._groups = tuple(zip(bounds, bounds[1:]))
-        self._prefilter = Prefilter([p for group in groups for p in group])
+                  (), bank_account.PLAIN_LABEL_PATTERNS)
+        self._tab_columns = Prefilter(bank_account.COLUMN_PATTERNS)
+        self._group_of = tuple(g for g, group in enumerate(groups) for _ in group)
+        # Where, in a long text's window, a header row may name a bank column or a licence column
+        # (in the same pass), or a bank word (in_headers): only those blocks' tables are read
+        # (detectors.tables.Blocks.within).
+        columns = (*bank_account.COLUMN_MARKS, *driver_license.COLUMN_MARKS, _FOREIGN)
+        self._prefilter = Prefilter([p for group in groups for p in group], marks=columns)
+        self._bank_marks = Marks((*bank_account.HEADER_MARKS, _FOREIGN))
+        self._bank_columns = range(len(bank_account.COLUMN_MARKS))
+        self._licence_columns = range(len(bank_account.COLUMN_MARKS), len(columns) - 1)
+        self._foreign = len(columns) - 1
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
@@ -133,42 +143,59 @@ class Detector:
             return []  # no digit, no number (a subject line, say), and no type of the administrator's
         norm = normalize(text)
         found, breaks = scan_numbers(norm)
-        labels = self._prefilter.found(norm)   # licence and short bank labels, bank words, custom patterns
-        if not (found or breaks or labels):
+        # licence and short bank labels, bank words, custom patterns; and in a window of a long
+        # text over several blocks, where its header rows may name a bank or licence column
+        marks: list[tuple[int, int]] | None = None
+        if isinstance(tables, Blocks) and tables.count(len(norm)) > 1:
+            found_patterns, marks = self._prefilter.marked(norm)
+        else:
+            found_patterns = self._prefilter.found(norm)
+        labels = [False] * _GROUPS  # which of the prefilter's groups of patterns occur
+        for index in found_patterns:
+            labels[self._group_of[index]] = True
+        if not (found or breaks or found_patterns):
             return []
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
         ctx = Context(norm, self.vocab, tables, HEADER_WORDS)
         hits: list[_Hit] = []
-        # The tables as a tuple, in ``norm``'s positions, for the checks that read every
-        # header (bank and licence columns); a long text's Blocks read only this window's.
-        flat = tables.within(len(norm)) if isinstance(tables, Blocks) else tables
-        bank = any(a <= i < b for i in labels for a, b in self._groups[3:4]) or bank_account.in_headers(flat)
+        bank = labels[3] or bank_account.in_headers(
+            _headed(norm, tables, None if marks is None else self._bank_marks.ends(norm),
+                    range(len(bank_account.HEADER_MARKS)), len(bank_account.HEADER_MARKS)))
+        # Tables read from the text's blocks (not handed in): a header sits in its number's block,
+        # or above the text in a window of a long text.
+        words = None if isinstance(tables, tuple) else bank_account.BankWords(
+            norm, not isinstance(tables, Blocks) or tables.offset == 0)
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank)))
+            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, words)))
         for c in joined:  # after the others: labels are read in order of position
-            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank)))
-        hits.extend(self._labelled(norm, tables, flat, labels))
+            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank,
+                                                      words)))
+        hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
-    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, flat: tuple[Table, ...] | None,
-                  found: set[int]) -> list[_Hit]:
+    def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: list[bool],
+                  marks: list[tuple[int, int]] | None) -> list[_Hit]:
         """Licences, four- and five-digit bank accounts and the custom types: each asks a
         prefilter first, so a text with none of their labels or patterns costs one pass."""
         def context() -> Context:
             return Context(norm, self.vocab, tables, HEADER_WORDS)
-        licence, short, custom = (any(a <= i < b for i in found) for a, b in self._groups[:3])
+        licence, short, custom = found[:3]
+        # a long text's window: its tables read only if it holds a licence-shaped value
+        columns = partial(_headed, norm, tables, marks, self._licence_columns, self._foreign) \
+            if isinstance(tables, Blocks) else tables
         hits: list[_Hit] = [(score, start, end, 7, driver_license.ENTITY, driver_license.NAME)
-                            for score, start, end in self.licenses.hits(norm, flat, context, licence)]
+                            for score, start, end in self.licenses.hits(norm, columns, context, licence)]
         if short:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.short(norm))
-        if any(a <= i < b for i in found for a, b in self._groups[5:6]):
+        if found[5]:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
-        if flat is None and tables is None and any(a <= i < b for i in found for a, b in self._groups[4:5]):
+        flat = _headed(norm, tables, marks, self._bank_columns, self._foreign)
+        if flat is None and tables is None and "\t" in norm and self._tab_columns.found(norm):
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
             flat = tuple(t for t in structure(norm).within(len(norm)) if t.sep == "\t")
@@ -306,6 +333,22 @@ def _near(candidates: list[Candidate], own: tuple[int, int]) -> list[Candidate]:
     if inside:
         kept.extend(group)
     return [candidates[i] for i in sorted(kept)]  # in the order found: ties between findings keep it
+
+
+_FOREIGN = bank_account.FOREIGN  # Marks' last pattern: what may hide a header word
+
+
+def _headed(norm: str, tables: tuple[Table, ...] | Blocks | None, marks: list[tuple[int, int]] | None,
+            kinds: range, foreign: int) -> tuple[Table, ...] | None:
+    """The tables (in ``norm``'s positions) whose header rows may hold a word that ``marks`` found
+    (of ``kinds``): an ASCII match of its letters, or (pattern ``foreign``: _FOREIGN) a quote or a
+    character that fold() makes a letter or drops. Without marks, every table of the window."""
+    if not isinstance(tables, Blocks):
+        return tables
+    if marks is None:
+        return tables.within(len(norm))  # one block: read whatever it holds
+    return tables.within(len(norm), [end for kind, end in marks if kind in kinds
+                                     or (kind == foreign and bank_account.hides_letters(norm[end - 1]))])
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:

@@ -33,11 +33,27 @@ except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
     _re = re
 
 
+_ENCODED = threading.local()
+
+
+def ascii_bytes(text: str) -> bytes:
+    """``text`` encoded one byte a character ("?" for anything not ASCII), so byte offsets are
+    character offsets. The last text's bytes are kept (per thread): the prefilter and the finders
+    of one text encode it once."""
+    last: tuple[str, bytes] | None = getattr(_ENCODED, "last", None)
+    if last is not None and last[0] is text:
+        return last[1]
+    data = text.encode("ascii", "replace")
+    _ENCODED.last = (text, data)
+    return data
+
+
 class Prefilter:
     """Patterns compiled once; ``found(text)`` returns the indexes of those that occur."""
 
-    def __init__(self, patterns: Sequence[str], caseless: bool = True) -> None:
+    def __init__(self, patterns: Sequence[str], caseless: bool = True, marks: Sequence[str] = ()) -> None:
         self.patterns = tuple(patterns)
+        self.marks = Marks(marks)  # positional patterns (Marks) that ``marked()`` also looks for
         self._local = threading.local()
         self._db = None
         self._fallback: list[tuple[int, Any]] = []
@@ -58,6 +74,13 @@ class Prefilter:
             self._db = hyperscan.Database()
             self._db.compile(expressions=[self.patterns[i].encode("utf-8") for i in exact], ids=exact,
                              flags=[_flags(caseless, self._utf8)] * len(exact))
+        self._marked = None  # the patterns and the marks in one database: ASCII offsets, so not in UTF-8 mode
+        if hyperscan is not None and marks and not self._utf8:
+            self._marked = hyperscan.Database()
+            self._marked.compile(
+                expressions=[self.patterns[i].encode("ascii") for i in exact] + [m.encode("ascii") for m in marks],
+                ids=exact + list(range(len(self.patterns), len(self.patterns) + len(marks))),
+                flags=[_flags(caseless, False)] * len(exact) + [hyperscan.HS_FLAG_CASELESS] * len(marks))
 
     def found(self, text: str) -> set[int]:
         """Indexes of the patterns that occur in ``text`` (a superset, in prefilter mode)."""
@@ -66,13 +89,36 @@ class Prefilter:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
                 scratch = self._local.scratch = hyperscan.Scratch(self._db)  # one per thread
-            data = text.encode("utf-8", "replace") if self._utf8 else text.encode("ascii", "replace")
+            data = text.encode("utf-8", "replace") if self._utf8 else ascii_bytes(text)
             self._db.scan(data, scratch=scratch,
                           match_event_handler=lambda id_, _f, _t, _fl, _c: hits.add(id_))
         for index, pattern in self._fallback:
             if pattern.search(text):
                 hits.add(index)
         return hits
+
+    def marked(self, text: str) -> tuple[set[int], list[tuple[int, int]]]:
+        """``found(text)``, and ``self.marks.ends(text)``: one pass where hyperscan takes both."""
+        if self._marked is None or not text:
+            return self.found(text), self.marks.ends(text)
+        hits: set[int] = set()
+        ends: list[tuple[int, int]] = []
+        first = len(self.patterns)
+
+        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            if id_ < first:
+                hits.add(id_)
+            else:
+                ends.append((id_ - first, to))
+
+        scratch = getattr(self._local, "marked", None)
+        if scratch is None:
+            scratch = self._local.marked = hyperscan.Scratch(self._marked)
+        self._marked.scan(ascii_bytes(text), scratch=scratch, match_event_handler=on_match)
+        for index, pattern in self._fallback:
+            if pattern.search(text):
+                hits.add(index)
+        return hits, ends
 
 
 def _flags(caseless: bool, utf8: bool) -> int:
@@ -124,6 +170,47 @@ class Finder:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(text.encode("ascii", "replace"), scratch=scratch,
+        self._db.scan(ascii_bytes(text), scratch=scratch,
                       match_event_handler=lambda id_, start, end, _f, _c: out.append((id_, start, end)))
+        return out
+
+
+# Where a word may start, for Marks: a text's first letter, or after a non-letter.
+WORD_START = r"(?:^|[^a-z0-9])"
+
+
+class Marks:
+    """Where a few patterns end: (pattern index, end) of every match, one hyperscan pass.
+
+    Cheaper than Finder (no start of match): for a caller that only asks
+    which part of a text (a block between blank lines, say) holds a match.
+    Letter case is ignored; ``\\w``-like classes are read as ASCII.
+
+    >>> Marks([r"bank"]).ends('Our Bank, your BANK')
+    [(0, 8), (0, 19)]
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._local = threading.local()
+        # Without hyperscan: every start (a look-ahead), so overlapping matches are all seen.
+        self._regexes = [re.compile(f"(?=({p}))", re.IGNORECASE) for p in self.patterns]
+        self._db = None
+        if hyperscan is not None and self.patterns:
+            self._db = hyperscan.Database()
+            self._db.compile(expressions=[p.encode("ascii") for p in self.patterns],
+                             ids=list(range(len(self.patterns))),
+                             flags=[hyperscan.HS_FLAG_CASELESS] * len(self.patterns))
+
+    def ends(self, text: str) -> list[tuple[int, int]]:
+        """Every match's pattern index and end, in order of its end."""
+        if self._db is None:
+            return sorted(((i, m.start() + len(m.group(1))) for i, r in enumerate(self._regexes)
+                           for m in r.finditer(text)), key=lambda s: s[1])
+        out: list[tuple[int, int]] = []
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        self._db.scan(ascii_bytes(text), scratch=scratch,
+                      match_event_handler=lambda id_, _start, end, _f, _c: out.append((id_, end)))
         return out

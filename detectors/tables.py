@@ -125,33 +125,47 @@ class Blocks:
         """The table whose rows hold ``pos``, if any."""
         pos += self.offset
         ends = self._ends_of()
-        index = bisect_right(ends, pos)
-        tables = self._read.get(index)
-        if tables is None:
-            start = ends[index - 1] + 2 if index else 0
-            end = ends[index] if index < len(ends) else len(self.text)
-            tables = self._read[index] = analyse(self.text, start, end, self.known)
-        for table in reversed(tables):
+        for table in reversed(self._block(bisect_right(ends, pos))):
             if table.start <= pos:
                 return table if pos <= table.end else None
         return None
 
-    def within(self, length: int) -> tuple[Table, ...]:
+    def count(self, length: int) -> int:
+        """How many blocks the ``length`` characters asked about (from ``offset``) overlap."""
+        ends = self._ends_of()
+        return min(bisect_right(ends, self.offset + length), len(ends)) - bisect_right(ends, self.offset) + 1
+
+    def within(self, length: int, marks: Iterable[int] | None = None) -> tuple[Table, ...]:
         """The tables that overlap the ``length`` characters asked about (from
         ``offset``), in those characters' positions: each cut to them, its header kept.
-        Only the blocks under them are read."""
+        Only the blocks under them are read.
+
+        ``marks``: where (from ``offset``) a caller's header words may end (a
+        superset). Then only the blocks holding a mark are read, with the first
+        block (its header may sit above the characters asked about): the tables
+        of the others cannot have such a header.
+        """
         lo, hi = self.offset, self.offset + length
         ends = self._ends_of()
+        first, last = bisect_right(ends, lo), min(bisect_right(ends, hi), len(ends))
+        indexes: Iterable[int] = range(first, last + 1)
+        if marks is not None:
+            indexes = sorted(i for i in {first, *(bisect_right(ends, lo + at - 1) for at in marks)} if i <= last)
         out: list[Table] = []
-        for index in range(bisect_right(ends, lo), min(bisect_right(ends, hi), len(ends)) + 1):
-            tables = self._read.get(index)
-            if tables is None:
-                start = ends[index - 1] + 2 if index else 0
-                end = ends[index] if index < len(ends) else len(self.text)
-                tables = self._read[index] = analyse(self.text, start, end, self.known)
+        for index in indexes:
             out.extend(dataclasses.replace(t, start=max(t.start - lo, 0), end=min(t.end, hi) - lo)
-                       for t in tables if t.end > lo and t.start < hi)
+                       for t in self._block(index) if t.end > lo and t.start < hi)
         return tuple(out)
+
+    def _block(self, index: int) -> list[Table]:
+        """The tables of the block ``index``, read once."""
+        tables = self._read.get(index)
+        if tables is None:
+            ends = self._ends_of()
+            start = ends[index - 1] + 2 if index else 0
+            end = ends[index] if index < len(ends) else len(self.text)
+            tables = self._read[index] = analyse(self.text, start, end, self.known)
+        return tables
 
     def _ends_of(self) -> list[int]:
         if self._ends is None:  # non-overlapping, left to right: the blocks find_tables reads
