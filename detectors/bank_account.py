@@ -77,7 +77,8 @@ CONTEXT = ("bank account", "bank account number", "bank account no", "bank accou
            "direct deposit account", "deposit account", "deposit account number", "dda", "dda#", "dda account",
            "ach account", "account to be credited", "depositor account number", "dfi account number",
            "cuenta bancaria", "número de cuenta bancaria", "numero de cuenta bancaria", "cuenta de cheques",
-           "cuenta de ahorros", "depósito directo", "deposito directo")
+           "cuenta de ahorros", "número de cuenta de cheques", "numero de cuenta de cheques",
+           "número de cuenta de ahorros", "numero de cuenta de ahorros", "depósito directo", "deposito directo")
 SIZES = tuple(range(6, 18))
 _STRONG = keywords(*CONTEXT)
 _ACCOUNT = frozenset({ENTITY, "UTILITY_ACCOUNT"})
@@ -95,7 +96,7 @@ _VERB = re.compile(r"(?<![a-z])(?:am|is|are|was|were|be|been|i'm|we're|they're|y
                    r"(?:account|acct)")
 _GROUPED_WORDS = 3  # a bank label this close takes a grouped number (1234-567890)
 # Every word of an account label (ours, and the utility account's we must tell apart) holds one of these.
-_ACCOUNTISH = ("acc", "a/c", "cuenta", "checking", "savings", "deposit", "dda", "ach", "dfi")
+_ACCOUNTISH = ("acc", "a/c", "cuenta", "checking", "savings", "deposit", "depósit", "dda", "ach", "dfi")
 
 
 def _accountish(window: str) -> bool:
@@ -259,14 +260,18 @@ def _other_row_label(ctx: Context, start: int) -> bool:
 
 
 # Every path above needs one of these somewhere in the text (or in a table header handed in).
-BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta",)
+# (with every bank label of CONTEXT: "cuenta de ahorros", "cuenta de cheques", "depósito directo" and
+# "account to be credited" name no other bank word; "dep.sito": "ó" is "?" in the prefilter's ASCII bytes)
+BANK_PATTERNS = (r"rout|aba|rtn|bank|banco|bancari|checking|savings|deposit|ach|dda|dfi|credit\s+union|ruta|"
+                 r"ahorro|cheque|dep.sito|credited",)
 _BANK_RAW = re.compile("(?i)" + BANK_PATTERNS[0])
 
 
 _UNION = r"credit[^\na-z0-9]*union"
 # What a header row needs for in_headers(), for detectors.tables.Blocks.within: _BANK_RAW's words
 # (a block with CSV quotes, which may split a word, is read whatever it holds).
-HEADER_MARKS = (r"rout|aba|rtn|bank|banc|checking|savings|deposit|ach|dda|dfi|ruta", _UNION)
+HEADER_MARKS = (r"rout|aba|rtn|bank|banc|checking|savings|deposit|ach|dda|dfi|ruta|ahorro|cheque|dep.sito|credited",
+                _UNION)
 # What a header row needs for a bank column (_bank_column: a _STRONG or BANK_WORDS word): each word's
 # start, or a word inside it where a keyword's spaces may be left out ("directdeposit").
 COLUMN_MARKS = (WORD_START + "(?:bank|banco|checking|savings|dda|ach|dfi|routing|aba|rtn)",

@@ -183,6 +183,23 @@ PROSE = [
 ]
 
 
+# Every bank label of CONTEXT makes a finding with no other bank word in the text (the prefilter
+# once knew none of these, so they were never judged).
+ALONE = [
+    ("Cuenta de ahorros: 12345678", [(BANK, "12345678")]),
+    ("Número de cuenta de cheques 4417730982", [(BANK, "4417730982")]),
+    ("Numero de cuenta de ahorros: 44177309", [(BANK, "44177309")]),
+    ("Depósito directo: 4417730982", [(BANK, "4417730982")]),
+    ("Account to be credited: 4417730982", [(BANK, "4417730982")]),
+    ("Número de cuenta: 4417730982", [("UTILITY_ACCOUNT", "4417730982")]),   # no bank word: the utility's
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ALONE)
+def test_bank_labels_alone_in_a_text(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
 @pytest.mark.parametrize(("text", "expected"), PROSE)
 def test_short_and_grouped_accounts_in_prose(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
