@@ -83,21 +83,21 @@ _LOCAL = threading.local()  # a parser serves one document at a time: one a thre
 def _parse(markup: str) -> str:
     """The text and marks of ``markup``, through this thread's parser (made once: making one costs more
     than a short document's parse)."""
-    collector: _Collector | None = getattr(_LOCAL, "collector", None)
-    if collector is None:
-        collector = _LOCAL.collector = _Collector()
-        _LOCAL.parser = etree.HTMLParser(target=collector, recover=True, no_network=True,  # type: ignore[arg-type]
-                                         remove_comments=True, remove_pis=True)
-    parser = _LOCAL.parser
-    try:
-        parser.feed(markup)
-        parser.close()
-        return "".join(collector.out)
-    except BaseException:
-        _LOCAL.collector = None  # a parser left mid-document is not used again
-        raise
-    finally:
-        collector.out.clear()
+    reader: tuple[etree.HTMLParser, _Collector] | None = getattr(_LOCAL, "reader", None)
+    # Taken while in use, given back only after a whole parse: a parse cut short (an error, or the
+    # scan's time budget, delivered between any two bytecodes) never leaves a parser mid-document.
+    _LOCAL.reader = None
+    if reader is None:
+        collector = _Collector()
+        reader = (etree.HTMLParser(target=collector, recover=True, no_network=True,  # type: ignore[arg-type]
+                                   remove_comments=True, remove_pis=True), collector)
+    parser, collector = reader
+    parser.feed(markup)
+    parser.close()
+    text = "".join(collector.out)
+    collector.out.clear()
+    _LOCAL.reader = reader
+    return text
 
 
 def _lone(match: re.Match[str]) -> str:
