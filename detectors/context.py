@@ -194,7 +194,9 @@ class Context:
     def label(self, start: int, end: int, groups: tuple[int, ...]) -> Label:
         """The label of the number at ``start:end`` (candidates come in order of position)."""
         text = self.text
-        line, line_end = self._line_of(start)
+        line, line_end = self._line
+        if not line <= start <= line_end:  # the line last looked at holds most numbers asked about
+            line, line_end = self._line_of(start)
         table = self._table(start, line, line_end)
         if table is None:
             header, cell_sep = "", "\t"
@@ -203,8 +205,11 @@ class Context:
             cell_sep = table.sep if table.sep != " " else "\t"
         reach = start - _LOOKBACK
         cell = text.rfind(cell_sep, line if line > reach else reach, start) + 1 or line
-        before = text[cell if cell > reach else reach:start]
-        head = _clause(before, groups)
+        before = text[cell if cell > reach else reach:start]  # on the number's line
+        # The words back to an unlike number. No cut at a full stop or question mark: people write
+        # "the account for the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
+        # nearest label keep a label to its own number.
+        head = _after_unlike_number(before, groups) if _DIGIT.search(before) else before
         row = ""
         if not _WORD.search(head):
             row = _row_label(text, line, cell, cell_sep)
@@ -225,7 +230,8 @@ class Context:
         folded = fold(head)
         # before is most often the head itself (no number cut from it, no table's header row before it)
         folded_before = folded if before is head else fold(before)
-        lower = _last_words(folded, MAX_WORDS + 4)
+        parts = folded.rsplit(None, MAX_WORDS + 4)  # its last MAX_WORDS + 4 words
+        lower = folded if len(parts) <= MAX_WORDS + 4 else folded[len(parts[0]):]
         pattern = self.vocab.pattern
         found = list(pattern.finditer(lower)) if lower else []
         if found:
@@ -296,25 +302,6 @@ class Context:
         self._block_end = end
         self._tables = analyse(text, start, end, self.headers.names)
         self._starts = [t.start for t in self._tables]
-
-
-def _clause(head: str, groups: tuple[int, ...]) -> str:
-    """The words of ``head`` on the number's line, back to an unlike number.
-
-    No cut at a full stop or question mark: people write "the account for
-    the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
-    nearest label keep a label to its own number.
-    """
-    nl = head.rfind("\n")
-    if nl >= 0:
-        head = head[nl + 1:]
-    return _after_unlike_number(head, groups) if _DIGIT.search(head) else head
-
-
-def _last_words(text: str, count: int) -> str:
-    """The end of ``text`` holding its last ``count`` words."""
-    parts = text.rsplit(None, count)
-    return text if len(parts) <= count else text[len(parts[0]):]
 
 
 def _row_label(text: str, line: int, cell: int, sep: str) -> str:
