@@ -123,9 +123,6 @@ def _runs_re(text: str) -> Iterator[tuple[int, int]]:
 try:
     import hyperscan
 
-    _DB = hyperscan.Database()
-    _DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}"], ids=[0], flags=[0])
-
     def _hs_class(codes: list[int]) -> bytes:
         return _char_class(codes).encode("utf-8")
 
@@ -155,69 +152,44 @@ try:
                          match_event_handler=lambda *_: hits.append(1))
         return bool(hits)
 
-    _RUN_CHARS = frozenset("0123456789-. \r\n")
+    # A run: six digits or more with single separators, and the character
+    # after it; reported at its leftmost start, so every report of one run
+    # (one a group ending six digits or more into it) has the run's start,
+    # and the last has its end. The data ends in a line break, so a run at
+    # its end counts.
+    _RUNS_DB = hyperscan.Database()
+    _RUNS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5,}[^0-9]"], ids=[0],
+                     flags=[hyperscan.HS_FLAG_SOM_LEFTMOST])
+    # A line break with a digit or dash before and a digit after (detectors.engine.wrapped):
+    # a database of its own, as hyperscan drops some of its reports beside a pattern with SOM.
+    _HINTS_DB = hyperscan.Database()
+    _HINTS_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[0])
 
-    def _runs(text: str) -> Iterator[tuple[int, int]]:
-        ends: list[int] = []
+    def _scan(text: str) -> tuple[dict[int, int], list[int]]:
+        """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
+        spans: list[tuple[int, int]] = []
+        breaks: list[int] = []
         # One byte per character ("?" for anything not ASCII), so byte offsets
         # are character offsets; digits were made ASCII by normalize().
-        data = text.encode("ascii", "replace")
-        _DB.scan(data, scratch=_scratch("runs", _DB),
-                 match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
-        if not ends:
-            return  # no six digits together: most texts
-        for start, end in _windows(text, ends):
-            for match in _RUN.finditer(text, start, end):
-                yield match.start(), match.end()
+        data = text.encode("ascii", "replace") + b"\n"
+        _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
+                      match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
+        _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),
+                       match_event_handler=lambda _id, _from, to, _flags, _ctx: breaks.append(to))
+        # Sorted, a run's reports come in order of end: the dict keeps the last, its whole length.
+        return dict(sorted(spans)), breaks
 
-    # Six digits (with single separators) and what follows them: a hit a run
-    # rather than a digit (id 0); and a line break with a digit or dash
-    # before and a digit after (id 1, detectors.engine.wrapped). One pass
-    # finds both; the data ends in a line break, so a run at its end counts.
-    _RUNS_DB = hyperscan.Database()
-    _RUNS_DB.compile(expressions=[rb"[0-9](?:(?:-\r?\n|[-. ])?[0-9]){5}[^0-9]", rb"[0-9-]\n[> \t]*[0-9]"],
-                     ids=[0, 1], flags=[0, 0])
+    def _runs(text: str) -> Iterator[tuple[int, int]]:
+        return iter(_scan(text)[0].items())
 
     def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
         """``candidates(text)`` of a text already normalized, and the ends of
         its wrap hints (a digit or dash, a line break, a digit): one pass."""
-        ends: list[int] = []
-        breaks: list[int] = []
-
-        def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            (breaks if id_ else ends).append(to)
-
-        # One hit a run (its last six digits and what follows), not one a
-        # digit; _windows widens each to whole runs.
-        _RUNS_DB.scan(text.encode("ascii", "replace") + b"\n", scratch=_scratch("runs_hints", _RUNS_DB),
-                      match_event_handler=on_match)
+        runs, breaks = _scan(text)
         out: list[Candidate] = []
-        if ends:
-            finditer = _RUN.finditer
-            for start, end in _windows(text, ends):
-                for match in finditer(text, start, end):
-                    _split_into(out, text, match.start(), match.end())
+        for start, end in runs.items():
+            _split_into(out, text, start, end)
         return out, breaks
-
-    def _windows(text: str, ends: list[int]) -> Iterator[tuple[int, int]]:
-        """Spans around the match ends, widened to whole runs and merged."""
-        start = end = -1
-        for hit in ends:
-            if hit <= end:
-                continue
-            low, high = max(0, hit - 24), hit
-            while low > 0 and text[low - 1] in _RUN_CHARS:
-                low -= 1
-            while high < len(text) and text[high] in _RUN_CHARS:
-                high += 1
-            if low <= end:
-                end = high
-                continue
-            if end >= 0:
-                yield start, end
-            start, end = low, high
-        if end >= 0:
-            yield start, end
 
 except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
     _runs = _runs_re
@@ -264,17 +236,52 @@ def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
         if end - start <= MAX_DIGITS:
             out.append(_new(Candidate, (start, end, run, (end - start,), "")))
         return
+    if end - start > _PLANNED or not run.isascii():
+        _split_run(out, run, start)
+        return
+    # Runs of one shape (digits as 0: "000-00-0000") split alike: the split is
+    # worked out once per shape, and each run only slices its own digits.
+    shape = run.translate(_SHAPE)
+    plan = _PLANS.get(shape)
+    if plan is None:
+        plan = _plan(shape)
+        if len(_PLANS) < _MAX_PLANS:  # shapes are few, but a sender chooses them
+            _PLANS[shape] = plan
+    if plan:
+        digits = run.translate(_NO_SEPARATORS)
+        for first, last, low, high, groups, sep in plan:
+            out.append(_new(Candidate, (start + first, start + last, digits[low:high], groups, sep)))
+
+
+_SHAPE = str.maketrans("123456789", "000000000")
+_NO_SEPARATORS = str.maketrans("", "", "-. \r\n")
+_PLANNED = 64  # characters: a longer run is split on its own
+_MAX_PLANS = 4096
+_Plan = tuple[tuple[int, int, int, int, tuple[int, ...], str], ...]
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(shape: str) -> _Plan:
+    """The candidates of a run of this shape: span, slice of its digits, groups and separator."""
+    found: list[Candidate] = []
+    _split_run(found, shape, 0)
+    return tuple((c.start, c.end, shape.count("0", 0, c.start), shape.count("0", 0, c.end), c.groups, c.sep)
+                 for c in found)
+
+
+def _split_run(out: list[Candidate], run: str, start: int) -> None:
+    """Append the candidates of ``run`` (not one group), found at ``start``, to ``out``."""
     pieces = _PIECES.split(run)  # digits, separator, digits...: one call, not a match object a group
     n = (len(pieces) + 1) // 2
     if n == 1:
-        if end - start <= MAX_DIGITS:
-            out.append(_new(Candidate, (start, end, run, (end - start,), "")))
+        if len(run) <= MAX_DIGITS:
+            out.append(_new(Candidate, (start, start + len(run), run, (len(run),), "")))
         return
     if n == 2 and pieces[1][0] != " ":  # "718-2707", "34461-1386": the whole run or nothing
         size = len(pieces[0]) + len(pieces[2])
         if MIN_DIGITS <= size <= MAX_DIGITS:
-            out.append(_new(Candidate, (start, end, pieces[0] + pieces[2], (len(pieces[0]), len(pieces[2])),
-                                        pieces[1][0])))
+            out.append(_new(Candidate, (start, start + len(run), pieces[0] + pieces[2],
+                                        (len(pieces[0]), len(pieces[2])), pieces[1][0])))
         return
     parts = pieces[::2]
     sizes = [len(p) for p in parts]

@@ -168,6 +168,7 @@ class Label(NamedTuple):
 
 
 NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
+_new = tuple.__new__  # a Label without NamedTuple's __new__ (a Python function)
 
 
 class Context:
@@ -193,13 +194,22 @@ class Context:
     def label(self, start: int, end: int, groups: tuple[int, ...]) -> Label:
         """The label of the number at ``start:end`` (candidates come in order of position)."""
         text = self.text
-        line, line_end = self._line_of(start)
+        line, line_end = self._line
+        if not line <= start <= line_end:  # the line last looked at holds most numbers asked about
+            line, line_end = self._line_of(start)
         table = self._table(start, line, line_end)
-        header = self._header(table, line, start) if table is not None else ""
-        cell_sep = table.sep if table is not None and table.sep != " " else "\t"
-        cell = text.rfind(cell_sep, max(line, start - _LOOKBACK), start) + 1 or line
-        before = text[max(cell, start - _LOOKBACK):start]
-        head = _clause(before, groups)
+        if table is None:
+            header, cell_sep = "", "\t"
+        else:
+            header = self._header(table, line, start)
+            cell_sep = table.sep if table.sep != " " else "\t"
+        reach = start - _LOOKBACK
+        cell = text.rfind(cell_sep, line if line > reach else reach, start) + 1 or line
+        before = text[cell if cell > reach else reach:start]  # on the number's line
+        # The words back to an unlike number. No cut at a full stop or question mark: people write
+        # "the account for the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
+        # nearest label keep a label to its own number.
+        head = _after_unlike_number(before, groups) if _DIGIT.search(before) else before
         row = ""
         if not _WORD.search(head):
             row = _row_label(text, line, cell, cell_sep)
@@ -217,23 +227,31 @@ class Context:
         return self._table(pos, line, line_end) is not None
 
     def _judge(self, head: str, row: str, header: str, before: str) -> Label:
-        lower = _last_words(fold(head), MAX_WORDS + 4)
-        found = list(self.vocab.pattern.finditer(lower)) if lower else []
+        folded = fold(head)
+        # before is most often the head itself (no number cut from it, no table's header row before it)
+        folded_before = folded if before is head else fold(before)
+        parts = folded.rsplit(None, MAX_WORDS + 4)  # its last MAX_WORDS + 4 words
+        lower = folded if len(parts) <= MAX_WORDS + 4 else folded[len(parts[0]):]
+        pattern = self.vocab.pattern
+        found = list(pattern.finditer(lower)) if lower else []
         if found:
             last = found[-1]
             words = len(lower[last.end():].split())
             if words <= MAX_WORDS:
-                first = next(m for m in found if len(lower[m.end():].split()) <= MAX_WORDS)
-                text = " ".join((fold(header), fold(row), lower[first.start():]))
-                return Label(text, self.vocab.entities(last.group()), words, fold(before))
+                first = last if len(found) == 1 else \
+                    next(m for m in found if len(lower[m.end():].split()) <= MAX_WORDS)
+                text = " ".join((fold(header) if header else "", fold(row) if row else "", lower[first.start():]))
+                return _new(Label, (text, self.vocab.entities(last.group()), words, folded_before, False))
         for part in (header, row):  # a column's header before a neighbouring cell
+            if not part:
+                continue
             match = None
-            for match in self.vocab.pattern.finditer(fold(part)):  # noqa: B007 - keeps the last one
+            for match in pattern.finditer(fold(part)):  # noqa: B007 - keeps the last one
                 pass
             if match is not None:
-                return Label(fold(header + " " + row), self.vocab.entities(match.group()), 0, fold(before),
-                             part is header)
-        return Label("", frozenset(), MAX_WORDS + 1, fold(before))
+                return _new(Label, (fold(header + " " + row), self.vocab.entities(match.group()), 0, folded_before,
+                                    part is header))
+        return _new(Label, ("", frozenset(), MAX_WORDS + 1, folded_before, False))
 
     def _line_of(self, pos: int) -> tuple[int, int]:
         """Start and end of the line holding ``pos``; linear over candidates in order."""
@@ -286,25 +304,6 @@ class Context:
         self._starts = [t.start for t in self._tables]
 
 
-def _clause(head: str, groups: tuple[int, ...]) -> str:
-    """The words of ``head`` on the number's line, back to an unlike number.
-
-    No cut at a full stop or question mark: people write "the account for
-    the tenant at 12 Elm St.? It's 0012345678"; the word limit and the
-    nearest label keep a label to its own number.
-    """
-    nl = head.rfind("\n")
-    if nl >= 0:
-        head = head[nl + 1:]
-    return _after_unlike_number(head, groups) if _DIGIT.search(head) else head
-
-
-def _last_words(text: str, count: int) -> str:
-    """The end of ``text`` holding its last ``count`` words."""
-    parts = text.rsplit(None, count)
-    return text if len(parts) <= count else text[len(parts[0]):]
-
-
 def _row_label(text: str, line: int, cell: int, sep: str) -> str:
     """The cell before ``cell`` when it holds a label and no digits."""
     if cell <= line:
@@ -335,7 +334,9 @@ def _count_cells(text: str, start: int, end: int, sep: str, count: int, quoted: 
     return count, quoted
 
 
-_NUMBER = re.compile(r"(?<!\w)\d[\d\-. ]{4,}\d(?!\w)")  # six digits or more: house numbers and years do not cut
+# Six digits or more: house numbers and years do not cut. A digit first (its look-behind after it),
+# so a search skips to the next digit rather than trying every character.
+_NUMBER = re.compile(r"\d(?<!\w\d)(?:[\-. ]*\d){5,}(?!\w)")
 _DIGITS = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
 _ROW = re.compile(r"[\t,;|]|  ")  # what a table row holds: a delimiter, or a gap of aligned columns
@@ -345,8 +346,6 @@ def _after_unlike_number(head: str, groups: tuple[int, ...]) -> str:
     """``head`` after its last number of six or more digits unlike the one labelled."""
     cut = 0
     for match in _NUMBER.finditer(head):
-        value = match.group()
-        if len(value) - value.count("-") - value.count(".") - value.count(" ") >= 6 \
-                and tuple(len(g) for g in _DIGITS.findall(value)) != groups:
+        if tuple(map(len, _DIGITS.findall(match.group()))) != groups:
             cut = match.end()
     return head[cut:]

@@ -29,6 +29,8 @@ account whatever surrounds it.
 
 from __future__ import annotations
 
+import re
+
 from stdnum import luhn
 
 from detectors import bank_account
@@ -90,6 +92,9 @@ class UtilityAccounts:
         self.formats = tuple((f, f.groups, keywords(*f.context, *CONTEXT, *(LAYOUT_CONTEXT if f.layout else ())))
                              for f in formats)
         self.edm = edm
+        # The formats a written shape (groups, separator) fits, each with the score of the shape: worked
+        # out once per shape, as most candidates fit no format.
+        self._by_shape: dict[tuple[tuple[int, ...], str], tuple[_Fit, ...]] = {}
 
     def words(self) -> tuple[str, ...]:
         """Every label word of the formats, for the label vocabulary."""
@@ -99,43 +104,51 @@ class UtilityAccounts:
         """Score and recognizer name for a candidate, or None."""
         if self.edm is not None and self.edm.contains(c.digits):
             return 1.0, "DlpEdmRecognizer"
-        if c.sep == "mixed":
-            return None
-        size = len(c.digits)
-        for fmt, groups, words in self.formats:
-            # The shape first, here: most candidates fit no format, and a call costs more than the test.
-            if fmt.layout is not None:
-                if c.groups != groups:
-                    continue
-            elif fmt.digits is None or not fmt.digits[0] <= size <= fmt.digits[1]:
-                continue
-            score = self._fits(fmt, groups, words, c, label_of)
-            if score is not None:
-                return score, f"DlpUtilityAccountRecognizer:{fmt.name}"
-        if c.plain and _customer_column(c, label_of):
+        shape = (c.groups, c.sep)
+        fits = self._by_shape.get(shape)
+        if fits is None:
+            fits = self._fits_shape(c)
+            if len(self._by_shape) < _MAX_SHAPES:  # shapes are few, but a sender chooses them
+                self._by_shape[shape] = fits
+        for fmt, words, score, name in fits:
+            if _labelled(fmt, words, c, label_of):
+                return score if fmt.layout is None or ENTITY not in label_of().nearest else 0.95, name
+        if len(c.groups) == 1 and _customer_column(c, label_of):
             return 0.8, "DlpUtilityAccountRecognizer:customer-column"
         return None
 
-    @staticmethod
-    def _fits(fmt: AccountFormat, groups: tuple[int, ...], words: object, c: Candidate,
-              label_of: LabelOf) -> float | None:
-        if fmt.layout is not None:
-            if c.groups != groups:
-                return None
-            shape = 0.85
-        else:
-            low, high = fmt.digits or (0, 0)
-            if not low <= len(c.digits) <= high or not (c.plain or _grouped_account(c)):
-                return None
-            shape = 0.8 if c.plain else 0.9
-        if fmt.check == "luhn" and not luhn.is_valid(c.digits):
-            return None
-        label = label_of()
-        if not words.search(label.text):  # type: ignore[attr-defined]
-            return None
-        if _bank_only(label.before, label.text):
-            return None
-        nearest = ENTITY in label.nearest
-        if fmt.layout is None and not (nearest and (c.plain or label.words <= _GROUPED_WORDS)):
-            return None  # plain digits: the nearest label must be an account label
-        return 0.95 if nearest and fmt.layout is not None else shape
+    def _fits_shape(self, c: Candidate) -> tuple[_Fit, ...]:
+        """The formats whose shape ``c`` is written in, in order, with the score of the shape."""
+        if c.sep == "mixed":
+            return ()
+        fits = []
+        size = sum(c.groups)
+        for fmt, groups, words in self.formats:
+            if fmt.layout is not None:
+                if c.groups != groups:
+                    continue
+                score = 0.85
+            else:
+                if fmt.digits is None or not fmt.digits[0] <= size <= fmt.digits[1] \
+                        or not (c.plain or _grouped_account(c)):
+                    continue
+                score = 0.8 if c.plain else 0.9
+            fits.append((fmt, words, score, f"DlpUtilityAccountRecognizer:{fmt.name}"))
+        return tuple(fits)
+
+
+_Fit = tuple[AccountFormat, "re.Pattern[str]", float, str]
+_MAX_SHAPES = 4096
+
+
+def _labelled(fmt: AccountFormat, words: re.Pattern[str], c: Candidate, label_of: LabelOf) -> bool:
+    """Whether a number written in ``fmt``'s shape passes its check and is labelled as one of its accounts."""
+    if fmt.check == "luhn" and not luhn.is_valid(c.digits):
+        return False
+    label = label_of()
+    if not words.search(label.text):
+        return False
+    if _bank_only(label.before, label.text):
+        return False
+    # plain digits: the nearest label must be an account label
+    return fmt.layout is not None or (ENTITY in label.nearest and (c.plain or label.words <= _GROUPED_WORDS))

@@ -29,6 +29,7 @@ would hide it to the end, so nothing is hidden from detection.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 
 from lxml import etree
@@ -45,14 +46,17 @@ _BLOCK_NAMES = frozenset((
     " li main menu nav ol option p pre section summary tbody tfoot thead tr ul"
 ).split())
 _CELLS = frozenset(("td", "th"))
-_MARKS = re.compile(f"[ {_BLOCK}{_CELL}{_TABLE}]*[{_BLOCK}{_CELL}{_TABLE}][ {_BLOCK}{_CELL}{_TABLE}]*")
+# A run of marks and the spaces after them, from its first mark: a search that
+# skips to the next mark (a pattern starting with spaces is tried at every
+# character); the one space a run may have before it is taken off after.
+_MARKS = re.compile(f"[{_BLOCK}{_CELL}{_TABLE}][ {_BLOCK}{_CELL}{_TABLE}]*")
 # An unclosed hidden element or comment left after the cuts: shown as text.
 # An unclosed comment is shown as text; an unclosed hidden element becomes
 # an unknown one, whose content shows.
 _UNCLOSED = re.compile(r"<(?:(!--)|(?=(script|style|title|xml|template)[\s/>]))", re.IGNORECASE)
 # A "<" that opens no tag is text: kept aside as a private-use character, it
 # reaches the parser as part of one run of text, not one event per character.
-_LONE_LT = re.compile(r"<+(?![a-zA-Z/!?])")
+_LONE_LT = re.compile(r"<<*(?![a-zA-Z/!?])")  # "<<*", not "<+": a literal first, found by a fast search
 _LT = "\ue003"
 
 
@@ -63,13 +67,37 @@ def html_to_text(markup: str) -> str:
     if "<" not in markup and "&" not in markup:
         return " ".join(markup.split())
     markup = _LONE_LT.sub(_lone, _UNCLOSED.sub(_unclosed, _drop_hidden(markup)))
-    collector = _Collector()
-    parser = etree.HTMLParser(target=collector, recover=True, no_network=True,  # type: ignore[arg-type]
-                              remove_comments=True, remove_pis=True)
+    text = " ".join(_parse(markup).split()).replace(_LT, "<")
+    if not text:
+        return text
+    # Whitespace is single spaces now, and the only line breaks and tabs are the separators.
+    text = _MARKS.sub(_separator, text)
+    if " \n" in text or " \t" in text:
+        text = text.replace(" \n", "\n").replace(" \t", "\t")  # the space a run of marks had before it
+    return text.strip("\t\n")
+
+
+_LOCAL = threading.local()  # a parser serves one document at a time: one a thread
+
+
+def _parse(markup: str) -> str:
+    """The text and marks of ``markup``, through this thread's parser (made once: making one costs more
+    than a short document's parse)."""
+    reader: tuple[etree.HTMLParser, _Collector] | None = getattr(_LOCAL, "reader", None)
+    # Taken while in use, given back only after a whole parse: a parse cut short (an error, or the
+    # scan's time budget, delivered between any two bytecodes) never leaves a parser mid-document.
+    _LOCAL.reader = None
+    if reader is None:
+        collector = _Collector()
+        reader = (etree.HTMLParser(target=collector, recover=True, no_network=True,  # type: ignore[arg-type]
+                                   remove_comments=True, remove_pis=True), collector)
+    parser, collector = reader
     parser.feed(markup)
     parser.close()
-    text = " ".join("".join(collector.out).split()).replace(_LT, "<")
-    return _MARKS.sub(_separator, text).strip("\t\n") if text else text
+    text = "".join(collector.out)
+    collector.out.clear()
+    _LOCAL.reader = reader
+    return text
 
 
 def _lone(match: re.Match[str]) -> str:
@@ -95,16 +123,17 @@ class _Collector:
 
     def __init__(self) -> None:
         self.out: list[str] = []
+        self.data = self.out.append  # text as it comes: no Python call of ours a piece
 
     def start(self, tag: str, attrib: object) -> None:
-        self.out.append(_mark(tag))
+        mark = _START_MARKS.get(tag)
+        if mark is not None:
+            self.out.append(mark)
 
     def end(self, tag: str) -> None:
-        if tag not in _CELLS:
-            self.out.append(_mark(tag))
-
-    def data(self, data: str) -> None:
-        self.out.append(data)
+        mark = _END_MARKS.get(tag)
+        if mark is not None:
+            self.out.append(mark)
 
     def comment(self, text: str) -> None:  # comments are not shown
         pass
@@ -119,6 +148,11 @@ def _mark(tag: str) -> str:
     if tag == "table":
         return _TABLE
     return _BLOCK if tag in _BLOCK_NAMES else ""
+
+
+# The mark an element's start and end leave (none for inline elements; a cell's end leaves none).
+_START_MARKS = {tag: _mark(tag) for tag in (*_BLOCK_NAMES, *_CELLS, "table")}
+_END_MARKS = {tag: mark for tag, mark in _START_MARKS.items() if tag not in _CELLS}
 
 
 def _drop_hidden(markup: str) -> str:
