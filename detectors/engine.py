@@ -113,13 +113,12 @@ class Detector:
         self.licenses = driver_license.Licenses(licenses)
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
         # One pass tells whether a text may hold a licence label, a bank-account label, a custom
-        # type's pattern, any bank word or an account label with digits after it: the group of each
-        # pattern. A tab-split bank-account header row (a body's HTML table) has a pass of its own,
-        # for the few texts without tables that hold a tab (group 4, empty here).
+        # type's pattern, any bank word, a tab-split bank-account header row (a body's HTML table)
+        # or an account label with digits after it: the group of each pattern. (The header row
+        # pattern costs the pass nothing measurable: a pass of its own cost as much as this one.)
         groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
                   tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS,
-                  (), bank_account.PLAIN_LABEL_PATTERNS)
-        self._tab_columns = Prefilter(bank_account.COLUMN_PATTERNS)
+                  bank_account.COLUMN_PATTERNS, bank_account.PLAIN_LABEL_PATTERNS)
         self._group_of = tuple(g for g, group in enumerate(groups) for _ in group)
         # Where, in a long text's window, a header row may name a bank column or a licence column
         # (in the same pass), or a bank word (in_headers): only those blocks' tables are read
@@ -179,8 +178,8 @@ class Detector:
         labels = [False] * _GROUPS  # which of the prefilter's groups of patterns occur
         for index in found_patterns:
             labels[self._group_of[index]] = True
-        if not (found or breaks or found_patterns):
-            return []
+        if not (found or breaks or any(labels[:4]) or labels[5]):
+            return []  # group 4 (a tab-split header row) alone: as when it had a pass of its own
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
@@ -203,7 +202,8 @@ class Detector:
             if plan is not None:
                 hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c,
                                                           bank, words), plan))
-        hits.extend(self._labelled(norm, tables, labels, marks))
+        if tables or any(labels):  # else no licence, short account or custom type: no label, no table
+            hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
@@ -226,7 +226,7 @@ class Detector:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
         flat = _headed(norm, tables, marks, self._bank_columns, self._foreign)
-        if flat is None and tables is None and "\t" in norm and self._tab_columns.found(norm):
+        if flat is None and tables is None and found[4] and "\t" in norm:
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
             flat = tuple(t for t in structure(norm).within(len(norm)) if t.sep == "\t")
