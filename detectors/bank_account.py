@@ -115,6 +115,13 @@ _ROUTING_RAW = re.compile(r"(?i)rout|aba|rtn|ruta")  # what every _ROUTING word 
 _DIGIT = re.compile(r"\d")
 
 
+def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may be a bank account (judge's shape conditions: plain, or
+    ``_grouped``; for detectors.engine)."""
+    return 4 <= size <= 17 and (len(groups) == 1 or (sep in ("-", " ") and size >= 8
+                                                     and groups not in _NOT_ACCOUNT_SHAPES))
+
+
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a bank account number, or None."""
     if not 4 <= len(c.digits) <= 17 or not (c.plain or _grouped(c)):

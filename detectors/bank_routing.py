@@ -39,6 +39,12 @@ def is_valid(digits: str) -> bool:
     return len(digits) == 9 and int(digits[:2]) in _PREFIXES and rtn.is_valid(digits)
 
 
+def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may be a routing number (judge's shape conditions, for
+    detectors.engine)."""
+    return size == 9 and (len(groups) == 1 or (groups == (4, 4, 1) and sep == "-"))
+
+
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a routing number (a label required), or None."""
     if len(c.digits) != 9 or not (c.plain or (c.groups == (4, 4, 1) and c.sep == "-")):

@@ -61,6 +61,12 @@ def _grouped_like_a_card(groups: tuple[int, ...]) -> bool:
     return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
 
 
+def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may be a card (whatever its digits and label): judge's own
+    shape conditions, for detectors.engine's dispatch."""
+    return 13 <= size <= 19 and sep in ("", " ", "-") and _grouped_like_a_card(groups)
+
+
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a card number, or None."""
     if not 13 <= len(c.digits) <= 19 or c.sep not in ("", " ", "-"):

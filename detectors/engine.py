@@ -60,7 +60,13 @@ MODULES = (us_ssn, us_itin, credit_card, us_ein, bank_routing, utility_account, 
 ENTITIES = tuple(m.ENTITY for m in MODULES)
 _SIZES = {m.ENTITY: m.SIZES for m in MODULES}
 _BY_SIZE = {size: tuple(j for j in FIXED if size in _SIZES[j[0]]) for size in range(6, 20)}
-_PHONE_SIZES = frozenset(phone.SIZES)
+# Each fixed judge's shape conditions (size, groups, separator): a judge is run only on the shapes
+# it may accept (Detector._plan).
+_SHAPE_FITS = {us_ssn.ENTITY: us_ssn.shape_fits, us_itin.ENTITY: us_itin.shape_fits,
+               credit_card.ENTITY: credit_card.shape_fits, us_ein.ENTITY: us_ein.shape_fits,
+               bank_routing.ENTITY: bank_routing.shape_fits, bank_account.ENTITY: bank_account.shape_fits}
+_MAX_SHAPES = 4096  # shapes are few, but a sender chooses them
+_Plan = tuple[tuple[tuple[str, Judge, str, int], ...], bool, bool]  # the fixed judges; utility; phone
 _GROUPS = 6  # the prefilter's groups of patterns (Detector.__init__)
 _Hit = tuple[float, int, int, int, str, str]  # score, start, end, rank, entity, recognizer
 _PHONE = "DlpPhoneRecognizer"
@@ -107,13 +113,12 @@ class Detector:
         self.licenses = driver_license.Licenses(licenses)
         self.custom = custom  # an administrator's own types (detectors.custom), run after ours
         # One pass tells whether a text may hold a licence label, a bank-account label, a custom
-        # type's pattern, any bank word or an account label with digits after it: the group of each
-        # pattern. A tab-split bank-account header row (a body's HTML table) has a pass of its own,
-        # for the few texts without tables that hold a tab (group 4, empty here).
+        # type's pattern, any bank word, a tab-split bank-account header row (a body's HTML table)
+        # or an account label with digits after it: the group of each pattern. (The header row
+        # pattern costs the pass nothing measurable: a pass of its own cost as much as this one.)
         groups = (driver_license.LABEL_PATTERNS, bank_account.SHORT_LABEL_PATTERNS,
                   tuple(custom.patterns) if custom is not None else (), bank_account.BANK_PATTERNS,
-                  (), bank_account.PLAIN_LABEL_PATTERNS)
-        self._tab_columns = Prefilter(bank_account.COLUMN_PATTERNS)
+                  bank_account.COLUMN_PATTERNS, bank_account.PLAIN_LABEL_PATTERNS)
         self._group_of = tuple(g for g, group in enumerate(groups) for _ in group)
         # Where, in a long text's window, a header row may name a bank column or a licence column
         # (in the same pass), or a bank word (in_headers): only those blocks' tables are read
@@ -127,6 +132,26 @@ class Detector:
         words = {m.ENTITY: m.CONTEXT for m in MODULES}
         words[utility_account.ENTITY] = (*utility_account.CONTEXT, *self.utility.words())
         self.vocab = Vocabulary(words)
+        # Which judges may accept a shape (digits, groups, separator), worked out on first sight;
+        # None: no judge may (a dashed date, a spaced card number's pieces): the candidate is skipped.
+        self._plans: dict[tuple[int, tuple[int, ...], str], _Plan | None] = {}
+
+    def _plan(self, size: int, groups: tuple[int, ...], sep: str) -> _Plan | None:
+        """The judges that may accept a number of this shape, from each judge's own shape conditions
+        (a judge left out returns None for it whatever the text). The customer list (EDM) accepts
+        any digits: with one, the utility judge runs on every shape."""
+        key = (size, groups, sep)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        judges = tuple(j for j in _BY_SIZE.get(size, ()) if _SHAPE_FITS[j[0]](size, groups, sep))
+        utility = self.utility.edm is not None or self.utility.shape_fits(groups, sep)
+        number = phone.shape_fits(size, groups, sep)
+        plan = (judges, utility, number) if judges or utility or number else None
+        if len(self._plans) < _MAX_SHAPES:
+            self._plans[key] = plan
+        return plan
 
     def find(self, segment: str, text: str, tables: tuple[Table, ...] | Blocks | None = None,
              offset: int = 0, own: tuple[int, int] | None = None) -> list[Finding]:
@@ -153,8 +178,8 @@ class Detector:
         labels = [False] * _GROUPS  # which of the prefilter's groups of patterns occur
         for index in found_patterns:
             labels[self._group_of[index]] = True
-        if not (found or breaks or found_patterns):
-            return []
+        if not (found or breaks or any(labels[:4]) or labels[5]):
+            return []  # group 4 (a tab-split header row) alone: as when it had a pass of its own
         joined = wrapped(norm, breaks) if breaks else []
         if own is not None and isinstance(tables, Blocks):
             found, joined = _near(found, own), _near(joined, own)
@@ -167,12 +192,18 @@ class Detector:
         # or above the text in a window of a long text.
         words = None if isinstance(tables, tuple) else bank_account.BankWords(
             norm, not isinstance(tables, Blocks) or tables.offset == 0)
+        plans, plan_of = self._plans, self._plan
         for c in found:
-            hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, words)))
+            plan = plans[key] if (key := (len(c.digits), c.groups, c.sep)) in plans else plan_of(*key)
+            if plan is not None:
+                hits.extend(self._judge(c, norm, _LabelOf(ctx, c, bank, words), plan))
         for c in joined:  # after the others: labels are read in order of position
-            hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c, bank,
-                                                      words)))
-        hits.extend(self._labelled(norm, tables, labels, marks))
+            plan = plan_of(len(c.digits), c.groups, c.sep)
+            if plan is not None:
+                hits.extend(self._judge(c, norm, _LabelOf(Context(norm, self.vocab, tables, HEADER_WORDS), c,
+                                                          bank, words), plan))
+        if tables or any(labels):  # else no licence, short account or custom type: no label, no table
+            hits.extend(self._labelled(norm, tables, labels, marks))
         return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
@@ -195,7 +226,7 @@ class Detector:
             hits.extend((score, start, end, 5, bank_account.ENTITY, bank_account.NAME)
                         for score, start, end in bank_account.plain_short(norm))
         flat = _headed(norm, tables, marks, self._bank_columns, self._foreign)
-        if flat is None and tables is None and "\t" in norm and self._tab_columns.found(norm):
+        if flat is None and tables is None and found[4] and "\t" in norm:
             # a body's HTML table (cells split by tabs) under a bank-account header row; not prose
             # that commas make look like CSV
             flat = tuple(t for t in structure(norm).within(len(norm)) if t.sep == "\t")
@@ -207,23 +238,24 @@ class Detector:
                         in self.custom.hits(norm, prefiltered=True))
         return hits
 
-    def _judge(self, c: Candidate, text: str, label_of: _LabelOf) -> list[_Hit]:
-        """Every entity's verdict on one candidate.
+    def _judge(self, c: Candidate, text: str, label_of: _LabelOf, plan: _Plan) -> list[_Hit]:
+        """Every entity's verdict on one candidate (of the judges ``plan`` says may accept its shape).
 
         The label is computed only when a judge asks for it, or when the
         number is claimed by more than a phone number (a negative label then
         drops it; a phone label against an account label decides).
         """
-        size = len(c.digits)
+        judges, utility, number_shaped = plan
         found: list[_Hit] = []
-        for entity, judge, name, rank in _BY_SIZE.get(size, ()):
+        for entity, judge, name, rank in judges:
             score = judge(c, label_of)
             if score is not None:
                 found.append((score, c.start, c.end, rank, entity, name))
-        account = self.utility.judge(c, label_of)
-        if account is not None:
-            found.append((account[0], c.start, c.end, 5, utility_account.ENTITY, account[1]))
-        number = phone.judge(c, text) if size in _PHONE_SIZES else None
+        if utility:
+            account = self.utility.judge(c, label_of)
+            if account is not None:
+                found.append((account[0], c.start, c.end, 5, utility_account.ENTITY, account[1]))
+        number = phone.judge(c, text) if number_shaped else None
         if not found:
             if number is None:
                 return found

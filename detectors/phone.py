@@ -53,6 +53,12 @@ def span(c: Candidate, text: str) -> tuple[int, int, str] | None:
     return start, c.end, digits
 
 
+def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may be a phone number (span()'s shape conditions, for
+    detectors.engine)."""
+    return size in SIZES and ((groups == (3, 4) and sep in ("-", ".", " ")) or groups in _SHAPES)
+
+
 def judge(c: Candidate, text: str) -> tuple[int, int] | None:
     """Span of a valid US phone number at ``c``, or None."""
     found = span(c, text)

@@ -23,6 +23,12 @@ def written_as_ssn(c: Candidate) -> bool:
     return c.groups == (3, 2, 4) and c.sep in SEPARATORS
 
 
+def nine_digit_shape(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may pass a ``formatted_or_labelled`` judge (whatever its
+    digits and label): exactly the judge's own shape conditions, for detectors.engine's dispatch."""
+    return size == 9 and sep != "mixed"
+
+
 def formatted_or_labelled(entity: str, is_valid: Callable[[str], bool], words: re.Pattern[str],
                           also: frozenset[str] = frozenset()) -> Judge:
     """Judge for nine digits written ``ddd-dd-dddd`` (a finding alone) or plain beside a label.

@@ -45,6 +45,11 @@ def is_valid(digits: str) -> bool:
     return len(digits) == 9 and digits.isdigit() and digits[:2] in _PREFIXES
 
 
+def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:
+    """Whether a number of this shape may be an EIN (judge's shape conditions, for detectors.engine)."""
+    return size == 9 and sep != "mixed"
+
+
 def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as an EIN, or None."""
     dashed = c.groups == (2, 7) and c.sep == "-"

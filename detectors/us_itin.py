@@ -19,7 +19,7 @@ A number is an ITIN or an SSN, never both: SSNs never start with 9.
 from __future__ import annotations
 
 from detectors.context import keywords
-from detectors.recognizer import formatted_or_labelled
+from detectors.recognizer import formatted_or_labelled, nine_digit_shape
 
 ENTITY = "US_ITIN"
 # TIN words name EINs too (us_ein): there the written form decides.
@@ -39,3 +39,4 @@ def is_valid(digits: str) -> bool:
 
 # An SSN field holds the ITIN of whoever has no SSN.
 judge = formatted_or_labelled(ENTITY, is_valid, WORDS, also=frozenset({"US_SSN"}))
+shape_fits = nine_digit_shape  # the shapes judge may accept (detectors.engine)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from stdnum.us import ssn
 
 from detectors.context import keywords
-from detectors.recognizer import formatted_or_labelled
+from detectors.recognizer import formatted_or_labelled, nine_digit_shape
 
 ENTITY = "US_SSN"
 CONTEXT = ("ssn", "ss#", "ss #", "ssns", "ssn#", "ss no", "social security", "social security number",
@@ -49,3 +49,4 @@ def is_valid(digits: str) -> bool:
 
 
 judge = formatted_or_labelled(ENTITY, is_valid, WORDS)
+shape_fits = nine_digit_shape  # the shapes judge may accept (detectors.engine)

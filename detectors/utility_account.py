@@ -60,9 +60,9 @@ _UTILITY = keywords("sce", "edison", "water", "utility", "electric", "gas", "ser
 _GROUPED_WORDS = 3  # an account label this close makes grouped digits (213-555-2368) an account
 
 
-def _grouped_account(c: Candidate) -> bool:
+def _grouped_account(groups: tuple[int, ...], sep: str) -> bool:
     """Dashed digits an account label can claim: phone-shaped, or a customer-location pair."""
-    return c.sep == "-" and (c.groups == (3, 3, 4) or (len(c.groups) == 2 and c.groups != (5, 4)))
+    return sep == "-" and (groups == (3, 3, 4) or (len(groups) == 2 and groups != (5, 4)))
 
 
 def _customer_column(c: Candidate, label_of: LabelOf) -> bool:
@@ -104,12 +104,7 @@ class UtilityAccounts:
         """Score and recognizer name for a candidate, or None."""
         if self.edm is not None and self.edm.contains(c.digits):
             return 1.0, "DlpEdmRecognizer"
-        shape = (c.groups, c.sep)
-        fits = self._by_shape.get(shape)
-        if fits is None:
-            fits = self._fits_shape(c)
-            if len(self._by_shape) < _MAX_SHAPES:  # shapes are few, but a sender chooses them
-                self._by_shape[shape] = fits
+        fits = self._fits(c.groups, c.sep)
         for fmt, words, score, name in fits:
             if _labelled(fmt, words, c, label_of):
                 return score if fmt.layout is None or ENTITY not in label_of().nearest else 0.95, name
@@ -117,22 +112,38 @@ class UtilityAccounts:
             return 0.8, "DlpUtilityAccountRecognizer:customer-column"
         return None
 
-    def _fits_shape(self, c: Candidate) -> tuple[_Fit, ...]:
-        """The formats whose shape ``c`` is written in, in order, with the score of the shape."""
-        if c.sep == "mixed":
+    def shape_fits(self, groups: tuple[int, ...], sep: str) -> bool:
+        """Whether judge may accept a number of this shape, outside the EDM list (whatever its
+        digits and label): a format fits it, or it is plain (a customer-number column)."""
+        return len(groups) == 1 or bool(self._fits(groups, sep))
+
+    def _fits(self, groups: tuple[int, ...], sep: str) -> tuple[_Fit, ...]:
+        shape = (groups, sep)
+        fits = self._by_shape.get(shape)
+        if fits is None:
+            fits = self._fits_shape(groups, sep)
+            if len(self._by_shape) < _MAX_SHAPES:  # shapes are few, but a sender chooses them
+                self._by_shape[shape] = fits
+        return fits
+
+    def _fits_shape(self, shape: tuple[int, ...], sep: str) -> tuple[_Fit, ...]:
+        """The formats whose shape (groups, separator) a number is written in, in order, with the
+        score of the shape."""
+        if sep == "mixed":
             return ()
         fits = []
-        size = sum(c.groups)
+        size = sum(shape)
+        plain = len(shape) == 1
         for fmt, groups, words in self.formats:
             if fmt.layout is not None:
-                if c.groups != groups:
+                if shape != groups:
                     continue
                 score = 0.85
             else:
                 if fmt.digits is None or not fmt.digits[0] <= size <= fmt.digits[1] \
-                        or not (c.plain or _grouped_account(c)):
+                        or not (plain or _grouped_account(shape, sep)):
                     continue
-                score = 0.8 if c.plain else 0.9
+                score = 0.8 if plain else 0.9
             fits.append((fmt, words, score, f"DlpUtilityAccountRecognizer:{fmt.name}"))
         return tuple(fits)
 
