@@ -169,9 +169,12 @@ try:
         """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
         spans: list[tuple[int, int]] = []
         breaks: list[int] = []
-        # One byte per character ("?" for anything not ASCII), so byte offsets
-        # are character offsets; digits were made ASCII by normalize().
-        data = text.encode("ascii", "replace") + b"\n"
+        # One byte per character (Latin-1, "?" for anything past it), so byte
+        # offsets are character offsets; digits were made ASCII by normalize(),
+        # and the patterns read only ASCII bytes. Latin-1, not ASCII: a text of
+        # Latin-1 characters (most mail with an accent) is then copied, not
+        # encoded character by character.
+        data = text.encode("latin-1", "replace") + b"\n"
         _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
                       match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
         _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),
