@@ -169,9 +169,12 @@ try:
         """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
         spans: list[tuple[int, int]] = []
         breaks: list[int] = []
-        # One byte per character ("?" for anything not ASCII), so byte offsets
-        # are character offsets; digits were made ASCII by normalize().
-        data = text.encode("ascii", "replace") + b"\n"
+        # One byte per character (Latin-1, "?" for anything past it), so byte
+        # offsets are character offsets; digits were made ASCII by normalize(),
+        # and the patterns read only ASCII bytes. Latin-1, not ASCII: a text of
+        # Latin-1 characters (most mail with an accent) is then copied, not
+        # encoded character by character.
+        data = text.encode("latin-1", "replace") + b"\n"
         _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
                       match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
         _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),
@@ -241,32 +244,37 @@ def _split_into(out: list[Candidate], text: str, start: int, end: int) -> None:
         return
     # Runs of one shape (digits as 0: "000-00-0000") split alike: the split is
     # worked out once per shape, and each run only slices its own digits.
-    shape = run.translate(_SHAPE)
+    # Bytes, not str: bytes.translate is a table lookup a byte, several times
+    # faster than str.translate's on a short run (the run is ASCII).
+    shape = run.encode().translate(_SHAPE)
     plan = _PLANS.get(shape)
     if plan is None:
-        plan = _plan(shape)
+        plan = _plan(shape.decode())
         if len(_PLANS) < _MAX_PLANS:  # shapes are few, but a sender chooses them
             _PLANS[shape] = plan
-    if plan:
-        digits = run.translate(_NO_SEPARATORS)
-        for first, last, low, high, groups, sep in plan:
+    separators, cuts = plan
+    if cuts:
+        digits = run
+        for separator in separators:  # the separators the shape holds: one str.replace each
+            digits = digits.replace(separator, "")
+        for first, last, low, high, groups, sep in cuts:
             out.append(_new(Candidate, (start + first, start + last, digits[low:high], groups, sep)))
 
 
-_SHAPE = str.maketrans("123456789", "000000000")
-_NO_SEPARATORS = str.maketrans("", "", "-. \r\n")
+_SHAPE = bytes.maketrans(b"123456789", b"000000000")
 _PLANNED = 64  # characters: a longer run is split on its own
 _MAX_PLANS = 4096
-_Plan = tuple[tuple[int, int, int, int, tuple[int, ...], str], ...]
-_PLANS: dict[str, _Plan] = {}
+_Plan = tuple[str, tuple[tuple[int, int, int, int, tuple[int, ...], str], ...]]
+_PLANS: dict[bytes, _Plan] = {}
 
 
 def _plan(shape: str) -> _Plan:
-    """The candidates of a run of this shape: span, slice of its digits, groups and separator."""
+    """The candidates of a run of this shape: the separators it holds, and for each candidate
+    its span, slice of the run's digits, groups and separator."""
     found: list[Candidate] = []
     _split_run(found, shape, 0)
-    return tuple((c.start, c.end, shape.count("0", 0, c.start), shape.count("0", 0, c.end), c.groups, c.sep)
-                 for c in found)
+    return "".join(sorted(set(shape) - {"0"})), tuple(
+        (c.start, c.end, shape.count("0", 0, c.start), shape.count("0", 0, c.end), c.groups, c.sep) for c in found)
 
 
 def _split_run(out: list[Candidate], run: str, start: int) -> None:
