@@ -84,7 +84,7 @@ class SinkHandler:
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
         if self.close_after_data:
-            asyncio.get_running_loop().call_later(0.01, server.transport.close)
+            asyncio.get_running_loop().call_soon(server.transport.close)   # right after the 250
         return "250 2.0.0 Ok: queued by sink"
 
 
