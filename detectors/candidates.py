@@ -122,10 +122,20 @@ def _runs_re(text: str) -> Iterator[tuple[int, int]]:
 
 try:
     import hyperscan
+except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
+    hyperscan = None  # type: ignore[assignment]
 
-    def _hs_class(codes: list[int]) -> bytes:
-        return _char_class(codes).encode("utf-8")
 
+def _hs_class(codes: list[int]) -> bytes:
+    return _char_class(codes).encode("utf-8")
+
+
+_HINT = re.compile(r"[\d-]\n[> \t]*\d")  # the wrap hints, without hyperscan
+# A scratch space serves one scan at a time: large messages are scanned in
+# worker threads while small ones (and Message-IDs) are scanned on the
+# event loop, so every thread gets its own (hyperscan's ScratchInUseError).
+_LOCAL = threading.local()
+if hyperscan is not None:
     _DIGIT_CODES = sorted(c for c, v in _TABLE.items() if v.isdigit())
     _SEP_CODES = sorted(c for c, v in _TABLE.items() if not v.isdigit())
     # Mapping matters only for a non-ASCII digit, or a non-ASCII dash or space
@@ -133,25 +143,6 @@ try:
     _UNICODE_DB = hyperscan.Database()
     _UNICODE_DB.compile(expressions=[_hs_class(_DIGIT_CODES), b"[0-9]" + _hs_class(_SEP_CODES) + b"[0-9]"],
                         ids=[1, 2], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH] * 2)
-
-    # A scratch space serves one scan at a time: large messages are scanned in
-    # worker threads while small ones (and Message-IDs) are scanned on the
-    # event loop, so every thread gets its own (hyperscan's ScratchInUseError).
-    _LOCAL = threading.local()
-
-    def _scratch(name: str, db: hyperscan.Database) -> hyperscan.Scratch:
-        scratch = getattr(_LOCAL, name, None)
-        if scratch is None:
-            scratch = hyperscan.Scratch(db)
-            setattr(_LOCAL, name, scratch)
-        return scratch
-
-    def _needs_mapping(text: str) -> bool:
-        hits: list[int] = []
-        _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_scratch("unicode", _UNICODE_DB),
-                         match_event_handler=lambda *_: hits.append(1))
-        return bool(hits)
-
     # A run: six digits or more with single separators, and the character
     # after it; reported at its leftmost start, so every report of one run
     # (one a group ending six digits or more into it) has the run's start,
@@ -165,46 +156,60 @@ try:
     _HINTS_DB = hyperscan.Database()
     _HINTS_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[0])
 
-    def _scan(text: str) -> tuple[dict[int, int], list[int]]:
-        """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
-        spans: list[tuple[int, int]] = []
-        breaks: list[int] = []
-        # One byte per character (Latin-1, "?" for anything past it), so byte
-        # offsets are character offsets; digits were made ASCII by normalize(),
-        # and the patterns read only ASCII bytes. Latin-1, not ASCII: a text of
-        # Latin-1 characters (most mail with an accent) is then copied, not
-        # encoded character by character.
-        data = text.encode("latin-1", "replace") + b"\n"
-        _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
-                      match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
-        _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),
-                       match_event_handler=lambda _id, _from, to, _flags, _ctx: breaks.append(to))
-        # Sorted, a run's reports come in order of end: the dict keeps the last, its whole length.
-        return dict(sorted(spans)), breaks
 
-    def _runs(text: str) -> Iterator[tuple[int, int]]:
-        return iter(_scan(text)[0].items())
+def _scratch(name: str, db: hyperscan.Database) -> hyperscan.Scratch:
+    scratch = getattr(_LOCAL, name, None)
+    if scratch is None:
+        scratch = hyperscan.Scratch(db)
+        setattr(_LOCAL, name, scratch)
+    return scratch
 
-    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
-        """``candidates(text)`` of a text already normalized, and the ends of
-        its wrap hints (a digit or dash, a line break, a digit): one pass."""
-        runs, breaks = _scan(text)
-        out: list[Candidate] = []
-        for start, end in runs.items():
-            _split_into(out, text, start, end)
-        return out, breaks
 
-except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
-    _runs = _runs_re
-
-    def _needs_mapping(text: str) -> bool:
+def _needs_mapping(text: str) -> bool:
+    if hyperscan is None:  # pragma: no cover - as above
         return True  # without hyperscan: map every non-ASCII text
+    hits: list[int] = []
+    _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_scratch("unicode", _UNICODE_DB),
+                     match_event_handler=lambda _id, _from, _to, _flags, _ctx: hits.append(1))
+    return bool(hits)
 
-    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
 
-    def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
-        breaks = [m.end() for m in _HINT.finditer(text)]
-        return [c for start, end in _runs_re(text) for c in _split(text, start, end)], breaks
+def _scan(text: str) -> tuple[dict[int, int], list[int]]:
+    """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
+    spans: list[tuple[int, int]] = []
+    breaks: list[int] = []
+    # One byte per character (Latin-1, "?" for anything past it), so byte
+    # offsets are character offsets; digits were made ASCII by normalize(),
+    # and the patterns read only ASCII bytes. Latin-1, not ASCII: a text of
+    # Latin-1 characters (most mail with an accent) is then copied, not
+    # encoded character by character.
+    data = text.encode("latin-1", "replace") + b"\n"
+    _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
+                  match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
+    _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),
+                   match_event_handler=lambda _id, _from, to, _flags, _ctx: breaks.append(to))
+    # Sorted, a run's reports come in order of end: the dict keeps the last, its whole length.
+    return dict(sorted(spans)), breaks
+
+
+def _runs(text: str) -> Iterator[tuple[int, int]]:
+    if hyperscan is None:  # pragma: no cover - as above
+        return _runs_re(text)
+    return iter(_scan(text)[0].items())
+
+
+def scan_numbers(text: str) -> tuple[list[Candidate], list[int]]:
+    """``candidates(text)`` of a text already normalized, and the ends of
+    its wrap hints (a digit or dash, a line break, a digit): one pass."""
+    out: list[Candidate] = []
+    if hyperscan is None:  # pragma: no cover - as above
+        for start, end in _runs_re(text):
+            _split_into(out, text, start, end)
+        return out, [m.end() for m in _HINT.finditer(text)]
+    runs, breaks = _scan(text)
+    for start, end in runs.items():
+        _split_into(out, text, start, end)
+    return out, breaks
 
 
 def candidates(text: str) -> list[Candidate]:

@@ -285,24 +285,25 @@ _DIGIT = re.compile(r"\d")  # any digit normalize() would map, ASCII or not
 _local = threading.local()
 try:
     import hyperscan
-
+except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
+    hyperscan = None  # type: ignore[assignment]
+_HINT = re.compile(r"[\d-]\n[> \t]*\d")  # without hyperscan
+if hyperscan is not None:
     _WRAP_DB = hyperscan.Database()
     _WRAP_DB.compile(expressions=[rb"[0-9-]\n[> \t]*[0-9]"], ids=[0], flags=[0])
 
-    def _line_breaks(text: str) -> list[int]:
-        """Offsets of the line breaks with a digit or dash before and a digit after (one hyperscan pass)."""
-        scratch = getattr(_local, "scratch", None)
-        if scratch is None:
-            scratch = _local.scratch = hyperscan.Scratch(_WRAP_DB)  # a scratch serves one thread
-        ends: list[int] = []
-        _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch,
-                      match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
-        return [text.rfind("\n", 0, end) for end in ends]
-except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-64/arm64
-    _HINT = re.compile(r"[\d-]\n[> \t]*\d")
 
-    def _line_breaks(text: str) -> list[int]:
+def _line_breaks(text: str) -> list[int]:
+    """Offsets of the line breaks with a digit or dash before and a digit after (one hyperscan pass)."""
+    if hyperscan is None:  # pragma: no cover - as above
         return [m.start() + 1 for m in _HINT.finditer(text)]
+    scratch = getattr(_local, "scratch", None)
+    if scratch is None:
+        scratch = _local.scratch = hyperscan.Scratch(_WRAP_DB)  # a scratch serves one thread
+    ends: list[int] = []
+    _WRAP_DB.scan(text.encode("ascii", "replace"), scratch=scratch,
+                  match_event_handler=lambda _id, _from, to, _flags, _ctx: ends.append(to))
+    return [text.rfind("\n", 0, end) for end in ends]
 
 
 def wrapped(text: str, hints: list[int] | None = None) -> list[Candidate]:

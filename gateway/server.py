@@ -31,6 +31,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+import detectors
 from gateway import config, failpoints, health, lifecycle, logs, replies, siem, systemd
 from gateway.listen import listening_socket
 from gateway.relay import RelayPool
@@ -120,7 +121,8 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(launch, state))
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
-                                            "relay": str(settings.relay.address), "pid": os.getpid()}})
+                                            "relay": str(settings.relay.address), "pid": os.getpid(),
+                                            "native": detectors.NATIVE_STATE}})
     systemd.ready()
     pinger = asyncio.create_task(systemd.keep_alive())
     reaper = asyncio.create_task(_reap(pool))

@@ -6,6 +6,11 @@ They know nothing of segment names; a part they cannot read raises
 
 from __future__ import annotations
 
+from detectors import NATIVE_DIR, NATIVE_STATE
+
+if NATIVE_STATE == "on":  # compiled modules first (see detectors)
+    __path__.insert(0, str(NATIVE_DIR / "detectors" / "extract"))
+
 
 class Unreadable(Exception):
     """A part whose text cannot be extracted; ``reason`` is a fixed word."""

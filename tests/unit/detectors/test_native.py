@@ -1,0 +1,83 @@
+"""The detectors' modules compiled with mypyc (detectors/__init__.py, deploy/native.py):
+used only while they match the sources, and finding exactly what the sources find."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import detectors
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_compiled_modules_are_used_in_ci() -> None:
+    """`make test` builds them (deploy/native.py); in CI a build that failed is a failure."""
+    if os.environ.get("CI") != "true" and detectors.NATIVE_STATE != "on":
+        pytest.skip(f"compiled modules not used here ({detectors.NATIVE_STATE}); `make native` builds them")
+    assert detectors.NATIVE_STATE == "on"
+    for module in (importlib.import_module("detectors.engine"), importlib.import_module("detectors.extract.mime")):
+        assert str(module.__file__).startswith(str(detectors.NATIVE_DIR)), module.__file__
+
+
+def _tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the compiled modules' sources and a manifest that matches them."""
+    root, build = tmp_path / "root", tmp_path / "build"
+    for name in detectors.NATIVE:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, root / name)
+    build.mkdir()
+    sources = {name: detectors.digest(root / name) for name in detectors.NATIVE}
+    (build / detectors.MANIFEST).write_text(json.dumps({"interpreter": detectors.interpreter(), "sources": sources}))
+    return root, build
+
+
+def test_a_build_stands_for_the_sources_only_while_they_match(tmp_path: Path) -> None:
+    root, build = _tree(tmp_path)
+    assert detectors.native_state(root, build, environ={}) == "on"
+    assert detectors.native_state(root, build, environ={"DLP_NATIVE": "0"}) == "off"
+    with (root / "detectors/tables.py").open("a") as source:
+        source.write("# edited\n")
+    assert detectors.native_state(root, build, environ={}) == "stale"
+    root, build = _tree(tmp_path / "again")
+    manifest = json.loads((build / detectors.MANIFEST).read_text())
+    (build / detectors.MANIFEST).write_text(json.dumps({**manifest, "interpreter": ".cpython-39-x86_64-linux-gnu.so"}))
+    assert detectors.native_state(root, build, environ={}) == "other-python"
+    del manifest["sources"]["detectors/engine.py"]   # built before a module joined NATIVE
+    (build / detectors.MANIFEST).write_text(json.dumps(manifest))
+    assert detectors.native_state(root, build, environ={}) == "stale"
+    (build / detectors.MANIFEST).unlink()
+    assert detectors.native_state(root, build, environ={}) == "absent"
+
+
+_DUMP = """
+import runpy, sys, detectors
+print(detectors.NATIVE_STATE, flush=True)
+sys.argv = [sys.argv[1], sys.argv[2], "--count", "120"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_compiled_and_source_modules_find_the_same(tmp_path: Path) -> None:
+    """Every finding and note, offsets and scores, on the test corpus (plain, with a customer list, in
+    narrow windows), the independent corpus, the real-mail messages and texts longer than a window."""
+    if detectors.NATIVE_STATE != "on":
+        pytest.skip(f"compiled modules not used here ({detectors.NATIVE_STATE})")
+    dumps = {}
+    for state, native in (("on", "1"), ("off", "0")):
+        out = tmp_path / f"{state}.tsv"
+        done = subprocess.run([sys.executable, "-c", _DUMP, str(ROOT / "benchmarks/detection/findings_dump.py"),
+                               str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "DLP_NATIVE": native, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split()[0] == state
+        dumps[state] = out.read_bytes()
+    assert dumps["on"].count(b"\n") > 10_000
+    assert dumps["on"] == dumps["off"]
