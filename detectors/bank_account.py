@@ -165,9 +165,10 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
 
 
 # Marks of a letter after a double quote that follows a letter (CSV quotes, which detectors.tables
-# removes from headers, may split a word: ``ba"n"k``), a question mark, or what an ASCII-encoded
-# text shows for a non-ASCII character: hides_letters() tells which may hide a word.
-FOREIGN = r'[a-z]"+[a-z]|\?'
+# removes from headers, may split a word: ``ba"n"k``), a question mark, or what the encoded text
+# (detectors.prefilter.one_byte) shows for a non-ASCII character: a Latin-1 byte, or "?" past
+# Latin-1. hides_letters() tells which may hide a word.
+FOREIGN = r'[a-z]"+[a-z]|\?|[\x80-\xff]'
 
 
 @lru_cache(maxsize=4096)

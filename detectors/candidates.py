@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from detectors.prefilter import one_byte
+
 MIN_DIGITS = 6
 MAX_DIGITS = 19
 _MAX_GROUPS = 6
@@ -126,23 +128,18 @@ except ImportError:  # pragma: no cover - hyperscan wheels exist for Linux x86-6
     hyperscan = None  # type: ignore[assignment]
 
 
-def _hs_class(codes: list[int]) -> bytes:
-    return _char_class(codes).encode("utf-8")
-
-
 _HINT = re.compile(r"[\d-]\n[> \t]*\d")  # the wrap hints, without hyperscan
 # A scratch space serves one scan at a time: large messages are scanned in
 # worker threads while small ones (and Message-IDs) are scanned on the
 # event loop, so every thread gets its own (hyperscan's ScratchInUseError).
 _LOCAL = threading.local()
+# Mapping matters only for a non-ASCII digit, or a non-ASCII dash or space between two digits
+# (a no-break space in "123 45 6789" from &nbsp;): the bytes to look at in prefilter.one_byte's
+# encoding, those that normalize() maps in Latin-1 (a no-break space, a soft hyphen) and "?",
+# which stands for every character past it.
+_MAPPED_BYTES = (*(bytes([c]) for c in sorted(_TABLE) if c < 256), b"?")
+_ASCII_DIGITS = frozenset("0123456789")
 if hyperscan is not None:
-    _DIGIT_CODES = sorted(c for c, v in _TABLE.items() if v.isdigit())
-    _SEP_CODES = sorted(c for c, v in _TABLE.items() if not v.isdigit())
-    # Mapping matters only for a non-ASCII digit, or a non-ASCII dash or space
-    # between two digits (a no-break space in "123 45 6789" from &nbsp;).
-    _UNICODE_DB = hyperscan.Database()
-    _UNICODE_DB.compile(expressions=[_hs_class(_DIGIT_CODES), b"[0-9]" + _hs_class(_SEP_CODES) + b"[0-9]"],
-                        ids=[1, 2], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH] * 2)
     # A run: six digits or more with single separators, and the character
     # after it; reported at its leftmost start, so every report of one run
     # (one a group ending six digits or more into it) has the run's start,
@@ -166,24 +163,30 @@ def _scratch(name: str, db: hyperscan.Database) -> hyperscan.Scratch:
 
 
 def _needs_mapping(text: str) -> bool:
-    if hyperscan is None:  # pragma: no cover - as above
-        return True  # without hyperscan: map every non-ASCII text
-    hits: list[int] = []
-    _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_scratch("unicode", _UNICODE_DB),
-                     match_event_handler=lambda _id, _from, _to, _flags, _ctx: hits.append(1))
-    return bool(hits)
+    """Whether ``text`` holds a non-ASCII digit, or a non-ASCII dash or space between two ASCII
+    digits. Reads the bytes the runs and the prefilter read next (one encoding of the text), a
+    search (memchr) for each byte that may stand for such a character."""
+    data = one_byte(text)
+    last = len(text) - 1
+    for byte in _MAPPED_BYTES:
+        at = data.find(byte)
+        while 0 <= at <= last:  # (the line break after the text is not the text's)
+            mapped = _TABLE.get(ord(text[at]))
+            if mapped is not None and (mapped.isdigit() or (0 < at < last and text[at - 1] in _ASCII_DIGITS
+                                                            and text[at + 1] in _ASCII_DIGITS)):
+                return True
+            at = data.find(byte, at + 1)
+    return False
 
 
 def _scan(text: str) -> tuple[dict[int, int], list[int]]:
     """The runs of ``text`` (start: end) in order, and the ends of its wrap hints."""
     spans: list[tuple[int, int]] = []
     breaks: list[int] = []
-    # One byte per character (Latin-1, "?" for anything past it), so byte
-    # offsets are character offsets; digits were made ASCII by normalize(),
-    # and the patterns read only ASCII bytes. Latin-1, not ASCII: a text of
-    # Latin-1 characters (most mail with an accent) is then copied, not
-    # encoded character by character.
-    data = text.encode("latin-1", "replace") + b"\n"
+    # One byte per character (prefilter.one_byte: Latin-1, "?" past it, a line
+    # break after), so byte offsets are character offsets; digits were made
+    # ASCII by normalize(), and the patterns read only ASCII bytes.
+    data = one_byte(text)
     _RUNS_DB.scan(data, scratch=_scratch("runs", _RUNS_DB),
                   match_event_handler=lambda _id, start, to, _flags, _ctx: spans.append((start, to - 1)))
     _HINTS_DB.scan(data, scratch=_scratch("hints", _HINTS_DB),

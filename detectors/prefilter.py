@@ -36,14 +36,20 @@ except ImportError:  # pragma: no cover - a dependency of presidio-analyzer
 _ENCODED = threading.local()
 
 
-def ascii_bytes(text: str) -> bytes:
-    """``text`` encoded one byte a character ("?" for anything not ASCII), so byte offsets are
-    character offsets. The last text's bytes are kept (per thread): the prefilter and the finders
-    of one text encode it once."""
+def one_byte(text: str) -> bytes:
+    """``text`` encoded one byte a character, so byte offsets are character offsets: Latin-1, "?"
+    for a character past it, and a line break after the last (so a pattern that reads the
+    character after its match sees one at the end too). The patterns read ASCII; bytes past it
+    read as non-letters, as "?" does.
+
+    The last text's bytes are kept (per thread): the candidates' passes, the prefilter and the
+    finders of one text encode it once. That matters: a text with one character past Latin-1
+    (a curly quote) is encoded a character at a time, as slowly as a Python loop's tenth.
+    """
     last: tuple[str, bytes] | None = getattr(_ENCODED, "last", None)
     if last is not None and last[0] is text:
         return last[1]
-    data = text.encode("ascii", "replace")
+    data = text.encode("latin-1", "replace") + b"\n"
     _ENCODED.last = (text, data)
     return data
 
@@ -89,7 +95,7 @@ class Prefilter:
             scratch = getattr(self._local, "scratch", None)
             if scratch is None:
                 scratch = self._local.scratch = hyperscan.Scratch(self._db)  # one per thread
-            data = text.encode("utf-8", "replace") if self._utf8 else ascii_bytes(text)
+            data = text.encode("utf-8", "replace") if self._utf8 else one_byte(text)
             self._db.scan(data, scratch=scratch,
                           match_event_handler=lambda id_, _f, _t, _fl, _c: hits.add(id_))
         for index, pattern in self._fallback:
@@ -114,7 +120,7 @@ class Prefilter:
         scratch = getattr(self._local, "marked", None)
         if scratch is None:
             scratch = self._local.marked = hyperscan.Scratch(self._marked)
-        self._marked.scan(ascii_bytes(text), scratch=scratch, match_event_handler=on_match)
+        self._marked.scan(one_byte(text), scratch=scratch, match_event_handler=on_match)
         for index, pattern in self._fallback:
             if pattern.search(text):
                 hits.add(index)
@@ -170,7 +176,7 @@ class Finder:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(ascii_bytes(text), scratch=scratch,
+        self._db.scan(one_byte(text), scratch=scratch,
                       match_event_handler=lambda id_, start, end, _f, _c: out.append((id_, start, end)))
         return out
 
@@ -211,6 +217,6 @@ class Marks:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        self._db.scan(ascii_bytes(text), scratch=scratch,
+        self._db.scan(one_byte(text), scratch=scratch,
                       match_event_handler=lambda id_, _start, end, _f, _c: out.append((id_, end)))
         return out

@@ -81,3 +81,15 @@ def test_compiled_and_source_modules_find_the_same(tmp_path: Path) -> None:
         dumps[state] = out.read_bytes()
     assert dumps["on"].count(b"\n") > 10_000
     assert dumps["on"] == dumps["off"]
+
+
+def test_the_compiled_modules_doctests_pass_from_their_sources() -> None:
+    """Collection leaves them out while the compiled modules are used (conftest.py): here they run."""
+    if detectors.NATIVE_STATE != "on":
+        pytest.skip("the doctests were collected with every other module's")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *detectors.NATIVE],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "DLP_NATIVE": "0", "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout[-3000:]
+    passed = int(done.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
+    assert passed >= 20, done.stdout[-500:]
