@@ -49,6 +49,11 @@ if TYPE_CHECKING:
     from detectors.custom import CustomTypes
 
 _LINE_REACH = 4096  # how far back a window looks for the start of its first line
+# A text longer than this (a long body) has its tables read from its blocks (Blocks), as in
+# windows, and whatever the window size: the tables of bank-account columns in commas too, where
+# a short text's are read only when tab-split (detectors.engine). 16 KiB and a margin: the
+# window size that set it.
+_BLOCKS_FROM = (1 << 14) + 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,7 @@ class Budgets:
     max_segment_findings: int = 5_000
     cpu_seconds: float = 1.5
     extract_share: float = 0.6
-    window_chars: int = 1 << 14
+    window_chars: int = 1 << 17
     margin_chars: int = 1024
 
 
@@ -175,8 +180,10 @@ class _Run:
         """
         lo, start, end, hi = window
         text = segment.text
-        if lo == 0 and hi == len(text):
-            return self.detector.find(segment.name, text, segment.tables)
+        if lo == 0 and hi == len(text):  # one window: the whole text
+            tables = segment.tables if segment.tables is not None or len(text) <= _BLOCKS_FROM \
+                else self._tables_of(segment)
+            return [f for f in self.detector.find(segment.name, text, tables) if f.start < end]
         if lo > 0:
             lo = text.rfind("\n", max(0, lo - _LINE_REACH), lo) + 1 or lo
         hits = self.detector.find(segment.name, text[lo:hi], self._tables_of(segment).shifted(lo), offset=lo,

@@ -42,3 +42,14 @@ def test_a_value_many_windows_below_its_header_is_found(message: bytes) -> None:
     result = Scanner(budgets=budgets).scan(message)
     assert [(f.entity, f.value) for f in result.findings] == [("UTILITY_ACCOUNT", "0041773098")]
     assert result.unscannable == ()
+
+
+@pytest.mark.parametrize("window", [900, 1000, 1100, 1 << 17])
+def test_a_text_scanned_in_windows_or_whole_has_each_finding_once(window: int) -> None:
+    """A text a little longer than a window is read whole by the first window (its margin reaches
+    the end): the second must not report the findings past the first's own span again."""
+    body = "".join(f"Line {i}: employee SSN 219-45-{6700 + i:04d} on file.\r\n" for i in range(24))
+    assert 1000 < len(body) < 1200
+    message = ("Subject: ssns\r\nContent-Type: text/plain\r\n\r\n" + body).encode()
+    result = Scanner(budgets=Budgets(window_chars=window, margin_chars=200, cpu_seconds=30)).scan(message)
+    assert [f.value for f in result.findings] == [f"219-45-{6700 + i:04d}" for i in range(24)]
