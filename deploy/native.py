@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,11 @@ setup(name="dlp-native", script_args=["build_ext", "--build-lib", out, "--build-
 
 def build() -> int:
     sources = {name: detectors.digest(ROOT / name) for name in detectors.NATIVE}
-    with tempfile.TemporaryDirectory(prefix="dlp-native-") as temp:
+    target = detectors.NATIVE_DIR
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Built beside its target (one filesystem), so that it replaces the old build by a rename: a
+    # process starting meanwhile finds a whole build, the old one, or none (and runs the sources).
+    with tempfile.TemporaryDirectory(prefix="native-", dir=target.parent) as temp:
         work = Path(temp)
         (work / "detectors").symlink_to(ROOT / "detectors", target_is_directory=True)
         out = work / "out"
@@ -57,14 +60,10 @@ def build() -> int:
             return 1
         (out / detectors.MANIFEST).write_text(json.dumps(
             {"interpreter": detectors.interpreter(), "sources": sources}, indent=1, sort_keys=True) + "\n")
-        target = detectors.NATIVE_DIR
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = target.with_name(target.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
+        old = work / "old"
         if target.exists():
             target.rename(old)
-        shutil.move(str(out), str(target))
-        shutil.rmtree(old, ignore_errors=True)
+        out.rename(target)
     print(f"native: {len(sources)} modules compiled into {target.relative_to(ROOT)}; {_state_line()}")
     return 0
 

@@ -50,6 +50,8 @@ def native_state(root: Path = ROOT, build: Path = NATIVE_DIR, environ: Mapping[s
         manifest = json.loads((build / MANIFEST).read_text())
     except (OSError, ValueError):
         return "absent"
+    if not isinstance(manifest, dict):
+        return "stale"
     if manifest.get("interpreter") != interpreter():
         return "other-python"
     sources = manifest.get("sources")

@@ -140,6 +140,14 @@ _LOCAL = threading.local()
 _MAPPED_BYTES = (*(bytes([c]) for c in sorted(_TABLE) if c < 256), b"?")
 _ASCII_DIGITS = frozenset("0123456789")
 if hyperscan is not None:
+    # The same question in one pass over a text's UTF-8 (_any_mapped): any mapped digit, or a
+    # mapped dash or space between ASCII digits.
+    _UNICODE_DB = hyperscan.Database()
+    _UNICODE_DB.compile(
+        expressions=[_char_class(sorted(c for c, v in _TABLE.items() if v.isdigit())).encode("utf-8"),
+                     b"[0-9]" + _char_class(sorted(c for c, v in _TABLE.items() if not v.isdigit())).encode("utf-8")
+                     + b"[0-9]"],
+        ids=[1, 2], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH] * 2)
     # A run: six digits or more with single separators, and the character
     # after it; reported at its leftmost start, so every report of one run
     # (one a group ending six digits or more into it) has the run's start,
@@ -164,19 +172,37 @@ def _scratch(name: str, db: hyperscan.Database) -> hyperscan.Scratch:
 
 def _needs_mapping(text: str) -> bool:
     """Whether ``text`` holds a non-ASCII digit, or a non-ASCII dash or space between two ASCII
-    digits. Reads the bytes the runs and the prefilter read next (one encoding of the text), a
-    search (memchr) for each byte that may stand for such a character."""
+    digits. Reads the bytes the runs and the prefilter read next (one encoding of the text): a
+    search (memchr) for each byte that may stand for such a character, and a look at the few it
+    finds. A text with many (Cyrillic, Chinese, a page of question marks) takes one hyperscan pass
+    over its UTF-8 instead."""
     data = one_byte(text)
     last = len(text) - 1
+    looked = 0
     for byte in _MAPPED_BYTES:
         at = data.find(byte)
         while 0 <= at <= last:  # (the line break after the text is not the text's)
+            looked += 1
+            if looked > _FEW:
+                return _any_mapped(text)
             mapped = _TABLE.get(ord(text[at]))
             if mapped is not None and (mapped.isdigit() or (0 < at < last and text[at - 1] in _ASCII_DIGITS
                                                             and text[at + 1] in _ASCII_DIGITS)):
                 return True
             at = data.find(byte, at + 1)
     return False
+
+
+_FEW = 64
+
+
+def _any_mapped(text: str) -> bool:
+    if hyperscan is None:  # pragma: no cover - as above
+        return True  # without hyperscan: map every such text
+    hits: list[int] = []
+    _UNICODE_DB.scan(text.encode("utf-8", "replace"), scratch=_scratch("unicode", _UNICODE_DB),
+                     match_event_handler=lambda _id, _from, _to, _flags, _ctx: hits.append(1))
+    return bool(hits)
 
 
 def _scan(text: str) -> tuple[dict[int, int], list[int]]:

@@ -53,6 +53,8 @@ def test_a_build_stands_for_the_sources_only_while_they_match(tmp_path: Path) ->
     del manifest["sources"]["detectors/engine.py"]   # built before a module joined NATIVE
     (build / detectors.MANIFEST).write_text(json.dumps(manifest))
     assert detectors.native_state(root, build, environ={}) == "stale"
+    (build / detectors.MANIFEST).write_text("[]")   # JSON, not a build's manifest
+    assert detectors.native_state(root, build, environ={}) == "stale"
     (build / detectors.MANIFEST).unlink()
     assert detectors.native_state(root, build, environ={}) == "absent"
 
@@ -93,3 +95,16 @@ def test_the_compiled_modules_doctests_pass_from_their_sources() -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     passed = int(done.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
     assert passed >= 20, done.stdout[-500:]
+
+
+def test_the_mapping_check_agrees_with_its_one_pass_form() -> None:
+    """normalize()'s check looks at a few bytes of the text's encoding, or (many characters past
+    Latin-1, or many question marks) makes one pass over its UTF-8: both answer alike."""
+    from detectors import candidates
+
+    texts = ["abc 123\u00a0456", "x \u201chi\u201d 123", "12\u201334", "\uff11\uff12", "a?b\u2013c", "1\u00ad",
+             "\u0416" * 500 + " 12\u201334", "\u0416" * 500 + " 12-34", "?" * 100 + "1\u00a02", "?" * 100 + "1 2",
+             "\u4e2d" * 300 + "\uff11", "\u4e2d" * 300, "\u0661\u0662 x"]
+    answers = [candidates._needs_mapping(t) for t in texts]
+    assert answers == [candidates._any_mapped(t) for t in texts]
+    assert answers.count(True) == 7
