@@ -30,8 +30,9 @@ class ClosingAfterSecondMail(SinkHandler):
         return "250 2.1.0 OK"
 
 
-def test_pooled_connection_closed_after_mail_is_replaced(start_gateway: StartGateway) -> None:
-    handler = ClosingAfterSecondMail()
+def _three_sessions(start_gateway: StartGateway, handler: SinkHandler) -> tuple[Gateway, list[Any]]:
+    """Three messages through the gateway, a session each, to a sink that behaves as ``handler``:
+    the gateway and what the sink received."""
     sink = Sink()
     sink.handler = sink.controller.handler = handler
     sink.start()
@@ -41,10 +42,15 @@ def test_pooled_connection_closed_after_mail_is_replaced(start_gateway: StartGat
             with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
                 assert client.sendmail("a@citrus.example", [f"r{i}@example.com"],
                                        b"Subject: pool\r\n\r\nhello\r\n") == {}
-        assert len(sink.wait_for(3)) == 3
-        assert gateway.metric('dlp_relay_errors_total{reason="lost"}') == 0
+        return gateway, sink.wait_for(3)
     finally:
         sink.stop()
+
+
+def test_pooled_connection_closed_after_mail_is_replaced(start_gateway: StartGateway) -> None:
+    gateway, received = _three_sessions(start_gateway, ClosingAfterSecondMail())
+    assert len(received) == 3
+    assert gateway.metric('dlp_relay_errors_total{reason="lost"}') == 0
 
 
 @dataclass
@@ -61,18 +67,7 @@ class ClosingAfterSecondRcpt(SinkHandler):
 
 def test_pooled_connection_closed_after_rcpt_is_replayed_at_data(start_gateway: StartGateway) -> None:
     handler = ClosingAfterSecondRcpt()
-    sink = Sink()
-    sink.handler = sink.controller.handler = handler
-    sink.start()
-    try:
-        gateway = start_gateway(sink.port)
-        for i in range(3):
-            with smtplib.SMTP("127.0.0.1", gateway.port, timeout=30) as client:
-                assert client.sendmail("a@citrus.example", [f"r{i}@example.com"],
-                                       b"Subject: pool\r\n\r\nhello\r\n") == {}
-        received = sink.wait_for(3)
-        assert [m.rcpt_tos for m in received] == [["r0@example.com"], ["r1@example.com"], ["r2@example.com"]]
-        assert handler.connections == 3   # the first, then one for each replay
-        assert gateway.metric('dlp_relay_errors_total{reason="lost"}') == 0
-    finally:
-        sink.stop()
+    gateway, received = _three_sessions(start_gateway, handler)
+    assert [m.rcpt_tos for m in received] == [["r0@example.com"], ["r1@example.com"], ["r2@example.com"]]
+    assert handler.connections == 3   # the first, then one for each replay
+    assert gateway.metric('dlp_relay_errors_total{reason="lost"}') == 0
