@@ -9,7 +9,7 @@ interpreter is the one they were built for, and ``DLP_NATIVE`` is not
 they would anyway. All or none: compiled modules call each other directly,
 so one stale module would still run inside the others. ``NATIVE_STATE``
 says which (``on``, ``off``, ``absent``, ``stale``, ``other-python``).
-Same findings either way (tests/unit/test_native.py compares them).
+Same findings either way (tests/unit/detectors/test_native.py compares them).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def one_byte(text: str) -> bytes:
 
     The last text's bytes are kept (per thread): the candidates' passes, the prefilter and the
     finders of one text encode it once. That matters: a text with one character past Latin-1
-    (a curly quote) is encoded a character at a time, as slowly as a Python loop's tenth.
+    (a curly quote) is encoded a character at a time, about 30 µs for 18 KB.
     """
     last: tuple[str, bytes] | None = getattr(_ENCODED, "last", None)
     if last is not None and last[0] is text:
