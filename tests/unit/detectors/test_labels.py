@@ -161,3 +161,14 @@ def test_pasted_report_aligned_columns() -> None:
               + "".join(f"00{i:08d}     SMITH, ANA     (213) 555-2368  12.00\n" for i in range(1, 40)))
     assert ("UTILITY_ACCOUNT", "0000000039") in found(report)
     assert ("PHONE_NUMBER", "(213) 555-2368") in found(report)
+
+
+def test_fold_removes_every_combining_mark_and_nothing_else() -> None:
+    # fold's mark pattern asks its class only of characters past ASCII (detectors.context._combining)
+    import unicodedata
+
+    from detectors.context import _COMBINING, fold
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert _COMBINING.sub("", every) == "".join(ch for ch in every if not unicodedata.combining(ch))
+    assert fold("Número de Cuenta, Tomás") == "numero de cuenta, tomas"
+    assert fold("e\u0301\U0001D165x") == "ex"   # a mark past U+FFFF too
