@@ -11,6 +11,7 @@ keeps the message and retries.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
 import logging
 import os
@@ -391,8 +392,19 @@ class GatewaySMTP(SMTP):
 class GatewayHandler:
     """aiosmtpd handler hooks: MAIL, RCPT, RSET, DATA and exceptions."""
 
+    _listed: list[str] | None = None
+
     def __init__(self, state: GatewayState) -> None:
         self.state = state
+
+    def __dir__(self) -> list[str]:
+        # As GatewaySMTP.__dir__: aiosmtpd's __init__ lists the handler's
+        # members (inspect.getmembers, for auth_ methods, then dir() for its
+        # handle_ hooks) on every connection, about 15 µs; only the hooks count.
+        cls = type(self)
+        if cls._listed is None:
+            cls._listed = [n for n in object.__dir__(self) if n.startswith(("handle_", "auth_"))]
+        return cls._listed
 
     async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
                           hostname: str, responses: list[str]) -> list[str]:
@@ -471,6 +483,11 @@ class GatewayHandler:
         log.error("session error", exc_info=error)
         self.state.metrics.internal_errors.labels("session").inc()
         return replies.R451_INTERNAL.format()
+
+
+# aiosmtpd's __init__ also reads the EHLO hook's signature on every connection
+# (inspect.signature, about 25 µs); made once here, inspect returns it as it is.
+GatewayHandler.handle_EHLO.__signature__ = inspect.signature(GatewayHandler.handle_EHLO)  # type: ignore[attr-defined]
 
 
 def _declared_size(options: list[str]) -> int:
