@@ -182,7 +182,7 @@ class GatewaySMTP(SMTP):
         self.line_length_limit = smtp.max_line_length
         super().__init__(handler, data_size_limit=smtp.max_message_size, enable_SMTPUTF8=True,
                          decode_data=False, hostname=state.hostname, ident="dlp-gateway",
-                         timeout=smtp.command_timeout)
+                         timeout=smtp.command_timeout, loop=_running_loop())
         self.state = state
         self.transaction = Transaction(state.pool)
         self.peer_ip = ""
@@ -488,6 +488,15 @@ class GatewayHandler:
 # aiosmtpd's __init__ also reads the EHLO hook's signature on every connection
 # (inspect.signature, about 25 µs); made once here, inspect returns it as it is.
 GatewayHandler.handle_EHLO.__signature__ = inspect.signature(GatewayHandler.handle_EHLO)  # type: ignore[attr-defined]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop the session runs on (a protocol is made on it); else None, and
+    aiosmtpd finds one itself, under a warnings filter that costs ~10 µs a session."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _declared_size(options: list[str]) -> int:
