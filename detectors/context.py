@@ -175,6 +175,7 @@ class Label(NamedTuple):
 
 
 NO_LABEL = Label("", frozenset(), MAX_WORDS + 1, "")
+_JUDGED, _JUDGED_CHARS = 1024, 1024  # labels a Context keeps for reuse, and the most characters of one
 _new = tuple.__new__  # a Label without NamedTuple's __new__ (a Python function)
 
 
@@ -232,7 +233,11 @@ class Context:
         key = (head, row, header, before)
         label = self._judged.get(key)
         if label is None:
-            label = self._judged[key] = self._judge(head, row, header, before)
+            label = self._judge(head, row, header, before)
+            # Kept only while small: a table's header row is in ``before`` (and the label), and a
+            # sheet of thousands of distinct rows under a long header row must not keep a copy a row.
+            if len(before) + len(header) + len(row) <= _JUDGED_CHARS and len(self._judged) < _JUDGED:
+                self._judged[key] = label
         return label
 
     def in_table(self, pos: int) -> bool:

@@ -172,9 +172,10 @@ class GatewaySMTP(SMTP):
         # every attribute of the instance and cost ~10% of the CPU per message.
         # Only those names are needed: list them once per class.
         cls = type(self)
-        if cls._listed is None:
-            cls._listed = [n for n in object.__dir__(self) if n.startswith(("smtp_", "auth_"))]
-        return cls._listed
+        listed: list[str] | None = cls.__dict__.get("_listed")   # a subclass lists its own
+        if listed is None:
+            listed = cls._listed = [n for n in object.__dir__(self) if n.startswith(("smtp_", "auth_"))]
+        return listed
 
     def __init__(self, handler: GatewayHandler, state: GatewayState) -> None:
         smtp = state.settings.smtp
@@ -402,9 +403,10 @@ class GatewayHandler:
         # members (inspect.getmembers, for auth_ methods, then dir() for its
         # handle_ hooks) on every connection, about 15 µs; only the hooks count.
         cls = type(self)
-        if cls._listed is None:
-            cls._listed = [n for n in object.__dir__(self) if n.startswith(("handle_", "auth_"))]
-        return cls._listed
+        listed: list[str] | None = cls.__dict__.get("_listed")   # a subclass lists its own
+        if listed is None:
+            listed = cls._listed = [n for n in object.__dir__(self) if n.startswith(("handle_", "auth_"))]
+        return listed
 
     async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
                           hostname: str, responses: list[str]) -> list[str]:
