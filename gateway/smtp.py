@@ -161,6 +161,15 @@ def simple_path(arg: str) -> tuple[str, str] | None:
     return match.group(1), rest.lstrip()
 
 
+def _listed(obj: GatewaySMTP | GatewayHandler, prefixes: tuple[str, ...]) -> list[str]:
+    """The names of ``obj`` that begin with ``prefixes``, listed once per class (a subclass lists its own)."""
+    cls = type(obj)
+    listed: list[str] | None = cls.__dict__.get("_listed")
+    if listed is None:
+        listed = cls._listed = [n for n in object.__dir__(obj) if n.startswith(prefixes)]
+    return listed
+
+
 class GatewaySMTP(SMTP):
     """aiosmtpd's server with our limits, replies and downstream transaction."""
 
@@ -171,11 +180,7 @@ class GatewaySMTP(SMTP):
         # dir() and inspect.getmembers() on every connection, which touched
         # every attribute of the instance and cost ~10% of the CPU per message.
         # Only those names are needed: list them once per class.
-        cls = type(self)
-        listed: list[str] | None = cls.__dict__.get("_listed")   # a subclass lists its own
-        if listed is None:
-            listed = cls._listed = [n for n in object.__dir__(self) if n.startswith(("smtp_", "auth_"))]
-        return listed
+        return _listed(self, ("smtp_", "auth_"))
 
     def __init__(self, handler: GatewayHandler, state: GatewayState) -> None:
         smtp = state.settings.smtp
@@ -402,11 +407,7 @@ class GatewayHandler:
         # As GatewaySMTP.__dir__: aiosmtpd's __init__ lists the handler's
         # members (inspect.getmembers, for auth_ methods, then dir() for its
         # handle_ hooks) on every connection, about 15 µs; only the hooks count.
-        cls = type(self)
-        listed: list[str] | None = cls.__dict__.get("_listed")   # a subclass lists its own
-        if listed is None:
-            listed = cls._listed = [n for n in object.__dir__(self) if n.startswith(("handle_", "auth_"))]
-        return listed
+        return _listed(self, ("handle_", "auth_"))
 
     async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: SmtpEnvelope,
                           hostname: str, responses: list[str]) -> list[str]:
