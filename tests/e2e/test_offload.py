@@ -104,3 +104,98 @@ def test_a_scan_process_that_dies_fails_one_message_only() -> None:
         assert asyncio.run(offload.run(lambda: None, 10, None, (abs, (-4,)))) == 4
     finally:
         offload.close()
+
+
+# Inline work runs in batches (Offload._batched): the sessions that reach it together are
+# served one after the other, with nothing else on the loop between them.
+
+async def _with_ticks(offload: Offload, works: list, log: list) -> list:
+    """Run ``works`` as sessions that reach the scan a pass apart, while a task logs every pass of the loop."""
+    stop = False
+
+    async def ticker() -> None:
+        while not stop:
+            log.append("tick")
+            await asyncio.sleep(0)
+
+    async def session(n: int, work):   # the n-th reaches the scan n passes after the first
+        for _ in range(n):
+            await asyncio.sleep(0)
+        return await offload.run(work, len(PLAIN), PLAIN)
+    ticking = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    try:
+        return await asyncio.gather(*(session(n, w) for n, w in enumerate(works)), return_exceptions=True)
+    finally:
+        stop = True
+        await ticking
+
+
+def test_sessions_that_arrive_together_are_served_in_one_batch(offload: Offload) -> None:
+    log: list = []
+
+    def work(n: int):
+        def run() -> int:
+            log.append(n)
+            return n * 10
+        return run
+    results = asyncio.run(_with_ticks(offload, [work(n) for n in range(6)], log))
+    assert results == [0, 10, 20, 30, 40, 50]
+    ran = [i for i, entry in enumerate(log) if entry != "tick"]
+    assert ran == list(range(ran[0], ran[0] + 6)), log   # no pass of the loop between them
+    assert log[ran[0]:ran[0] + 6] == list(range(6))       # in the order they came
+
+
+def test_a_batch_keeps_each_session_its_context_and_its_own_error(offload: Offload) -> None:
+    import contextvars
+    session = contextvars.ContextVar("session")
+
+    async def one(n: int) -> str:
+        session.set(f"s{n}")
+
+        def work() -> str:
+            if n == 2:
+                raise ValueError(f"boom {session.get()}")
+            return session.get()
+        return await offload.run(work, len(PLAIN), PLAIN)
+
+    async def main() -> list:
+        return await asyncio.gather(*(one(n) for n in range(4)), return_exceptions=True)
+    got = asyncio.run(main())
+    assert got[:2] == ["s0", "s1"] and got[3] == "s3"
+    assert isinstance(got[2], ValueError) and str(got[2]) == "boom s2"
+
+
+def test_a_session_gone_before_its_turn_costs_nothing(offload: Offload) -> None:
+    ran: list = []
+
+    async def main() -> None:
+        tasks = [asyncio.ensure_future(offload.run(lambda n=n: ran.append(n), len(PLAIN), PLAIN)) for n in range(3)]
+        await asyncio.sleep(0)   # each has queued its work
+        tasks[1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    asyncio.run(main())
+    assert ran == [0, 2]
+
+
+def test_a_batch_lets_the_loop_through_after_its_hold(offload: Offload) -> None:
+    import time
+
+    from gateway import offload as module
+    log: list = []
+
+    def slow(n: int):
+        def run() -> None:
+            log.append(n)
+            time.sleep(module._HOLD * 0.75)
+        return run
+    asyncio.run(_with_ticks(offload, [slow(n) for n in range(4)], log))
+    ran = [i for i, entry in enumerate(log) if entry != "tick"]
+    assert [log[i] for i in ran] == [0, 1, 2, 3]
+    assert ran[1] == ran[0] + 1 and ran[2] > ran[1] + 1, log   # two fit in the hold; then the loop's pass
+
+
+def test_an_idle_loop_answers_at_once(offload: Offload) -> None:
+    # one session alone: its work waits only for passes of an otherwise idle loop
+    for _ in range(3):
+        assert where(offload, PLAIN) == "loop"
