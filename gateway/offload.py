@@ -49,12 +49,13 @@ import contextvars
 import functools
 import logging
 import multiprocessing
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from gateway.bytescan import Occurs
 
 log = logging.getLogger("dlp.offload")
 
@@ -64,11 +65,9 @@ _T = TypeVar("_T")
 # signature in an 8bit or quoted-printable part (the scan sniffs content, not
 # labels: detectors.extract.sniff). One regex with a case-insensitive
 # alternation cost about 0.2 ms per 10 KB message (no literal to search for,
-# so a match is tried at every byte); three substring searches (see
-# ``costly``) find the same in a tenth of that.
-_ZIP = re.compile(rb"PK(?:[\x03\x05\x07]|=0[357])")
-_PDF = b"%PDF-"
-_BASE64 = b"base64"   # in any case (ASCII, as the regex's IGNORECASE on bytes)
+# so a match is tried at every byte); three substring searches 16 µs; one
+# hyperscan pass for the three (gateway.bytescan) 4 µs.
+_COSTLY = Occurs([rb"PK(?:[\x03\x05\x07]|=0[357])", rb"%PDF-", rb"base64"], caseless=[False, False, True])
 
 
 def costly(content: bytes) -> bool:
@@ -79,7 +78,7 @@ def costly(content: bytes) -> bool:
     >>> costly(b"PK 2024, %pdf, base 64")
     False
     """
-    return _PDF in content or _ZIP.search(content) is not None or _BASE64 in content.lower()
+    return bool(_COSTLY(content))
 
 
 # Inline work in batches (Offload._batched): how many messages, how many passes of the loop the

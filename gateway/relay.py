@@ -28,6 +28,7 @@ from aiosmtplib import errors
 from aiosmtplib.email import quote_address
 
 from gateway import replies, xforward
+from gateway.bytescan import Occurs
 from gateway.config import RelaySettings
 
 log = logging.getLogger("dlp.relay")
@@ -147,12 +148,23 @@ def _end_marker(last: bytes) -> bytes:
 
 
 def _wire(lines: bytes) -> bytes:
-    """Whole lines (or the message's last) with CRLF ends, dot-stuffed."""
-    crlf = lines.count(b"\r\n")
-    if lines.count(b"\r") != crlf or lines.count(b"\n") != crlf:
+    """Whole lines (or the message's last) with CRLF ends, dot-stuffed.
+
+    >>> _wire(b"a\\r\\n.b\\r\\n"), _wire(b"a\\nb\\r"), _wire(b".a")
+    (b'a\\r\\n..b\\r\\n', b'a\\r\\nb\\r\\n', b'..a')
+    """
+    found = _WIRE(lines)
+    if _BARE_CR in found or _BARE_LF in found or lines[-1:] == b"\r" or lines[:1] == b"\n":
         lines = _LINE_ENDS.sub(b"\r\n", lines)   # not expected; as aiosmtplib would
-    stuffed = lines.replace(b"\r\n.", b"\r\n..")
+        found.add(_DOT)
+    stuffed = lines.replace(b"\r\n.", b"\r\n..") if _DOT in found else lines
     return b"." + stuffed if stuffed[:1] == b"." else stuffed
+
+
+# What _wire looks for, in one pass: a CR not before a LF, a LF not after a CR (the first and
+# last byte are looked at apart), a line that begins with a dot.
+_WIRE = Occurs([rb"\r[^\n]", rb"[^\r]\n", rb"\r\n\."])
+_BARE_CR, _BARE_LF, _DOT = range(3)
 
 
 class RelayError(Exception):

@@ -75,3 +75,25 @@ def test_our_headers_go_before_the_message(sink: Sink, slice_size: int, monkeypa
     assert got[0] == head + MESSAGES[0] and got[1] == head + MESSAGES[1]
     assert got[2] == head + MESSAGES[2] + b"\r\n"
     assert got[3] == head
+
+
+def test_line_ends_are_mended_wherever_they_are(sink: Sink) -> None:
+    # the first and the last byte too: one pass finds a bare end between two bytes
+    messages = [b"\nSubject: lf first\r\n", b"Subject: cr last\r\n\r\nbody\r", b"a\rb\r\n\r\r\n.\n"]
+    before = len(sink.messages)
+    deliver(sink, messages)
+    got = [m.content for m in sink.wait_for(before + len(messages))[before:]]
+    assert got == [b"\r\nSubject: lf first\r\n", b"Subject: cr last\r\n\r\nbody\r\n", b"a\r\nb\r\n\r\n\r\n.\r\n"]
+
+
+def test_wire_form_agrees_with_a_rewrite_of_every_line_end() -> None:
+    import itertools
+    import re
+
+    def reference(lines: bytes) -> bytes:   # aiosmtplib's way: every line end rewritten, then dots
+        stuffed = re.sub(rb"\r\n|\r|\n", b"\r\n", lines).replace(b"\r\n.", b"\r\n..")
+        return b"." + stuffed if stuffed[:1] == b"." else stuffed
+    for size in range(7):
+        for chars in itertools.product((b"a", b".", b"\r", b"\n"), repeat=size):
+            lines = b"".join(chars)
+            assert relay._wire(lines) == reference(lines), lines
