@@ -247,24 +247,20 @@ def _row_label(ctx: Context, start: int, label: Label) -> Label:
     names something else)."""
     line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1 or max(0, start - _LOOKBACK)
     head = fold(ctx.text[line:start])
-    last = None
-    for last in ctx.vocab.pattern.finditer(head):  # noqa: B007 - keeps the last match
-        pass
-    if last is None or _DIGIT.search(head, last.end()):
+    found = ctx.vocab.spans(head)
+    if not found or _DIGIT.search(head, found[-1][1]):
         return label
-    entities = ctx.vocab.entities(last.group())
+    entities = ctx.vocab.entities(found[-1][2])
     if not entities or not entities <= _ACCOUNT:
         return label
-    return Label(head[last.start():], entities, 0, label.before)
+    return Label(head[found[-1][0]:], entities, 0, label.before)
 
 
 def _other_row_label(ctx: Context, start: int) -> bool:
     """Whether the cells before ``start`` on its line end with a label of something else."""
     line = ctx.text.rfind("\n", max(0, start - _LOOKBACK), start) + 1 or max(0, start - _LOOKBACK)
-    last = None
-    for last in ctx.vocab.pattern.finditer(fold(ctx.text[line:start])):  # noqa: B007 - keeps the last match
-        pass
-    return last is not None and not ctx.vocab.entities(last.group()) <= _ACCOUNT
+    found = ctx.vocab.spans(fold(ctx.text[line:start]))
+    return bool(found) and not ctx.vocab.entities(found[-1][2]) <= _ACCOUNT
 
 
 # Every path above needs one of these somewhere in the text (or in a table header handed in).

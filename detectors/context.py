@@ -101,15 +101,20 @@ def keywords(*words: str) -> re.Pattern[str]:
     The alternatives are merged into a trie (``acc(?:t|ount)``), so each
     position costs one look at its first character, not one per word.
     """
+    trie = _trie(words)
+    first = "".join(sorted(re.escape(ch) for ch in trie))
+    # The first-character class first: most positions fail there, before the look-behind.
+    return re.compile(f"(?=[{first}])(?<![a-z0-9])" + _alternatives(trie) + r"s?(?![a-z0-9])")  # plurals too
+
+
+def _trie(words: Iterable[str]) -> dict:  # type: ignore[type-arg]
     trie: dict[str, dict] = {}  # type: ignore[type-arg]
     for word in {fold(w).strip() for w in words if w.strip()}:
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = {}
-    first = "".join(sorted(re.escape(ch) for ch in trie))
-    # The first-character class first: most positions fail there, before the look-behind.
-    return re.compile(f"(?=[{first}])(?<![a-z0-9])" + _alternatives(trie) + r"s?(?![a-z0-9])")  # plurals too
+    return trie
 
 
 def _alternatives(node: dict) -> str:  # type: ignore[type-arg]
@@ -137,6 +142,8 @@ class Vocabulary:
             owners.setdefault(_key(word), set()).add(NOT)
         self.owners = {k: frozenset(v) for k, v in owners.items()}
         self.pattern = keywords(*self.owners)
+        # The same words after the character before them (see ``spans``).
+        self._after = re.compile(r"[^a-z0-9](" + _alternatives(_trie(self.owners)) + r"s?)(?![a-z0-9])")
         self._seen: dict[str, frozenset[str]] = {}  # entities() of each word as matched
 
     def entities(self, word: str) -> frozenset[str]:
@@ -149,6 +156,29 @@ class Vocabulary:
             found = found or frozenset()
             if len(self._seen) < _SEEN:  # label words as written: a few hundred, but a sender chooses them
                 self._seen[word] = found
+        return found
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Start, end and text of each label word in ``text`` (folded): ``pattern.finditer``'s matches.
+
+        ``pattern`` begins with assertions, so the regex engine tries it at
+        every character. A word that starts past the first character is
+        found instead with the character before it, which cannot be a letter
+        or a digit: the engine then skips letters and digits in a tight loop
+        and tries the words only after a space or a sign (a label's words,
+        about eight times fewer instructions). A match never takes that
+        character from the match before it: a word's match ends before a
+        character that is no letter or digit, and words begin with one.
+        """
+        found = []
+        at = 0
+        head = self.pattern.match(text)
+        if head is not None:
+            found.append((0, head.end(), head.group()))
+            at = head.end()
+        for match in self._after.finditer(text, at):
+            start, end = match.span(1)   # one call on the match (compiled, each is a generic method call)
+            found.append((start, end, text[start:end]))
         return found
 
     def names(self, text: str) -> bool:  # noqa: D401
@@ -251,24 +281,22 @@ class Context:
         folded_before = folded if before is head else fold(before)
         parts = folded.rsplit(None, MAX_WORDS + 4)  # its last MAX_WORDS + 4 words
         lower = folded if len(parts) <= MAX_WORDS + 4 else folded[len(parts[0]):]
-        pattern = self.vocab.pattern
-        found = list(pattern.finditer(lower)) if lower else []
+        vocab = self.vocab
+        found = vocab.spans(lower) if lower else []
         if found:
             last = found[-1]
-            words = len(lower[last.end():].split())
+            words = len(lower[last[1]:].split())
             if words <= MAX_WORDS:
                 first = last if len(found) == 1 else \
-                    next(m for m in found if len(lower[m.end():].split()) <= MAX_WORDS)
-                text = " ".join((fold(header) if header else "", fold(row) if row else "", lower[first.start():]))
-                return _new(Label, (text, self.vocab.entities(last.group()), words, folded_before, False))
+                    next(m for m in found if len(lower[m[1]:].split()) <= MAX_WORDS)
+                text = " ".join((fold(header) if header else "", fold(row) if row else "", lower[first[0]:]))
+                return _new(Label, (text, vocab.entities(last[2]), words, folded_before, False))
         for part in (header, row):  # a column's header before a neighbouring cell
             if not part:
                 continue
-            match = None
-            for match in pattern.finditer(fold(part)):  # noqa: B007 - keeps the last one
-                pass
-            if match is not None:
-                return _new(Label, (fold(header + " " + row), self.vocab.entities(match.group()), 0, folded_before,
+            in_part = vocab.spans(fold(part))
+            if in_part:   # its last word
+                return _new(Label, (fold(header + " " + row), vocab.entities(in_part[-1][2]), 0, folded_before,
                                     part is header))
         return _new(Label, ("", frozenset(), MAX_WORDS + 1, folded_before, False))
 

@@ -193,3 +193,17 @@ def test_labels_under_a_long_header_row_are_not_kept_a_row_each() -> None:
         tracemalloc.stop()
     assert len(found) > 2000
     assert peak < 40_000_000
+
+
+def test_label_word_spans_are_the_vocabulary_patterns_matches() -> None:
+    # Vocabulary.spans finds a word after the character before it (a faster search); it must
+    # give pattern.finditer's matches exactly, wherever words touch signs, digits and each other.
+    import random
+    vocab = DETECTOR.vocab
+    words = sorted(vocab.owners)
+    pieces = [*words, *(w[:-1] for w in words), *(w[1:] for w in words), "s", "es", "x", "9", "42",
+              " ", "  ", "#", ".", "/", "-", "_", ":", "(", ")", "\n", "\t", "é", "ñ", "'", "ß"]
+    rng = random.Random(13)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert vocab.spans(text) == [(m.start(), m.end(), m.group()) for m in vocab.pattern.finditer(text)], text
