@@ -93,3 +93,28 @@ def test_a_subject_in_an_unknown_charset_is_masked_as_it_was_scanned() -> None:
     verdict = stages.run(pipeline.Envelope("a@citrus.example", ("b@out.example",)), content)
     assert [f.segment for f in verdict.findings] == ["subject"]
     assert actions.masked_subject(parse(content), verdict) == "SSN ***-**-6789"
+
+
+def test_header_block_and_fields_as_their_line_by_line_reading() -> None:
+    # head_end and fields search for line feeds (regexes that begin with one); they must give what
+    # a multiline "^" and an optional CR before the blank line give, on any mix of line ends.
+    import itertools
+    import re
+
+    def head_end(content: bytes) -> int:
+        end = re.search(rb"\r?\n\r?\n", content)
+        if end is None:
+            return len(content)
+        return end.start() + (2 if content[end.start():end.start() + 2] == b"\r\n" else 1)
+
+    def fields(head: bytes) -> list[tuple[str, int, int]]:
+        starts = [(m.group(1).decode("ascii"), m.start())
+                  for m in re.finditer(rb"^([!-9;-~]+)[ \t]*:", head.lower(), re.MULTILINE)]
+        return [(name, start, starts[i + 1][1] if i + 1 < len(starts) else len(head))
+                for i, (name, start) in enumerate(starts)]
+    pieces = (b"A", b"x-dlp-p", b":", b" ", b"\t", b"\r", b"\n", b"\r\n", b"v")
+    for size in range(7):
+        for parts in itertools.product(pieces, repeat=size):
+            content = b"".join(parts)
+            assert headers.head_end(content) == head_end(content), content
+            assert headers.fields(content) == fields(content), content
