@@ -17,6 +17,7 @@ functions that run after that, never at the top of this module.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -87,6 +88,9 @@ def _run(launch: Launch, settings: config.Settings) -> int:
     return Supervisor(launch, settings, count).run()
 
 
+_GC_YOUNG = 10_000
+
+
 def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
     """One worker: the event loop (uvloop where available) until SIGTERM."""
     runner: Callable[[Coroutine[Any, Any, int]], int]
@@ -123,6 +127,12 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     log.info("listening", extra={"fields": {"listen": str(settings.smtp.listen),
                                             "relay": str(settings.relay.address), "pid": os.getpid(),
                                             "native": detectors.NATIVE_STATE}})
+    # What was built to serve (the detector's tables, the settings, the modules) lives as long as
+    # the worker: the cyclic collector need not walk it again. It runs once 10,000 objects more
+    # than were freed are alive, not 700: a 10 KB message left a few hundred, so collections ran
+    # every few messages, about 20 µs of CPU a message (benchmarks/relay, gc.callbacks).
+    gc.freeze()
+    gc.set_threshold(_GC_YOUNG, *gc.get_threshold()[1:])
     systemd.ready()
     pinger = asyncio.create_task(systemd.keep_alive())
     reaper = asyncio.create_task(_reap(pool))
