@@ -71,6 +71,7 @@ class Metrics:
             self.notices.labels(outcome)
         for reason in ("unavailable", "lost", "deferred", "refused"):
             self.relay_errors.labels(reason)
+        self._busy, self._idle = self.pool.labels("busy"), self.pool.labels("idle")   # set twice a message
 
     def reply(self, first_digit: str) -> None:
         """Count one SMTP reply by its class."""
@@ -93,8 +94,8 @@ class Metrics:
         child.inc(count)
 
     def pool_changed(self, open_count: int, idle_count: int) -> None:
-        self.pool.labels("busy").set(open_count - idle_count)
-        self.pool.labels("idle").set(idle_count)
+        self._busy.set(open_count - idle_count)
+        self._idle.set(idle_count)
 
 
 class HeldCollector:
