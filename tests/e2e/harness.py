@@ -23,9 +23,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: each socket stays bound until all are chosen (one at a time,
+    the kernel may hand the port it just freed out again: the review app and the metrics once
+    got the same one)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def wait_for_port(port: int, timeout: float = 60.0) -> None:
@@ -131,8 +143,7 @@ class Gateway:
     def __init__(self, workdir: Path, relay_port: int, settings: dict[str, Any] | None = None,
                  workers: int = 1) -> None:
         self.workdir = workdir
-        self.port = free_port()
-        self.metrics_port = free_port()
+        self.port, self.metrics_port, review_port = free_ports(3)
         self.config_dir = workdir / "config"
         self.config_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / "gateway.log"
@@ -141,7 +152,7 @@ class Gateway:
             "relay": {"address": f"127.0.0.1:{relay_port}", "starttls": "off",
                       "connect_timeout": 2, "timeout": 5},
             "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
-            "review": {"listen": f"127.0.0.1:{free_port()}"},
+            "review": {"listen": f"127.0.0.1:{review_port}"},
             "data_dir": str(workdir / "var"),
             "workers": workers,
             "shutdown_grace": 10,
