@@ -1,7 +1,8 @@
 """US_BANK_ROUTING: ABA routing transit number.
 
 Nine digits (``dddd-dddd-d`` is also seen) whose first two are 00-12, 21-32,
-61-72 or 80, passing the ABA 3-7-1 checksum (python-stdnum's ``us.rtn``).
+61-72 or 80, passing the ABA 3-7-1 checksum (python-stdnum's ``us.rtn``, compiled
+here: ``is_valid``).
 About one random nine-digit number in ten passes the checksum, so a routing
 number is reported only beside a label (routing, ABA, RTN, transit, bank;
 ruta bancaria, número de ruta).
@@ -15,8 +16,6 @@ ruta bancaria, número de ruta).
 """
 
 from __future__ import annotations
-
-from stdnum.us import rtn
 
 from detectors.candidates import Candidate
 from detectors.context import keywords
@@ -36,7 +35,17 @@ _PREFIXES = frozenset(range(0, 13)) | frozenset(range(21, 33)) | frozenset(range
 
 
 def is_valid(digits: str) -> bool:
-    return len(digits) == 9 and int(digits[:2]) in _PREFIXES and rtn.is_valid(digits)
+    """A routing number's prefix and python-stdnum's ``us.rtn.is_valid`` on ASCII digits (a test
+    compares them), compiled: the library's checksum costs 4 µs a call.
+
+    >>> is_valid("021000021"), is_valid("021000022"), is_valid("991000021")
+    (True, False, False)
+    """
+    if len(digits) != 9 or not (digits.isascii() and digits.isdigit()):
+        return False
+    d = [ord(ch) - 48 for ch in digits]
+    return (d[0] * 10 + d[1] in _PREFIXES
+            and (7 * (d[0] + d[3] + d[6]) + 3 * (d[1] + d[4] + d[7]) + 9 * (d[2] + d[5])) % 10 == d[8])
 
 
 def shape_fits(size: int, groups: tuple[int, ...], sep: str) -> bool:

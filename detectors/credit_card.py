@@ -1,7 +1,7 @@
 """CREDIT_CARD: payment card number (PAN).
 
 13 to 19 digits, plain or grouped by spaces or dashes, passing the Luhn check
-(python-stdnum's ``luhn``) with a real brand prefix and a length that brand
+(python-stdnum's ``luhn``, compiled here: ``luhn_valid``) with a real brand prefix and a length that brand
 issues: Visa 4 (13, 16, 19); Mastercard 51-55, 2221-2720 (16); American
 Express 34, 37 (15); Discover 6011, 622126-622925, 644-649, 65 (16-19); JCB
 3528-3589 (16-19); Diners Club 300-305, 309, 36, 38-39 (14-19); UnionPay 62
@@ -17,8 +17,6 @@ numbers, invoices) are not cards.
 """
 
 from __future__ import annotations
-
-from stdnum import luhn
 
 from detectors.candidates import Candidate
 from detectors.context import keywords
@@ -47,6 +45,27 @@ _BRANDS = (
 _LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})
 
 
+def luhn_valid(digits: str) -> bool:
+    """python-stdnum's ``luhn.is_valid`` on ASCII digits (a test compares the two on every
+    length), in the compiled detectors: the library's generator expressions cost 3.6 µs a card
+    number, about 3% of a 10 KB message's scan.
+
+    >>> luhn_valid("4111111111111111"), luhn_valid("4111111111111112"), luhn_valid("")
+    (True, False, False)
+    """
+    total = 0
+    double = False
+    for ch in reversed(digits):
+        digit = ord(ch) - 48
+        if not 0 <= digit <= 9:
+            return False
+        if double:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+        double = not double
+    return total % 10 == 0 and digits != ""
+
+
 def brand_fits(digits: str) -> bool:
     """Whether some brand issues numbers with this prefix and length."""
     for low, high, lengths in _BRANDS:
@@ -71,7 +90,7 @@ def judge(c: Candidate, label_of: LabelOf) -> float | None:
     """Score a candidate as a card number, or None."""
     if not 13 <= len(c.digits) <= 19 or c.sep not in ("", " ", "-"):
         return None
-    if not (_grouped_like_a_card(c.groups) and brand_fits(c.digits) and luhn.is_valid(c.digits)):
+    if not (_grouped_like_a_card(c.groups) and brand_fits(c.digits) and luhn_valid(c.digits)):
         return None
     label = label_of()
     if WORDS.search(label.text):

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import re
 
-from stdnum import luhn
-
 from detectors import bank_account
 from detectors.candidates import Candidate
 from detectors.context import keywords
+from detectors.credit_card import luhn_valid
 from detectors.defaults import DEFAULT_FORMATS as DEFAULT_FORMATS  # re-exported: defined in detectors.defaults
 from detectors.defaults import AccountFormat as AccountFormat
 from detectors.edm import EdmSet
@@ -154,7 +153,7 @@ _MAX_SHAPES = 4096
 
 def _labelled(fmt: AccountFormat, words: re.Pattern[str], c: Candidate, label_of: LabelOf) -> bool:
     """Whether a number written in ``fmt``'s shape passes its check and is labelled as one of its accounts."""
-    if fmt.check == "luhn" and not luhn.is_valid(c.digits):
+    if fmt.check == "luhn" and not luhn_valid(c.digits):
         return False
     label = label_of()
     if not words.search(label.text):

@@ -38,7 +38,7 @@ def _digits(rng: random.Random, size: int) -> list[str]:
     out = ["".join(rng.choice("0123456789") for _ in range(size)) for _ in range(3)]
     for prefix in ("4", "2", "9", "0", "51", "37", "6011"):
         body = prefix + "".join(rng.choice("0123456789") for _ in range(size - len(prefix) - 1))
-        out.append(next(body + d for d in "0123456789" if credit_card.luhn.is_valid(body + d)))
+        out.append(next(body + d for d in "0123456789" if credit_card.luhn_valid(body + d)))
     out.append("912" + "70" + "".join(rng.choice("123456789") for _ in range(size - 5)))
     return out
 
