@@ -142,8 +142,10 @@ class Vocabulary:
             owners.setdefault(_key(word), set()).add(NOT)
         self.owners = {k: frozenset(v) for k, v in owners.items()}
         self.pattern = keywords(*self.owners)
-        # The same words after the character before them (see ``spans``).
-        self._after = re.compile(r"[^a-z0-9](" + _alternatives(_trie(self.owners)) + r"s?)(?![a-z0-9])")
+        # The same words after the character before them (see ``spans``): only while every word
+        # begins with an ASCII letter or digit (an administrator's words may be in any script).
+        self._after = re.compile(r"[^a-z0-9](" + _alternatives(_trie(self.owners)) + r"s?)(?![a-z0-9])") \
+            if all(_ALNUM_FIRST.match(word) for word in self.owners) else None
         self._seen: dict[str, frozenset[str]] = {}  # entities() of each word as matched
 
     def entities(self, word: str) -> frozenset[str]:
@@ -168,8 +170,11 @@ class Vocabulary:
         and tries the words only after a space or a sign (a label's words,
         about eight times fewer instructions). A match never takes that
         character from the match before it: a word's match ends before a
-        character that is no letter or digit, and words begin with one.
+        character that is no letter or digit, and words begin with one (else,
+        ``口座番号``, the vocabulary searches as ``pattern`` does).
         """
+        if self._after is None:
+            return [(m.start(), m.end(), m.group()) for m in self.pattern.finditer(text)]
         found = []
         at = 0
         head = self.pattern.match(text)
@@ -187,6 +192,7 @@ class Vocabulary:
 
 
 _SEEN = 4096
+_ALNUM_FIRST = re.compile(r"[a-z0-9]")
 _KEY_SPLIT = re.compile(r"[\s._/-]+")
 
 

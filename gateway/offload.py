@@ -87,6 +87,34 @@ _BATCH = 32
 _PASSES = 16
 _HOLD = 0.02
 
+def _settle(future: asyncio.Future[_T], context: contextvars.Context, work: Callable[[], _T]) -> None:
+    """Run ``work`` for ``future``'s session and give it the outcome, whatever it is: only
+    KeyboardInterrupt and SystemExit (the worker is stopping) leave here, its future cancelled.
+    What a future cannot carry (StopIteration) or a session must not take for its own
+    cancellation or budget (any other BaseException) becomes a RuntimeError: a 451, as any failure.
+    """
+    error: BaseException
+    try:
+        result = context.run(work)
+    except (KeyboardInterrupt, SystemExit):
+        future.cancel()
+        raise
+    except StopIteration as exc:
+        error = RuntimeError("inline work raised StopIteration")
+        error.__cause__ = exc
+    except Exception as exc:  # noqa: BLE001 - the session's own handler answers it
+        error = exc
+    except BaseException as exc:  # noqa: BLE001 - as above
+        error = RuntimeError(f"inline work raised {type(exc).__name__}")
+        error.__cause__ = exc
+    else:
+        if not future.done():
+            future.set_result(result)
+        return
+    if not future.done():
+        future.set_exception(error)
+
+
 # A job for the scan process: a module-level function and its (picklable) arguments.
 Job = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -197,12 +225,10 @@ class Offload:
                 if index and time.monotonic() > until:   # the loop serves the other sessions first
                     self._queue[:0] = queue[index:]
                     break
-                if future.cancelled():   # its session is gone: nothing waits for the result
+                if future.done():   # cancelled: its session is gone, nothing waits for the result
                     continue
                 try:
-                    future.set_result(context.run(work))
-                except Exception as exc:  # noqa: BLE001 - the session's own handler answers it
-                    future.set_exception(exc)
+                    _settle(future, context, work)
                 except BaseException:    # the worker is stopping: the rest still get their turn
                     self._queue[:0] = queue[index + 1:]
                     raise

@@ -199,3 +199,19 @@ def test_an_idle_loop_answers_at_once(offload: Offload) -> None:
     # one session alone: its work waits only for passes of an otherwise idle loop
     for _ in range(3):
         assert where(offload, PLAIN) == "loop"
+
+
+def test_a_job_that_fails_oddly_fails_alone(offload: Offload) -> None:
+    # A StopIteration (which no future may carry) or a BaseException such as the scan's
+    # OutOfTime is that session's failure, answered like any other; the rest of the batch goes on.
+    from detectors.budget import OutOfTime
+
+    def fails(kind: type[BaseException]):
+        def run() -> None:
+            raise kind()
+        return run
+    works = [lambda: "a", fails(StopIteration), lambda: "c", fails(OutOfTime), lambda: "e"]
+    got = asyncio.run(_with_ticks(offload, works, []))
+    assert [got[0], got[2], got[4]] == ["a", "c", "e"]
+    assert isinstance(got[1], RuntimeError) and isinstance(got[1].__cause__, StopIteration)
+    assert isinstance(got[3], RuntimeError) and isinstance(got[3].__cause__, OutOfTime)

@@ -207,3 +207,12 @@ def test_label_word_spans_are_the_vocabulary_patterns_matches() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         assert vocab.spans(text) == [(m.start(), m.end(), m.group()) for m in vocab.pattern.finditer(text)], text
+
+
+def test_label_words_that_begin_past_ascii_are_found_side_by_side() -> None:
+    # An administrator's account-format words may be in any script: "口座番号" is two words with
+    # nothing between them, and the second begins with a character that is no ASCII letter.
+    from detectors.context import Vocabulary
+    vocab = Vocabulary({"UTILITY_ACCOUNT": ("口座", "番号", "account")})
+    for text in ("口座番号", "account口座番号 x", "番号番号", "口座 account"):
+        assert vocab.spans(text) == [(m.start(), m.end(), m.group()) for m in vocab.pattern.finditer(text)], text
