@@ -167,8 +167,8 @@ class Vocabulary:
         every character. A word that starts past the first character is
         found instead with the character before it, which cannot be a letter
         or a digit: the engine then skips letters and digits in a tight loop
-        and tries the words only after a space or a sign (a label's words,
-        about eight times fewer instructions). A match never takes that
+        and tries the words only after a space or a sign (text-10k's 18
+        labels: 0.53 to 0.42 M instructions). A match never takes that
         character from the match before it: a word's match ends before a
         character that is no letter or digit, and words begin with one (else,
         ``口座番号``, the vocabulary searches as ``pattern`` does).

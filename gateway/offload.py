@@ -87,6 +87,7 @@ _BATCH = 32
 _PASSES = 16
 _HOLD = 0.02
 
+
 def _settle(future: asyncio.Future[_T], context: contextvars.Context, work: Callable[[], _T]) -> None:
     """Run ``work`` for ``future``'s session and give it the outcome, whatever it is: only
     KeyboardInterrupt and SystemExit (the worker is stopping) leave here, its future cancelled.

@@ -129,8 +129,8 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
                                             "native": detectors.NATIVE_STATE}})
     # What was built to serve (the detector's tables, the settings, the modules) lives as long as
     # the worker: the cyclic collector need not walk it again. It runs once 10,000 objects more
-    # than were freed are alive, not 700: a 10 KB message left a few hundred, so collections ran
-    # every few messages, about 20 µs of CPU a message (benchmarks/relay, gc.callbacks).
+    # than were freed are alive, not 700: at 700 it ran every 20 messages or so (10 KB each),
+    # walking the start-up's objects too, about 20 µs of CPU a message (gc.callbacks).
     gc.freeze()
     gc.set_threshold(_GC_YOUNG, *gc.get_threshold()[1:])
     systemd.ready()
