@@ -202,6 +202,7 @@ class GatewaySMTP(SMTP):
         self.declared = 0   # bytes of the in-flight budget taken for the message being received
         self._body: DataReader | None = None   # the DATA body being received (data_received feeds it)
         self._body_read: asyncio.Future[None] | None = None
+        self._lines: list[str] = []   # the lines of a multi-line reply so far (push)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -380,8 +381,16 @@ class GatewaySMTP(SMTP):
         if isinstance(status, str):
             if status.startswith(_SIZE_REPLIES):
                 status = replies.R552_TOO_BIG.format(limit=self.data_size_limit)
-            if len(status) > 3 and status[3] != "-":
+            if len(status) > 3 and status[3] == "-":
+                # A line of a multi-line reply (EHLO's) goes out with its last: one write, not a
+                # socket write a line (and one read a line for the client).
+                self._lines.append(status)
+                return
+            if len(status) > 3:
                 self.state.metrics.reply(status[0])
+            if self._lines:
+                status = "\r\n".join((*self._lines, status))
+                self._lines.clear()
         await super().push(status)
 
     def close_if_idle(self, reply: str) -> None:

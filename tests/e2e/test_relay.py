@@ -231,6 +231,34 @@ def test_smtputf8_and_8bitmime_are_passed_on(sink: Sink, start_gateway: StartGat
     assert b"with UTF8SMTP id" in message.content
 
 
+def _data_segments_in(sock: socket.socket) -> int:
+    """The kernel's count of segments with data that ``sock`` received (TCP_INFO
+    tcpi_data_segs_in, Linux 4.6 and later)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 160)
+    return int.from_bytes(info[152:156], "little")
+
+
+def test_ehlo_reply_is_one_write(sink: Sink, start_gateway: StartGateway) -> None:
+    # Each line of a multi-line reply in a write of its own (aiosmtpd's way) costs the
+    # gateway a socket write a line, and the client a read a line, on every connection.
+    gateway = start_gateway(sink.port)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as raw:
+        reader = raw.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        before = _data_segments_in(raw)
+        raw.sendall(b"EHLO client.test\r\n")
+        lines = [reader.readline()]
+        while lines[-1][3:4] == b"-":
+            lines.append(reader.readline())
+        assert len(lines) >= 5 and lines[-1].startswith(b"250 ")
+        assert {b"8BITMIME", b"SMTPUTF8", b"XFORWARD"} <= {line[4:].split()[0] for line in lines}
+        assert _data_segments_in(raw) - before == 1
+        raw.sendall(b"QUIT\r\n")
+        assert reader.readline().startswith(b"221")
+        reader.close()
+    assert gateway.metric('dlp_smtp_replies_total{class="2xx"}') >= 3   # 220, EHLO's 250 once, 221
+
+
 def test_metrics_endpoint(sink: Sink, start_gateway: StartGateway) -> None:
     gateway = start_gateway(sink.port)
     send(gateway, "a@citrus.example", ["b@example.com"])
