@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import random
+import re
 
 import docx
 import openpyxl
 import pytest
 
+from detectors.context import may_be_row
 from detectors.engine import Detector
 from detectors.scan import Scanner
 
@@ -198,7 +201,6 @@ def test_labels_under_a_long_header_row_are_not_kept_a_row_each() -> None:
 def test_label_word_spans_are_the_vocabulary_patterns_matches() -> None:
     # Vocabulary.spans finds a word after the character before it (a faster search); it must
     # give pattern.finditer's matches exactly, wherever words touch signs, digits and each other.
-    import random
     vocab = DETECTOR.vocab
     words = sorted(vocab.owners)
     pieces = [*words, *(w[:-1] for w in words), *(w[1:] for w in words), "s", "es", "x", "9", "42",
@@ -216,3 +218,14 @@ def test_label_words_that_begin_past_ascii_are_found_side_by_side() -> None:
     vocab = Vocabulary({"UTILITY_ACCOUNT": ("口座", "番号", "account")})
     for text in ("口座番号", "account口座番号 x", "番号番号", "口座 account"):
         assert vocab.spans(text) == [(m.start(), m.end(), m.group()) for m in vocab.pattern.finditer(text)], text
+
+
+def test_may_be_row_finds_what_the_row_pattern_finds() -> None:
+    # context.may_be_row replaced the regex [\t,;|]|  (five substring searches instead)
+    pattern = re.compile(r"[\t,;|]|  ")
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choices("ab \t,;|\n", (8, 4, 6, 1, 1, 1, 1, 1), k=rng.randint(0, 30)))
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        assert may_be_row(text, start, end) == (pattern.search(text, start, end) is not None), (text, start, end)
