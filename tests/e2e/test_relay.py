@@ -238,6 +238,7 @@ def _data_segments_in(sock: socket.socket) -> int:
     return int.from_bytes(info[152:156], "little")
 
 
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux's")
 def test_ehlo_reply_is_one_write(sink: Sink, start_gateway: StartGateway) -> None:
     # Each line of a multi-line reply in a write of its own (aiosmtpd's way) costs the
     # gateway a socket write a line, and the client a read a line, on every connection.
@@ -246,6 +247,7 @@ def test_ehlo_reply_is_one_write(sink: Sink, start_gateway: StartGateway) -> Non
         reader = raw.makefile("rb")
         assert reader.readline().startswith(b"220")
         before = _data_segments_in(raw)
+        assert before >= 1   # the greeting (a kernel before 4.6 has no such counter: reads 0)
         raw.sendall(b"EHLO client.test\r\n")
         lines = [reader.readline()]
         while lines[-1][3:4] == b"-":
@@ -256,7 +258,8 @@ def test_ehlo_reply_is_one_write(sink: Sink, start_gateway: StartGateway) -> Non
         raw.sendall(b"QUIT\r\n")
         assert reader.readline().startswith(b"221")
         reader.close()
-    assert gateway.metric('dlp_smtp_replies_total{class="2xx"}') >= 3   # 220, EHLO's 250 once, 221
+    # 220, EHLO's 250 and 221 at least (the harness's own probe at start may add a greeting)
+    assert gateway.metric('dlp_smtp_replies_total{class="2xx"}') >= 3
 
 
 def test_metrics_endpoint(sink: Sink, start_gateway: StartGateway) -> None:
