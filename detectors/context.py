@@ -398,7 +398,7 @@ _ROW_MARKS = ("\t", ",", ";", "|", "  ")   # what a table row holds: a delimiter
 
 
 def may_be_row(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` holds a delimiter or two spaces (may be a table row).
+    r"""Whether ``text[start:end]`` holds a delimiter or two spaces (may be a table row).
 
     Five substring searches (memchr), not the regex ``[\t,;|]|  ``: an
     alternation has no first character to look for, so the regex engine

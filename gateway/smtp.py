@@ -382,11 +382,12 @@ class GatewaySMTP(SMTP):
             if status.startswith(_SIZE_REPLIES):
                 status = replies.R552_TOO_BIG.format(limit=self.data_size_limit)
             if len(status) > 3 and status[3] == "-":
-                # A line of a multi-line reply (EHLO's) goes out with its last: one write, not a
-                # socket write a line (and one read a line for the client).
-                self._lines.append(status)
-                return
-            if len(status) > 3:
+                if "\n" not in status:
+                    # A line of a multi-line reply (EHLO's) goes out with its last: one write, not
+                    # a socket write a line (and one read a line for the client).
+                    self._lines.append(status)
+                    return
+            elif len(status) > 3:
                 self.state.metrics.reply(status[0])
             if self._lines:
                 status = "\r\n".join((*self._lines, status))
