@@ -15,6 +15,7 @@ Same findings either way (tests/unit/detectors/test_native.py compares them).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -65,7 +66,26 @@ def native_state(root: Path = ROOT, build: Path = NATIVE_DIR, environ: Mapping[s
     return "on"
 
 
+def _load_shared_library(build: Path) -> None:
+    """Import the compiled modules' shared library (``<hash>__mypyc``), which
+    each of them imports by name, from its file.
+
+    Not by putting ``build`` on ``sys.path``: a process started with spawn
+    (the gateway's workers) gets the parent's ``sys.path`` before it imports
+    this package, and would then find ``build/native/detectors`` first, as a
+    namespace package without these sources: every worker failed at start."""
+    for library in build.glob(f"*__mypyc{interpreter()}"):
+        name = library.name[:-len(interpreter())]
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, library)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
 NATIVE_STATE = native_state()
 if NATIVE_STATE == "on":
     __path__.insert(0, str(NATIVE_DIR / "detectors"))  # found before the sources (detectors.extract: likewise)
-    sys.path.append(str(NATIVE_DIR))  # the compiled modules' shared library
+    _load_shared_library(NATIVE_DIR)

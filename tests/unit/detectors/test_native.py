@@ -108,3 +108,26 @@ def test_the_mapping_check_agrees_with_its_one_pass_form() -> None:
     answers = [candidates._needs_mapping(t) for t in texts]
     assert answers == [candidates._any_mapped(t) for t in texts]
     assert answers.count(True) == 7
+
+
+_SPAWN = """
+import importlib, multiprocessing, sys
+import detectors
+child = multiprocessing.get_context("spawn").Process(target=importlib.import_module, args=("detectors.segments",))
+child.start()
+child.join()
+sys.exit(child.exitcode)
+"""
+
+
+def test_a_spawned_process_imports_the_compiled_modules(tmp_path: Path) -> None:
+    """The gateway's workers are spawned: they get the parent's sys.path before
+    they import detectors. With build/native on it, they found its
+    ``detectors`` directory first, a namespace package without the sources,
+    and every worker failed at start (`make run`, two workers or more)."""
+    if detectors.NATIVE_STATE != "on":
+        pytest.skip(f"compiled modules not used here ({detectors.NATIVE_STATE})")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # as `dlp-gateway serve` runs
+    done = subprocess.run([sys.executable, "-c", _SPAWN], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
