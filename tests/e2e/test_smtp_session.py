@@ -4,8 +4,10 @@ and builds each session from a template of the first)."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +125,21 @@ def test_sessions_are_counted_back_to_zero(gateway: Gateway) -> None:
     while gateway.metric("dlp_smtp_sessions_in_flight") != 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert gateway.metric("dlp_smtp_sessions_in_flight") == 0
+
+
+def test_sessions_after_a_reload_take_the_new_settings(sink: Sink, tmp_path: Path) -> None:
+    # The template of a session is made again after a reload (GatewayState.apply).
+    gateway = edge.start(tmp_path, sink.port, {"workers": 1, "smtp": {"max_message_size": 2_000_000}})
+    try:
+        client = _greeted(gateway)
+        assert "250-SIZE 2000000" in client.command("EHLO client.test")
+        client.close()
+        gateway.settings["smtp"]["max_message_size"] = 1_500_000
+        gateway.write_config()
+        gateway.signal(signal.SIGHUP)
+        gateway.wait_log("configuration reloaded")
+        client = _greeted(gateway)
+        assert "250-SIZE 1500000" in client.command("EHLO client.test")
+        client.close()
+    finally:
+        gateway.stop()
