@@ -18,12 +18,13 @@ import logging
 import os
 import re
 import socket
+import types
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from aiosmtpd.smtp import BOGUS_LIMIT, MISSING, SMTP, Session
+from aiosmtpd.smtp import BOGUS_LIMIT, MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway import failpoints, notify, pipeline, replies, scanproc, slots, xforward
@@ -247,7 +248,14 @@ class GatewaySMTP(SMTP):
         probe = asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop),
                                              client_connected_cb=self._cb_client_connected, loop=loop)
         own = {*probe.__dict__, "_smtp_methods", "command_size_limits"}
-        return {name: value for name, value in self.__dict__.items() if name not in own}
+        template = {name: value for name, value in self.__dict__.items() if name not in own}
+        # The server's own AUTH mechanisms (aiosmtpd's LOGIN and PLAIN) are methods bound to this
+        # session: the template keeps their functions, or it would keep this session (and the
+        # last message it read) for as long as the worker runs.
+        template["_auth_methods"] = {mechanism: impl._replace(method=impl.method.__func__)  # type: ignore[attr-defined]
+                                     if impl.is_builtin
+                                     else impl for mechanism, impl in self._auth_methods.items()}
+        return template
 
     def _from_template(self, template: dict[str, Any]) -> None:
         """Be what aiosmtpd's __init__ would have made, from the template."""
@@ -258,8 +266,7 @@ class GatewaySMTP(SMTP):
             client_connected_cb=self._cb_client_connected, loop=loop)
         self._smtp_methods = {name[5:]: getattr(self, name)
                               for name in _listed(self, ("smtp_", "auth_")) if name.startswith("smtp_")}
-        # AUTH mechanisms of the server itself (aiosmtpd's LOGIN and PLAIN) are bound to it.
-        self._auth_methods = {mechanism: impl._replace(method=getattr(self, impl.method.__name__))
+        self._auth_methods = {mechanism: impl._replace(method=types.MethodType(impl.method, self))
                               if impl.is_builtin else impl
                               for mechanism, impl in template["_auth_methods"].items()}
 
@@ -373,9 +380,12 @@ class GatewaySMTP(SMTP):
                 if method is None:
                     bogus -= 1
                     if bogus < 1:
+                        # Never the command itself in the log: a client can send anything as one.
+                        log.warning("too many unrecognised SMTP commands", extra={"fields": {"client": self.peer_ip}})
                         await self.push("502 5.5.1 Too many unrecognized commands, goodbye.")
                         self.transport.close()
                         continue
+                    log.warning("unrecognised SMTP command", extra={"fields": {"client": self.peer_ip}})
                     await self.push(f'500 Error: command "{command}" not recognized')
                     continue
                 self._reset_timeout()
@@ -420,6 +430,7 @@ class GatewaySMTP(SMTP):
             return
         self._timeout_cb()  # type: ignore[no-untyped-call]
 
+    @syntax("QUIT")
     async def smtp_QUIT(self, arg: str) -> None:
         # aiosmtpd's QUIT cancels the session's own task to end it; the loop ends here instead.
         if arg:
@@ -456,6 +467,7 @@ class GatewaySMTP(SMTP):
         self.xforward = (self.xforward or xforward.XForward()).merged(attrs)
         return xforward.OK
 
+    @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         smtp = self.state.settings.smtp
         self._reset_timeout(smtp.data_timeout)

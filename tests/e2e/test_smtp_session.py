@@ -65,10 +65,26 @@ def test_malformed_commands_get_aiosmtpds_replies_and_the_session_goes_on(gatewa
 def test_the_fifth_unknown_command_ends_the_session(gateway: Gateway) -> None:
     client = _greeted(gateway)
     try:
-        answers = [client.command(f"FROB{n}") for n in range(5)]
+        # Anything can be sent as a command, a value too: logged, never quoted.
+        answers = [client.command(f"X{n}19456789") for n in range(2, 7)]
         assert all(a.startswith("500 ") for a in answers[:4]), answers
         assert answers[4].startswith("502 5.5.1"), answers
         assert client.reply() == "closed"
+    finally:
+        client.close()
+    gateway.wait_log("too many unrecognised SMTP commands")
+    assert "19456789" not in gateway.log_text()
+    assert sum(e.get("msg") == "unrecognised SMTP command" for e in gateway.log_entries()) >= 4
+
+
+def test_help_lists_every_command_with_its_syntax(gateway: Gateway) -> None:
+    client = _greeted(gateway)
+    try:
+        listed = client.command("HELP")
+        assert listed.startswith("250 Supported commands:"), listed
+        for command in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"):
+            assert command in listed.split(), (command, listed)
+        assert client.command("HELP QUIT").startswith("250 Syntax: QUIT")
     finally:
         client.close()
 
@@ -142,4 +158,30 @@ def test_sessions_after_a_reload_take_the_new_settings(sink: Sink, tmp_path: Pat
         assert "250-SIZE 1500000" in client.command("EHLO client.test")
         client.close()
     finally:
+        gateway.stop()
+
+
+@pytest.mark.parametrize(("command_timeout", "data_timeout"), [(0.8, 2.5), (30, 1.0)])
+def test_the_data_timeout_moves_the_session_timer_either_way(
+        sink: Sink, tmp_path: Path, command_timeout: float, data_timeout: float) -> None:
+    # One timer a session (GatewaySMTP._reset_timeout): DATA's longer deadline
+    # outlasts the command timeout's, a shorter one comes sooner.
+    gateway = edge.start(tmp_path, sink.port, {"workers": 1, "smtp": {
+        "command_timeout": command_timeout, "data_timeout": data_timeout, "data_rate_grace": 60}})
+    client = _greeted(gateway)
+    try:
+        assert client.command("HELO client.test").startswith("250 ")
+        assert client.command("MAIL FROM:<clerk@lancaster.example>").startswith("250 ")
+        assert client.command("RCPT TO:<someone@outside.example>").startswith("250 ")
+        began = time.monotonic()
+        assert client.command("DATA").startswith("354")
+        if data_timeout > command_timeout:
+            time.sleep(command_timeout + 0.6)
+            client.sock.sendall(b"Subject: still here\r\n")   # the session is still open
+        client.sock.settimeout(20)
+        assert client.file.read() == b""   # closed by the data timeout, silently
+        waited = time.monotonic() - began
+        assert data_timeout - 0.2 <= waited < (20 if data_timeout > command_timeout else command_timeout), waited
+    finally:
+        client.close()
         gateway.stop()
