@@ -386,7 +386,8 @@ class GatewaySMTP(SMTP):
                         self.transport.close()
                         continue
                     log.warning("unrecognised SMTP command", extra={"fields": {"client": self.peer_ip}})
-                    await self.push(f'500 Error: command "{command}" not recognized')
+                    # Not quoted back either (aiosmtpd did): no reply holds what a client sent.
+                    await self.push("500 5.5.2 Error: command not recognized")
                     continue
                 self._reset_timeout()
                 await method(arg)
