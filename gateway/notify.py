@@ -128,7 +128,7 @@ async def relay(pool: RelayPool, sender: str, recipients: Sequence[str], message
     transaction = Transaction(pool)
     options = [] if (sender + "".join(recipients)).isascii() else ["SMTPUTF8"]
     try:
-        await transaction.mail(sender, options)
+        transaction.mail(sender, options)
         for recipient in recipients:
             await transaction.rcpt(recipient)
         await transaction.data(message)

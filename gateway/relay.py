@@ -1,15 +1,22 @@
-"""The downstream SMTP client: a small pool of reusable aiosmtplib connections.
+"""The downstream SMTP client: a small pool of reusable connections.
 
-A client transaction is relayed in lockstep: our MAIL and RCPT are answered
-with the downstream's own answers, so a recipient the downstream refuses is
-refused to the client too, and 250 after DATA means the downstream accepted
-the message. A pooled connection the downstream closed is replaced, not an
-error: the command is retried once on a fresh connection.
+A client transaction is relayed in lockstep: our RCPT is answered with the
+downstream's own answer, so a recipient the downstream refuses is refused to
+the client too, and 250 after DATA means the downstream accepted the message.
+The downstream hears our MAIL with the first RCPT, both written at once where
+it offers PIPELINING (gateway.downstream): a round trip fewer on every
+message. So a sender the downstream refuses is refused at the first RCPT,
+with the downstream's reply. A pooled connection the downstream closed is
+replaced, not an error: MAIL and the first RCPT are sent once more on a
+fresh connection.
 
-When the downstream cannot be reached at MAIL, the transaction goes on
-detached: recipients are taken without asking it, the message is received and
-judged (a hold or a block needs no downstream), and only a delivery fails, with
-451 4.4.1.
+aiosmtplib opens each connection (greeting, EHLO, STARTTLS); a
+gateway.downstream.Link then takes its transport for the transactions.
+
+When the downstream cannot be reached at the first RCPT, the transaction goes
+on detached (gateway.smtp): recipients are taken without asking it, the
+message is received and judged (a hold or a block needs no downstream), and
+only a delivery fails, with 451 4.4.1.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import aiosmtplib
 from aiosmtplib import errors
@@ -30,88 +36,96 @@ from aiosmtplib.email import quote_address
 from gateway import replies, xforward
 from gateway.bytescan import Occurs
 from gateway.config import RelaySettings
+from gateway.downstream import Link, Lost, Reply
 
 log = logging.getLogger("dlp.relay")
 
-_LOST = (errors.SMTPServerDisconnected, errors.SMTPTimeoutError, ConnectionError, ssl.SSLError)
+_LOST = (Lost, ConnectionError, ssl.SSLError)
 _PASSED_MAIL_OPTIONS = {"SMTPUTF8": "smtputf8", "BODY=8BITMIME": "8bitmime", "BODY=7BIT": ""}
 
 
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 # The common address shape, dot-atom@domain (as gateway.smtp takes it without
-# the email package): aiosmtplib's mail() and rcpt() parse every address with
+# the email package): aiosmtplib's quote_address parses every address with
 # email.utils.parseaddr (about 10 µs each), which returns this shape unchanged.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                             r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+# What no command line may hold (as aiosmtplib refuses it): a control character could end the
+# command early and smuggle another.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _quoted(address: str) -> bytes:
-    """``<address>`` as aiosmtplib's quote_address writes it, ASCII (the null sender: ``<>``).
+def _quoted(address: str, encoding: str = "ascii") -> bytes:
+    """``<address>`` as aiosmtplib's quote_address writes it (the null sender: ``<>``).
 
     >>> _quoted("clerk@citrus.example"), _quoted(""), _quoted("Clerk <clerk@citrus.example>")
     (b'<clerk@citrus.example>', b'<>', b'<clerk@citrus.example>')
     """
     if not address or _PLAIN_ADDRESS.fullmatch(address):
-        return f"<{address}>".encode("ascii")
-    return quote_address(address).encode("ascii")
+        return f"<{address}>".encode(encoding)
+    return quote_address(address).encode(encoding)
 
 
-async def _mail(client: aiosmtplib.SMTP, sender: str, options: list[str], encoding: str) -> aiosmtplib.SMTPResponse:
-    """aiosmtplib's ``mail``, the common address shape quoted without a parse."""
-    if encoding != "ascii" or client.is_ehlo_or_helo_needed:   # SMTPUTF8, or no EHLO yet (never after _connect)
-        return await client.mail(sender, options=options, encoding=encoding)
-    response = await client.execute_command(b"MAIL", b"FROM:" + _quoted(sender), *[o.encode("ascii") for o in options])
-    if response.code != 250:
-        raise errors.SMTPSenderRefused(response.code, response.message, sender)
-    return response
+def _line(*words: str | bytes) -> bytes:
+    """One command line (ValueError for a control character in it, as aiosmtplib).
+
+    >>> _line("RCPT", b"TO:<b@x.example>")
+    b'RCPT TO:<b@x.example>\\r\\n'
+    """
+    parts = [w if isinstance(w, bytes) else w.encode("ascii") for w in words]
+    line = b" ".join(parts)
+    if _CONTROL.search(line.decode("utf-8", "replace")):
+        raise ValueError("a command argument holds a control character")
+    return line + b"\r\n"
 
 
-async def _rcpt(client: aiosmtplib.SMTP, recipient: str, encoding: str) -> aiosmtplib.SMTPResponse:
-    """aiosmtplib's ``rcpt``, the common address shape quoted without a parse."""
-    if encoding != "ascii" or client.is_ehlo_or_helo_needed:
-        return await client.rcpt(recipient, encoding=encoding)
-    response = await client.execute_command(b"RCPT", b"TO:" + _quoted(recipient))
-    if response.code not in (250, 251):
-        raise errors.SMTPRecipientRefused(response.code, response.message, recipient)
-    return response
 _SLICE = 1 << 20   # a larger message is written in slices of whole lines (see _send_body)
 
 
-async def _data_command(client: aiosmtplib.SMTP) -> None:
-    """DATA, answered 354 (else SMTPDataError)."""
-    response = await client.execute_command(b"DATA")
-    if response.code != 354:
-        raise errors.SMTPDataError(response.code, response.message)
+class _Refused(Exception):
+    """A reply that was not the one the command needs."""
+
+    def __init__(self, reply: Reply, command: str = "") -> None:
+        super().__init__(reply.code)
+        self.code = reply.code
+        self.message = reply.message
+        self.command = command
 
 
-async def _send_body(client: aiosmtplib.SMTP, message: bytes, head: bytes = b"") -> aiosmtplib.SMTPResponse:
+def _expect(reply: Reply, *codes: int, command: str = "") -> Reply:
+    if reply.code not in codes:
+        raise _Refused(reply, command)
+    return reply
+
+
+async def _data_command(link: Link) -> None:
+    """DATA, answered 354 (else _Refused)."""
+    _expect((await link.command(b"DATA\r\n"))[0], 354)
+
+
+async def _send_body(link: Link, message: bytes, head: bytes = b"") -> Reply:
     """``head`` (whole lines: our trace headers) and the message after our
-    DATA's 354, dot-stuffed, then the downstream's reply (SMTPDataError unless 250).
+    DATA's 354, dot-stuffed, then the downstream's reply (_Refused unless 250).
 
     aiosmtplib's ``data`` makes two regex passes (line ends, then dots) and
     a third copy for the end marker. The gateway's message has CRLF line ends
     already (the edge normalised them, gateway.headers writes CRLF), which
-    three counts confirm; dot-stuffing is then one ``replace``, which copies
+    one pass confirms; dot-stuffing is then one ``replace``, which copies
     nothing when no line begins with a dot. The head, the message and the end
     marker go to the transport as they are (one ``writelines``, not joined
     first: the message is not copied). A large message goes in slices of
     whole lines, the loop serving other sessions between them: each pass
     over 25 MB would hold it (and the GIL) for tens of milliseconds.
     """
-    protocol = client.protocol
-    if protocol is None:
-        raise errors.SMTPServerDisconnected("Connection lost")
-    if hasattr(protocol, "_response_pending"):   # aiosmtplib >= 4: a reply is now expected
-        protocol._response_pending = True
     try:
         last = head = _wire(head) if head else b""
         if len(message) <= _SLICE:
             wire = _wire(message)
             last = wire or last
-            _write(protocol, (head, wire, _end_marker(last)) if head else (wire, _end_marker(last)))
+            link.write((head, wire, _end_marker(last)) if head else (wire, _end_marker(last)), 1)
         else:
             if head:
-                _write(protocol, (head,))
+                link.write((head,), 0)
             start = 0
             while start < len(message):
                 end = start + _SLICE
@@ -121,26 +135,15 @@ async def _send_body(client: aiosmtplib.SMTP, message: bytes, head: bytes = b"")
                 else:
                     end = len(message)
                 last = _wire(message[start:end])
-                _write(protocol, (last,))
+                link.write((last,), 0)
                 start = end
                 await asyncio.sleep(0)
-            _write(protocol, (_end_marker(last),))
-        response = await protocol.read_response(timeout=client.timeout)
-    except (errors.SMTPServerDisconnected, errors.SMTPTimeoutError):
-        client.close()   # as aiosmtplib's data(): the protocol is out of step
+            link.write((_end_marker(last),), 1)
+        reply = (await link.read(1))[0]
+    except Lost:
+        link.close()   # the connection is out of step
         raise
-    if response.code != 250:
-        raise errors.SMTPDataError(response.code, response.message)
-    return response
-
-
-def _write(protocol: Any, parts: tuple[bytes, ...]) -> None:
-    """``parts`` to the downstream in one write (as aiosmtplib's ``write``: a
-    closed connection is SMTPServerDisconnected)."""
-    transport = protocol.transport
-    if transport is None or transport.is_closing():
-        raise errors.SMTPServerDisconnected("Connection lost")
-    transport.writelines(parts)
+    return _expect(reply, 250)
 
 
 def _end_marker(last: bytes) -> bytes:
@@ -171,44 +174,51 @@ class RelayError(Exception):
     """The downstream could not take the transaction; ``reply`` is what we answer.
 
     ``reason`` is the metric label: unavailable, lost, deferred, refused or internal.
+    ``stage`` is "MAIL" when the transaction could not be opened (the downstream
+    unreachable, or our MAIL refused), else "".
     """
 
-    def __init__(self, reply: str, reason: str) -> None:
+    def __init__(self, reply: str, reason: str, stage: str = "") -> None:
         super().__init__(reply)
         self.reply = reply
         self.reason = reason
+        self.stage = stage
 
 
-def _unavailable() -> RelayError:
-    return RelayError(replies.R451_RELAY_DOWN.format(), "unavailable")
+def _unavailable(stage: str = "") -> RelayError:
+    return RelayError(replies.R451_RELAY_DOWN.format(), "unavailable", stage)
 
 
-def _lost() -> RelayError:
-    return RelayError(replies.R451_RELAY_LOST.format(), "lost")
+def _lost(stage: str = "") -> RelayError:
+    return RelayError(replies.R451_RELAY_LOST.format(), "lost", stage)
 
 
-def _refused(exc: errors.SMTPResponseException) -> RelayError:
-    reply = passthrough_reply(exc)
-    return RelayError(reply, "refused" if reply[0] == "5" else "deferred")
+def _refused(exc: _Refused, stage: str = "") -> RelayError:
+    reply = passthrough_reply(exc.code, exc.message)
+    return RelayError(reply, "refused" if reply[0] == "5" else "deferred", stage)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:400].encode("ascii", "replace").decode("ascii")
 
 
-def passthrough_reply(exc: errors.SMTPResponseException) -> str:
+def passthrough_reply(code: int, message: str) -> str:
     """Answer a downstream refusal: its 5xx as it is, any 4xx as our 451."""
-    if 500 <= exc.code < 600:
-        text = _one_line(exc.message) or "Refused"
-        return f"{exc.code} {text}"
-    return replies.R451_RELAY_DEFERRED.format(code=exc.code)
+    if 500 <= code < 600:
+        text = _one_line(message) or "Refused"
+        return f"{code} {text}"
+    return replies.R451_RELAY_DEFERRED.format(code=code)
 
 
 @dataclass(slots=True)
 class _Connection:
-    client: aiosmtplib.SMTP
+    link: Link
+    extensions: dict[str, str]   # the EHLO keywords (lower case) and their parameters
     last_used: float
     messages: int = 0
+
+    def supports(self, extension: str) -> bool:
+        return extension in self.extensions
 
 
 class RelayPool:
@@ -245,7 +255,7 @@ class RelayPool:
         """Return a live connection and whether it was reused from the pool."""
         while self._idle:
             conn = self._idle.pop()
-            if conn.client.is_connected and self._fresh_enough(conn):
+            if conn.link.is_connected and self._fresh_enough(conn):
                 self._notify()
                 return conn, True
             self._discard(conn)
@@ -255,6 +265,7 @@ class RelayPool:
         return time.monotonic() - conn.last_used < self.settings.max_idle
 
     async def _connect(self) -> _Connection:
+        """A new connection: aiosmtplib says EHLO (and STARTTLS as configured), then a Link takes it."""
         s = self.settings
         start_tls: bool | None = {"off": False, "opportunistic": None, "required": True}[s.starttls]
         client = aiosmtplib.SMTP(
@@ -264,17 +275,21 @@ class RelayPool:
         try:
             await client.connect(timeout=s.connect_timeout)
             await client.ehlo()
+            transport = client.transport
+            if transport is None or transport.is_closing():
+                raise errors.SMTPServerDisconnected("Connection lost")
         except (TimeoutError, errors.SMTPException, OSError) as exc:
             client.close()
             log.warning("downstream %s unavailable: %s", s.address, _one_line(str(exc)))
-            raise _unavailable() from None
+            raise _unavailable("MAIL") from None
+        link = Link.take(transport, s.timeout)  # type: ignore[arg-type]
         self._open += 1
         self._notify()
-        return _Connection(client, time.monotonic())
+        return _Connection(link, dict(client.esmtp_extensions), time.monotonic())
 
     def release(self, conn: _Connection, reusable: bool) -> None:
         """Give ``conn`` back: kept when it is clean and the pool has room."""
-        if reusable and not self._closed and conn.client.is_connected \
+        if reusable and not self._closed and conn.link.is_connected \
                 and len(self._idle) < self.settings.pool_size:
             conn.last_used = time.monotonic()
             self._idle.append(conn)
@@ -283,13 +298,13 @@ class RelayPool:
             self._discard(conn)
 
     def _discard(self, conn: _Connection) -> None:
-        conn.client.close()
+        conn.link.close()
         self._open -= 1
         self._notify()
 
     def reap(self) -> None:
         """Close idle connections unused for longer than ``max_idle``."""
-        stale = [c for c in self._idle if not (c.client.is_connected and self._fresh_enough(c))]
+        stale = [c for c in self._idle if not (c.link.is_connected and self._fresh_enough(c))]
         for conn in stale:
             self._idle.remove(conn)
             self._discard(conn)
@@ -299,8 +314,8 @@ class RelayPool:
         idle, self._idle = self._idle, []
         for conn in idle:
             try:
-                await asyncio.wait_for(conn.client.quit(), 2)
-            except (TimeoutError, errors.SMTPException, OSError):
+                await asyncio.wait_for(conn.link.command(b"QUIT\r\n"), 2)
+            except (TimeoutError, Lost, OSError):
                 pass
             self._discard(conn)
 
@@ -320,114 +335,150 @@ class Transaction:
         self.detached = False
         self._client: xforward.XForward | None = None
         self._mail: tuple[str, tuple[str, ...]] = ("", ())
+        self._begun = False
         self._pooled = False
 
     @property
     def active(self) -> bool:
-        return self._conn is not None or self.detached
+        return self._begun or self._conn is not None or self.detached
 
     def detach(self) -> None:
-        """Go on without the downstream (unreachable at MAIL): see the module doc."""
+        """Go on without the downstream (unreachable at the first RCPT): see the module doc."""
         self._drop()
         self.detached = True
 
-    async def mail(self, sender: str, options: Sequence[str], client: xforward.XForward | None = None) -> str:
-        """Open the downstream transaction; return the reply for our client.
+    def mail(self, sender: str, options: Sequence[str], client: xforward.XForward | None = None) -> None:
+        """Begin the transaction. The downstream hears it with the first recipient (``rcpt``).
 
         ``client`` (what our client said with XFORWARD) goes to a downstream that offers XFORWARD.
         """
-        conn, reused = await self._pool.acquire()
         self._smtputf8 = "SMTPUTF8" in options
         self._client = client
         self._mail = (sender, tuple(options))
-        self._pooled = reused
-        try:
-            response = await self._mail_on(conn, sender, options)
-        except _LOST:
-            self._pool.release(conn, reusable=False)
-            if not reused:
-                raise _lost() from None
-            conn, self._pooled = await self._pool.acquire()  # the pooled one was stale: once more
-            try:
-                response = await self._mail_on(conn, sender, options)
-            except _LOST:
-                self._pool.release(conn, reusable=False)
-                raise _lost() from None
-            except errors.SMTPResponseException as exc:
-                self._pool.release(conn, reusable=True)
-                raise _refused(exc) from None
-        except errors.SMTPResponseException as exc:
-            await self._pool_back(conn, rset=True)
-            raise _refused(exc) from None
-        self._conn = conn
-        return f"{response.code} {_one_line(response.message)}"
-
-    async def _mail_on(self, conn: _Connection, sender: str, options: Sequence[str]) -> aiosmtplib.SMTPResponse:
-        client = conn.client
-        if self._client is not None and client.supports_extension("xforward"):
-            await self._xforward(client)
-        passed = [o for o in options if self._passes(client, o)]
-        return await _mail(client, sender, passed, self._encoding)
-
-    async def _xforward(self, client: aiosmtplib.SMTP) -> None:
-        assert self._client is not None
-        args = xforward.command(self._client, client.esmtp_extensions.get("xforward", ""))
-        if args is None:
-            return
-        response = await client.execute_command(b"XFORWARD", *args.encode("ascii").split())
-        if response.code != 250:   # the message still goes; only the MTA's log loses the client
-            log.warning("downstream refused XFORWARD: %s %s", response.code, _one_line(response.message))
-
-    @staticmethod
-    def _passes(client: aiosmtplib.SMTP, option: str) -> bool:
-        upper = option.upper()
-        if upper.startswith("SIZE="):
-            return client.supports_extension("size")
-        extension = _PASSED_MAIL_OPTIONS.get(upper)
-        if extension is None:
-            return False
-        return not extension or client.supports_extension(extension)
+        self._begun = True
 
     @property
     def _encoding(self) -> str:
         return "utf-8" if self._smtputf8 else "ascii"
 
-    async def rcpt(self, recipient: str, again: bool = True) -> str:
+    def _mail_line(self, conn: _Connection) -> bytes:
+        sender, options = self._mail
+        return _line(b"MAIL", b"FROM:" + _quoted(sender, self._encoding),
+                     *[o for o in options if self._passes(conn, o)])
+
+    def _rcpt_line(self, recipient: str) -> bytes:
+        return _line(b"RCPT", b"TO:" + _quoted(recipient, self._encoding))
+
+    def _xforward_line(self, conn: _Connection) -> bytes | None:
+        if self._client is None or not conn.supports("xforward"):
+            return None
+        args = xforward.command(self._client, conn.extensions.get("xforward", ""))
+        return None if args is None else _line("XFORWARD", args)
+
+    @staticmethod
+    def _passes(conn: _Connection, option: str) -> bool:
+        upper = option.upper()
+        if upper.startswith("SIZE="):
+            return conn.supports("size")
+        extension = _PASSED_MAIL_OPTIONS.get(upper)
+        if extension is None:
+            return False
+        return not extension or conn.supports(extension)
+
+    async def _exchange(self, conn: _Connection, lines: list[bytes], needed: tuple[tuple[int, ...], ...]
+                        ) -> list[Reply]:
+        """``lines`` in one write where the downstream offers PIPELINING, and their replies;
+        else one at a time, stopping after the first reply not in its ``needed`` codes."""
+        link = conn.link
+        if len(lines) > 1 and conn.supports("pipelining"):
+            return await link.command(b"".join(lines), len(lines))
+        got: list[Reply] = []
+        for line, codes in zip(lines, needed, strict=True):
+            got.append((await link.command(line))[0])
+            if got[-1].code not in codes:
+                break
+        return got
+
+    async def _open_on(self, conn: _Connection, recipients: Sequence[str], data: bool = False) -> None:
+        """[XFORWARD,] MAIL, the RCPT of each of ``recipients`` [and DATA] on ``conn``: _Refused
+        for the first refusal but XFORWARD's (the MAIL's own, whatever the RCPTs heard)."""
+        lines: list[bytes] = []
+        needed: list[tuple[int, ...]] = []
+        forward = self._xforward_line(conn)
+        if forward is not None:
+            lines.append(forward)
+            needed.append((250,) + tuple(range(400, 600)))   # refused: logged, the message still goes
+        lines.append(self._mail_line(conn))
+        needed.append((250,))
+        for recipient in recipients:
+            lines.append(self._rcpt_line(recipient))
+            needed.append((250, 251))
+        if data:
+            lines.append(b"DATA\r\n")
+            needed.append((354,))
+        got = await self._exchange(conn, lines, tuple(needed))
+        if forward is not None:
+            if got[0].code != 250:   # the message still goes; only the MTA's log loses the client
+                log.warning("downstream refused XFORWARD: %s %s", got[0].code, _one_line(got[0].message))
+            got, needed = got[1:], needed[1:]
+        commands = ("MAIL", *["RCPT"] * len(recipients), "DATA")
+        for reply, codes, command in zip(got, needed, commands, strict=False):
+            _expect(reply, *codes, command=command)
+
+    async def rcpt(self, recipient: str) -> str:
         """Ask the downstream about one recipient; return its answer for our client.
 
-        A refusal comes back as a RelayError whose reply is for this recipient only.
-        A pooled connection the downstream closed just after our MAIL is replaced
-        (MAIL again on another) before the first recipient, not an error.
+        The first one opens the downstream transaction (MAIL with it). A
+        refusal comes back as a RelayError whose reply is for this recipient
+        only; one whose ``stage`` is "MAIL" says the transaction could not be
+        opened (unreachable, lost, or our MAIL refused), for every recipient.
         """
         if self.detached:
             self.accepted.append(recipient)
             return replies.R250_RECIPIENT_OK.format()
-        conn = self._require()
+        if self._conn is None:
+            return await self._open(recipient)
+        conn = self._conn
         try:
-            response = await _rcpt(conn.client, recipient, self._encoding)
-        except errors.SMTPResponseException as exc:
+            reply = _expect((await conn.link.command(self._rcpt_line(recipient)))[0], 250, 251)
+        except _Refused as exc:
             raise _refused(exc) from None
         except _LOST:
+            pooled = self._pooled and not self.accepted
             self._drop()
-            if not (again and self._pooled and not self.accepted):
+            if not pooled:
                 raise _lost() from None
-            await self._reopen()
-            return await self.rcpt(recipient, again=False)
+            return await self._open(recipient)   # nothing taken on it yet: open again on another
         self.accepted.append(recipient)
-        return f"{response.code} {_one_line(response.message)}"
+        return f"{reply.code} {_one_line(reply.message)}"
 
-    async def _reopen(self) -> None:
-        """MAIL again on another connection (the pooled one closed under us)."""
-        conn, self._pooled = await self._pool.acquire()
-        try:
-            await self._mail_on(conn, *self._mail)
-        except _LOST:
-            self._pool.release(conn, reusable=False)
-            raise _lost() from None
-        except errors.SMTPResponseException:
-            await self._pool_back(conn, rset=True)
-            raise _lost() from None
-        self._conn = conn
+    async def _open(self, recipient: str) -> str:
+        """MAIL and the first RCPT on a connection of the pool; a pooled one the downstream
+        closed is replaced once."""
+        if not self._begun:
+            raise RelayError(replies.R451_INTERNAL.format(), "internal")
+        for retry in (False, True):
+            conn, reused = await self._pool.acquire()   # RelayError unavailable, stage MAIL
+            try:
+                await self._open_on(conn, (recipient,))
+            except _LOST:
+                self._pool.release(conn, reusable=False)
+                if reused and not retry:
+                    continue
+                raise _lost("MAIL") from None
+            except _Refused as exc:
+                if exc.command == "MAIL":
+                    await self._pool_back(conn, rset=True)
+                    raise _refused(exc, "MAIL") from None
+                self._conn, self._pooled = conn, reused   # MAIL taken, this recipient refused
+                raise _refused(exc) from None
+            except BaseException:
+                self._pool.release(conn, reusable=False)
+                raise
+            break
+        self._conn, self._pooled = conn, reused
+        self.accepted.append(recipient)
+        return replies.R250_RECIPIENT_OK.format()
 
     async def data(self, message: bytes, head: bytes = b"") -> str:
         """Send the message, after ``head`` (whole lines: our trace headers, not
@@ -443,15 +494,16 @@ class Transaction:
         if self.detached:
             self.detached = False
             self.accepted = []
+            self._begun = False
             raise _unavailable()
         conn = self._require()
         try:
             try:
-                await _data_command(conn.client)
+                await _data_command(conn.link)
             except _LOST:
                 conn = await self._replay()
-            response = await _send_body(conn.client, message, head)
-        except errors.SMTPResponseException as exc:
+            reply = await _send_body(conn.link, message, head)
+        except _Refused as exc:
             await self.reset()
             raise _refused(exc) from None
         except _LOST:
@@ -461,10 +513,11 @@ class Transaction:
             self._drop()
             raise
         self._conn = None
+        self._begun = False
         conn.messages += 1
         self._pool.release(conn, reusable=True)
         self.accepted = []
-        return f"{response.code} {_one_line(response.message)}"
+        return f"{reply.code} {_one_line(reply.message)}"
 
     async def _replay(self) -> _Connection:
         """MAIL, every accepted RCPT and DATA again on another connection (see data)."""
@@ -475,11 +528,8 @@ class Transaction:
         conn, self._pooled = await self._pool.acquire()
         self._conn, self.accepted = conn, recipients
         try:
-            await self._mail_on(conn, *self._mail)
-            for recipient in recipients:
-                await _rcpt(conn.client, recipient, self._encoding)
-            await _data_command(conn.client)
-        except errors.SMTPResponseException:   # the downstream changed its mind: the client retries
+            await self._open_on(conn, recipients, data=True)
+        except _Refused:   # the downstream changed its mind: the client retries
             raise _lost() from None
         return conn
 
@@ -488,19 +538,21 @@ class Transaction:
         conn, self._conn = self._conn, None
         self.accepted = []
         self.detached = False
+        self._begun = False
         if conn is not None:
             await self._pool_back(conn, rset=True)
 
     def abort(self) -> None:
         """Drop the connection without a word (the client went away mid-command)."""
         self._drop()
+        self._begun = False
 
     async def _pool_back(self, conn: _Connection, rset: bool) -> None:
         ok = True
         if rset:
             try:
-                await conn.client.rset()
-            except (TimeoutError, errors.SMTPException, OSError):
+                ok = (await conn.link.command(b"RSET\r\n"))[0].code == 250
+            except (Lost, OSError):
                 ok = False
         self._pool.release(conn, reusable=ok)
 

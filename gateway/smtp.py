@@ -1,8 +1,9 @@
 """The SMTP edge: an aiosmtpd server and handler; SMTP in, the envelope and the
 bytes to gateway.actions, its outcome back as the reply.
 
-MAIL and RCPT are relayed in lockstep to the downstream (gateway.relay), so the
-client hears the downstream's answer for each recipient; after DATA the
+RCPT is relayed in lockstep to the downstream (gateway.relay; MAIL goes with
+the first RCPT), so the client hears the downstream's answer for each
+recipient; after DATA the
 actions read, judge and carry out the message, and 250 means the downstream
 took it (or the quarantine holds it). Any failure answers 4xx: the client
 keeps the message and retries.
@@ -611,13 +612,7 @@ class GatewayHandler:
             return replies.R421_SHUTTING_DOWN.format()
         if server.transaction.active:  # left over from a refused DATA or a new EHLO
             await server.transaction.reset()
-        try:
-            await server.transaction.mail(_path(address), mail_options, server.xforward)
-        except RelayError as exc:
-            relay_failed(self.state.metrics, exc, "MAIL")
-            if exc.reason not in ("unavailable", "lost"):
-                return exc.reply
-            server.transaction.detach()   # holds and blocks need no downstream (gateway.relay)
+        server.transaction.mail(_path(address), mail_options, server.xforward)   # sent with the first RCPT
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         slots.disarm(server)
@@ -630,8 +625,11 @@ class GatewayHandler:
         try:
             await server.transaction.rcpt(address)
         except RelayError as exc:
-            relay_failed(self.state.metrics, exc, "RCPT")
-            return exc.reply
+            relay_failed(self.state.metrics, exc, exc.stage or "RCPT")
+            if exc.stage != "MAIL" or exc.reason not in ("unavailable", "lost"):
+                return exc.reply
+            server.transaction.detach()   # holds and blocks need no downstream (gateway.relay)
+            await server.transaction.rcpt(address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return replies.R250_RECIPIENT_OK.format()

@@ -166,7 +166,7 @@ async def _relay(settings: RelaySettings, sender: str, recipients: Sequence[str]
     if not message.isascii():
         options.append("BODY=8BITMIME")
     try:
-        await transaction.mail(sender, options)
+        transaction.mail(sender, options)
         for recipient in recipients:
             await transaction.rcpt(recipient)
         progress.append("data")

@@ -69,6 +69,7 @@ class SinkHandler:
     data_delay: float = 0.0
     reply_delay: float = 0.0   # keep the message, then answer late (a reply lost in the network)
     close_after_data: bool = False
+    pipelining: bool = True   # offered, as Postfix does (aiosmtpd reads pipelined commands in order)
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
 
@@ -76,6 +77,8 @@ class SinkHandler:
                           responses: list[str]) -> list[str]:
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,

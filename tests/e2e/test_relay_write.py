@@ -27,7 +27,7 @@ def deliver(sink: Sink, messages: list[bytes], head: bytes = b"") -> list[str]:
         replies = []
         for message in messages:   # one pooled connection, message after message
             transaction = Transaction(pool)
-            await transaction.mail("a@citrus.example", [])
+            transaction.mail("a@citrus.example", [])
             await transaction.rcpt("b@citrus.example")
             replies.append(await transaction.data(message, head))
         await pool.close()
