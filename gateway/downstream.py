@@ -84,6 +84,9 @@ class Link(asyncio.Protocol):
         if len(buffer) > MAX_LINE:
             self._fail(Lost("reply line too long"))
             return
+        if buffer and self._expected <= 0:   # the start of a reply nobody asked for
+            self._fail(Lost("unexpected reply"))
+            return
         waiter = self._waiter
         if waiter is not None and len(self._replies) >= self._wanted and not waiter.done():
             waiter.set_result(None)
@@ -109,13 +112,13 @@ class Link(asyncio.Protocol):
         if parsed is None or self._size > MAX_REPLY:
             self._fail(Lost("not an SMTP reply"))
             return False
+        if self._expected <= 0:   # nobody asked: a 421 before closing, say (its first line is enough)
+            self._fail(Lost("unexpected reply"))
+            return False
         code, last, text = parsed
         self._lines.append(text)
         if not last:
             return True
-        if self._expected <= 0:   # nobody asked: a 421 before closing, say
-            self._fail(Lost("unexpected reply"))
-            return False
         self._expected -= 1
         self._replies.append(Reply(code, b"\n".join(self._lines).decode("utf-8", "surrogateescape")))
         self._lines = []
@@ -135,7 +138,9 @@ class Link(asyncio.Protocol):
             self.transport.close()
 
     def _timed_out(self) -> None:
-        self._fail(Lost("timed out"))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():   # not when the replies came in the same pass
+            self._fail(Lost("timed out"))
 
     # --- the client's side ----------------------------------------------------------
 

@@ -92,6 +92,15 @@ class _Refused(Exception):
         self.command = command
 
 
+class _Partial(Lost):
+    """The connection was lost in a group of commands: the replies read before it."""
+
+    def __init__(self, why: str, replies: list[Reply]) -> None:
+        super().__init__(why)
+        self.replies = replies
+        self.mail_taken = False
+
+
 def _expect(reply: Reply, *codes: int, command: str = "") -> Reply:
     if reply.code not in codes:
         raise _Refused(reply, command)
@@ -336,6 +345,7 @@ class Transaction:
         self._client: xforward.XForward | None = None
         self._mail: tuple[str, tuple[str, ...]] = ("", ())
         self._begun = False
+        self._broken = False   # lost after recipients were taken: this transaction can only fail
         self._pooled = False
 
     @property
@@ -356,15 +366,11 @@ class Transaction:
         self._client = client
         self._mail = (sender, tuple(options))
         self._begun = True
+        self._broken = False
 
     @property
     def _encoding(self) -> str:
         return "utf-8" if self._smtputf8 else "ascii"
-
-    def _mail_line(self, conn: _Connection) -> bytes:
-        sender, options = self._mail
-        return _line(b"MAIL", b"FROM:" + _quoted(sender, self._encoding),
-                     *[o for o in options if self._passes(conn, o)])
 
     def _rcpt_line(self, recipient: str) -> bytes:
         return _line(b"RCPT", b"TO:" + _quoted(recipient, self._encoding))
@@ -385,45 +391,66 @@ class Transaction:
             return False
         return not extension or conn.supports(extension)
 
-    async def _exchange(self, conn: _Connection, lines: list[bytes], needed: tuple[tuple[int, ...], ...]
+    async def _exchange(self, conn: _Connection, lines: list[bytes], needed: list[tuple[int, ...] | None]
                         ) -> list[Reply]:
         """``lines`` in one write where the downstream offers PIPELINING, and their replies;
-        else one at a time, stopping after the first reply not in its ``needed`` codes."""
+        else one at a time, stopping after the first reply not in its ``needed`` codes (None:
+        any reply goes on). A lost connection is _Partial, with the replies read before it."""
         link = conn.link
-        if len(lines) > 1 and conn.supports("pipelining"):
-            return await link.command(b"".join(lines), len(lines))
         got: list[Reply] = []
-        for line, codes in zip(lines, needed, strict=True):
-            got.append((await link.command(line))[0])
-            if got[-1].code not in codes:
-                break
+        try:
+            if len(lines) > 1 and conn.supports("pipelining"):
+                link.write((b"".join(lines),), len(lines))
+                for _ in lines:   # one at a time: what was answered before a loss is known
+                    got.extend(await link.read(1))
+                return got
+            for line, codes in zip(lines, needed, strict=True):
+                got.extend(await link.command(line))
+                if codes is not None and got[-1].code not in codes:
+                    break
+        except Lost as exc:
+            raise _Partial(str(exc), got) from None
         return got
 
-    async def _open_on(self, conn: _Connection, recipients: Sequence[str], data: bool = False) -> None:
-        """[XFORWARD,] MAIL, the RCPT of each of ``recipients`` [and DATA] on ``conn``: _Refused
-        for the first refusal but XFORWARD's (the MAIL's own, whatever the RCPTs heard)."""
-        lines: list[bytes] = []
-        needed: list[tuple[int, ...]] = []
+    async def _open_on(self, conn: _Connection, lines: list[bytes], recipients: int, data: bool = False) -> None:
+        """[XFORWARD,] MAIL (``lines``, made by ``_opening``), the RCPT of ``recipients``
+        recipients [and DATA] on ``conn``: _Refused for the first refusal but XFORWARD's (the
+        MAIL's own, whatever the RCPTs heard); _Partial when the connection is lost, its
+        ``mail_taken`` set when the MAIL had been answered 250."""
         forward = self._xforward_line(conn)
-        if forward is not None:
-            lines.append(forward)
-            needed.append((250,) + tuple(range(400, 600)))   # refused: logged, the message still goes
-        lines.append(self._mail_line(conn))
-        needed.append((250,))
-        for recipient in recipients:
-            lines.append(self._rcpt_line(recipient))
-            needed.append((250, 251))
+        commands = ["MAIL", *["RCPT"] * recipients] + (["DATA"] if data else [])
+        needed: list[tuple[int, ...] | None] = [(250,), *[(250, 251)] * recipients]
         if data:
-            lines.append(b"DATA\r\n")
             needed.append((354,))
-        got = await self._exchange(conn, lines, tuple(needed))
+        lines = [self._mail_options(conn, lines[0]), *lines[1:]] + ([b"DATA\r\n"] if data else [])
+        if forward is not None:   # refused or not, the message goes: only the MTA's log loses the client
+            lines, needed = [forward, *lines], [None, *needed]
+        try:
+            got = await self._exchange(conn, lines, needed)
+        except _Partial as exc:
+            answered = exc.replies[1:] if forward is not None else exc.replies
+            exc.mail_taken = bool(answered) and answered[0].code == 250
+            raise
         if forward is not None:
-            if got[0].code != 250:   # the message still goes; only the MTA's log loses the client
+            if got[0].code != 250:
                 log.warning("downstream refused XFORWARD: %s %s", got[0].code, _one_line(got[0].message))
             got, needed = got[1:], needed[1:]
-        commands = ("MAIL", *["RCPT"] * len(recipients), "DATA")
         for reply, codes, command in zip(got, needed, commands, strict=False):
-            _expect(reply, *codes, command=command)
+            if codes is not None:
+                _expect(reply, *codes, command=command)
+        if len(got) != len(commands):   # stopped early without a refusal: never goes on unanswered
+            raise _Partial("a command went unanswered", got)
+
+    def _opening(self, recipients: Sequence[str]) -> list[bytes]:
+        """MAIL (without its options, which depend on the connection) and the RCPT lines: made
+        before a connection is taken, so an address no command line may hold costs none."""
+        sender, _ = self._mail
+        return [_line(b"MAIL", b"FROM:" + _quoted(sender, self._encoding)),
+                *[self._rcpt_line(r) for r in recipients]]
+
+    def _mail_options(self, conn: _Connection, mail: bytes) -> bytes:
+        passed = [o for o in self._mail[1] if self._passes(conn, o)]
+        return mail[:-2] + b"".join(b" " + _line(o)[:-2] for o in passed) + b"\r\n" if passed else mail
 
     async def rcpt(self, recipient: str) -> str:
         """Ask the downstream about one recipient; return its answer for our client.
@@ -431,22 +458,27 @@ class Transaction:
         The first one opens the downstream transaction (MAIL with it). A
         refusal comes back as a RelayError whose reply is for this recipient
         only; one whose ``stage`` is "MAIL" says the transaction could not be
-        opened (unreachable, lost, or our MAIL refused), for every recipient.
+        opened (unreachable, lost before our MAIL was answered, or our MAIL
+        refused), for every recipient.
         """
         if self.detached:
             self.accepted.append(recipient)
             return replies.R250_RECIPIENT_OK.format()
+        if self._broken:
+            raise _lost()
         if self._conn is None:
             return await self._open(recipient)
         conn = self._conn
+        line = self._rcpt_line(recipient)
         try:
-            reply = _expect((await conn.link.command(self._rcpt_line(recipient)))[0], 250, 251)
+            reply = _expect((await conn.link.command(line))[0], 250, 251)
         except _Refused as exc:
             raise _refused(exc) from None
         except _LOST:
-            pooled = self._pooled and not self.accepted
+            again = self._pooled and not self.accepted
             self._drop()
-            if not pooled:
+            if not again:   # recipients taken on it would not get the message: no more for this one
+                self._broken = True
                 raise _lost() from None
             return await self._open(recipient)   # nothing taken on it yet: open again on another
         self.accepted.append(recipient)
@@ -457,10 +489,16 @@ class Transaction:
         closed is replaced once."""
         if not self._begun:
             raise RelayError(replies.R451_INTERNAL.format(), "internal")
+        lines = self._opening((recipient,))
         for retry in (False, True):
             conn, reused = await self._pool.acquire()   # RelayError unavailable, stage MAIL
             try:
-                await self._open_on(conn, (recipient,))
+                await self._open_on(conn, lines, 1)
+            except _Partial as exc:
+                self._pool.release(conn, reusable=False)
+                if reused and not retry:
+                    continue
+                raise _lost("" if exc.mail_taken else "MAIL") from None
             except _LOST:
                 self._pool.release(conn, reusable=False)
                 if reused and not retry:
@@ -492,10 +530,11 @@ class Transaction:
         connection is a 451 (the client retries), never a second attempt here.
         """
         if self.detached:
-            self.detached = False
-            self.accepted = []
-            self._begun = False
+            self._end()
             raise _unavailable()
+        if self._broken:
+            self._end()
+            raise _lost()
         conn = self._require()
         try:
             try:
@@ -507,10 +546,10 @@ class Transaction:
             await self.reset()
             raise _refused(exc) from None
         except _LOST:
-            self._drop()
+            self._end()
             raise _lost() from None
         except BaseException:  # cancelled mid-DATA: the connection is in an unknown state
-            self._drop()
+            self._end()
             raise
         self._conn = None
         self._begun = False
@@ -525,10 +564,11 @@ class Transaction:
         self._drop()
         if not pooled:
             raise _lost()
+        lines = self._opening(recipients)
         conn, self._pooled = await self._pool.acquire()
         self._conn, self.accepted = conn, recipients
         try:
-            await self._open_on(conn, recipients, data=True)
+            await self._open_on(conn, lines, len(recipients), data=True)
         except _Refused:   # the downstream changed its mind: the client retries
             raise _lost() from None
         return conn
@@ -536,25 +576,27 @@ class Transaction:
     async def reset(self) -> None:
         """Abandon the downstream transaction (RSET) and give the connection back."""
         conn, self._conn = self._conn, None
-        self.accepted = []
-        self.detached = False
-        self._begun = False
+        self._end()
         if conn is not None:
             await self._pool_back(conn, rset=True)
 
     def abort(self) -> None:
         """Drop the connection without a word (the client went away mid-command)."""
+        self._end()
+
+    def _end(self) -> None:
+        """The transaction is over: its connection (if any) dropped, nothing of it kept."""
         self._drop()
-        self._begun = False
+        self._begun = self._broken = False
 
     async def _pool_back(self, conn: _Connection, rset: bool) -> None:
-        ok = True
-        if rset:
-            try:
-                ok = (await conn.link.command(b"RSET\r\n"))[0].code == 250
-            except (Lost, OSError):
-                ok = False
-        self._pool.release(conn, reusable=ok)
+        ok = False
+        try:
+            ok = not rset or (await conn.link.command(b"RSET\r\n"))[0].code == 250
+        except (Lost, OSError):
+            ok = False
+        finally:   # cancelled in the RSET too: the link is closed (Link.read), and counted out
+            self._pool.release(conn, reusable=ok)
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

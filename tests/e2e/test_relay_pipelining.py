@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from gateway import xforward
 from gateway.config import HostPort, RelaySettings
 from gateway.relay import RelayError, RelayPool, Transaction
 from tests.e2e.harness import Gateway, Sink, SinkHandler
@@ -29,7 +30,9 @@ class Scripted:
     mail_reply: bytes = b"250 2.1.0 Ok\r\n"
     refuse: dict[bytes, bytes] = field(default_factory=dict)   # RCPT address -> reply
     piecemeal: bool = False   # every reply written a few bytes at a time
-    silent_at: bytes = b""    # a command never answered
+    silent_at: bytes = b""    # a command not answered, nor any after it
+    close_at: bytes = b""     # a command answered by closing the connection
+    xforward_reply: bytes = b""   # offer XFORWARD and answer it so
     idle_reply: bytes = b""   # written, unasked, after each delivery
     reads: list[bytes] = field(default_factory=list)
     messages: list[bytes] = field(default_factory=list)
@@ -66,6 +69,7 @@ class Scripted:
         await self._say(writer, b"220 scripted ESMTP\r\n")
         buffer = b""
         body: bytes | None = None
+        mute = False   # from silent_at on, nothing is answered
         while True:
             data = await reader.read(65536)
             if not data:
@@ -88,9 +92,15 @@ class Scripted:
                 buffer = rest
                 verb = line[:4].upper()
                 if self.silent_at and line.startswith(self.silent_at):
+                    mute = True
+                if mute:
                     continue
+                if self.close_at and line.startswith(self.close_at):
+                    writer.close()
+                    return
                 if verb == b"EHLO":
                     offer = b"250-PIPELINING\r\n" if self.pipelining else b""
+                    offer += b"250-XFORWARD NAME ADDR\r\n" if self.xforward_reply else b""
                     await self._say(writer, b"250-scripted\r\n" + offer + b"250 8BITMIME\r\n")
                 elif verb == b"MAIL":
                     await self._say(writer, self.mail_reply)
@@ -100,6 +110,8 @@ class Scripted:
                 elif verb == b"DATA":
                     body = b""
                     await self._say(writer, b"354 go ahead\r\n")
+                elif verb == b"XFOR":
+                    await self._say(writer, self.xforward_reply)
                 elif verb == b"QUIT":
                     await self._say(writer, b"221 bye\r\n")
                     writer.close()
@@ -193,18 +205,22 @@ def test_replies_cut_anywhere_are_read_in_order() -> None:
     assert script.connections == 1
 
 
-def test_an_unasked_reply_retires_the_connection() -> None:
-    script = Scripted(idle_reply=b"421 4.4.2 idle too long\r\n")
+@pytest.mark.parametrize("unasked", [b"421 4.4.2 idle too long\r\n", b"421-4.4.2 idle\r\n", b"421 4.4"])
+def test_an_unasked_reply_retires_the_connection(unasked: bytes) -> None:
+    script = Scripted(idle_reply=unasked, pipelining=False)
     outcomes = relay(script, [("a@citrus.example", ["b@citrus.example"])] * 3)
     assert outcomes == ["250 2.0.0 queued"] * 3   # never the 421 as the next MAIL's answer
     assert script.connections == 3
     assert len(script.messages) == 3
 
 
-def test_a_downstream_that_never_answers_is_lost() -> None:
-    script = Scripted(silent_at=b"RCPT")
+@pytest.mark.parametrize(("silent", "stage"), [(b"MAIL", "MAIL"), (b"RCPT", "")])
+def test_a_downstream_that_never_answers_is_lost(silent: bytes, stage: str) -> None:
+    """Before its MAIL is answered, the transaction cannot open (the edge goes on detached); after
+    it, only this recipient is lost (451)."""
+    script = Scripted(silent_at=silent)
     outcomes = relay(script, [("a@citrus.example", ["b@citrus.example"])], timeout=0.5)
-    assert outcomes == ["MAIL lost 451 4.4.2 Downstream connection lost or timed out, try again later"]
+    assert outcomes == [f"{stage} lost 451 4.4.2 Downstream connection lost or timed out, try again later"]
 
 
 @dataclass
@@ -264,3 +280,67 @@ def test_a_wait_cut_short_never_leaves_its_reply_for_the_next_command() -> None:
         return got
     assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
     assert script.connections == 2   # the interrupted connection was not given back
+
+
+def test_a_connection_lost_after_recipients_were_taken_fails_the_transaction() -> None:
+    script = Scripted(close_at=b"RCPT TO:<gone@")
+
+    async def main() -> list[str]:
+        server = await script.start()
+        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+        transaction = Transaction(pool)
+        transaction.mail("a@citrus.example", [])
+        got = [await transaction.rcpt("b@citrus.example")]
+        for step in (lambda: transaction.rcpt("gone@citrus.example"), lambda: transaction.rcpt("c@citrus.example"),
+                     lambda: transaction.data(b"Subject: x\r\n\r\nhello\r\n")):
+            try:
+                got.append(await step())
+            except RelayError as exc:
+                got.append(f"{exc.stage!r} {exc.reason}")
+        got.append(f"active={transaction.active}")
+        await pool.close()
+        await script.stop(server)
+        return got
+    # never a delivery to c alone, which b (told 250) would miss
+    assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "'' lost", "'' lost", "'' lost", "active=False"]
+    assert not script.messages
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_an_odd_answer_to_xforward_still_opens_the_transaction(pipelining: bool) -> None:
+    script = Scripted(pipelining=pipelining, xforward_reply=b"252 2.0.0 noted\r\n")
+
+    async def main() -> list[str]:
+        server = await script.start()
+        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+        transaction = Transaction(pool)
+        transaction.mail("a@citrus.example", [], xforward.XForward(name="pc.citrus.example", addr="192.0.2.7"))
+        got = [await transaction.rcpt("b@citrus.example"),
+               await transaction.data(b"Subject: x\r\n\r\nhello\r\n")]
+        await pool.close()
+        await script.stop(server)
+        return got
+    assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
+    assert script.messages == [b"Subject: x\r\n\r\nhello\r\n"]
+    assert b"XFORWARD NAME=pc.citrus.example ADDR=192.0.2.7" in b"".join(script.reads)
+
+
+def test_a_reset_cut_short_is_counted_out_of_the_pool() -> None:
+    script = Scripted(silent_at=b"RSET")
+
+    async def main() -> tuple[int, int]:
+        server = await script.start()
+        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+        transaction = Transaction(pool)
+        transaction.mail("a@citrus.example", [])
+        await transaction.rcpt("b@citrus.example")
+        resetting = asyncio.ensure_future(transaction.reset())
+        await asyncio.sleep(0.2)
+        resetting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await resetting
+        counts = (pool.open_connections, pool.idle_connections)
+        await pool.close()
+        await script.stop(server)
+        return counts
+    assert asyncio.run(main()) == (0, 0)
