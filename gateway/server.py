@@ -1,5 +1,15 @@
 """Running the gateway: one worker process (event loop, SMTP server, pool), or a
-supervisor with N workers sharing the listening port through SO_REUSEPORT.
+supervisor with N workers sharing one listening socket.
+
+The supervisor binds the SMTP port and hands the socket to every worker it
+starts: the workers take connections from one accept queue, so a new
+connection goes to whichever worker asks first, an idle one rather than one
+busy with a batch of scans (with a socket each, SO_REUSEPORT dealt
+connections by a hash of their addresses: with 20 clients opening a
+connection per message, one worker waited while the other had a queue, and
+the cores were idle 8% of the time). Connections queued when a worker dies
+are taken by the others. The socket still has SO_REUSEPORT, so a gateway
+starting while an earlier one drains can bind the port (gateway.lifecycle).
 
 Signals: SIGTERM/SIGINT stop accepting, let sessions in flight finish (up to
 ``shutdown_grace``) and exit 0; SIGHUP reloads the configuration, and an
@@ -23,6 +33,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -91,7 +102,8 @@ def _run(launch: Launch, settings: config.Settings) -> int:
 _GC_YOUNG = 10_000
 
 
-def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
+def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool,
+               listener: socket.socket | None = None) -> int:
     """One worker: the event loop (uvloop where available) until SIGTERM."""
     runner: Callable[[Coroutine[Any, Any, int]], int]
     try:
@@ -99,10 +111,11 @@ def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_p
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         runner = asyncio.run
-    return runner(_serve(launch, settings, registry, reuse_port))
+    return runner(_serve(launch, settings, registry, reuse_port, listener))
 
 
-async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool) -> int:
+async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool,
+                 listener: socket.socket | None = None) -> int:
     from gateway.metrics import Metrics  # noqa: PLC0415 - see the docstring
     from gateway.smtp import GatewayHandler, GatewaySMTP, GatewayState, default_hostname  # noqa: PLC0415 - loads the metrics
 
@@ -116,7 +129,8 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     state.offload.warm((scanproc.warm, (state.generation, settings, launch.config_dir)))
     loop = asyncio.get_running_loop()
     backlog = settings.smtp.backlog
-    sock = listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
+    # the supervisor's socket (shared by every worker), else one of its own
+    sock = listener if listener is not None else listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
     # create_server listens again on the socket it is given: with its default
     # backlog (100) unless told.
     server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock, backlog=backlog)
@@ -199,6 +213,7 @@ class Supervisor:
         self.signals: list[int] = []
         self.slots = lifecycle.Slots(count, _HEALTHY_SECONDS, _CRASH_LOOP_RESTARTS)
         self.crash_loop = False
+        self.listener: socket.socket | None = None   # the SMTP socket every worker gets
 
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
@@ -211,24 +226,30 @@ class Supervisor:
         self.hub = systemd.WorkerHub()
         siem.install(self.settings.siem, http.registry)
         try:
-            self._check_port()
+            # Bound here, so a port in use fails the start with a clear error.
+            self.listener = listening_socket(self.settings.smtp.listen, reuse_port=True,
+                                             backlog=self.settings.smtp.backlog)
             for _ in range(self.count):
                 self.workers.append(self._spawn())
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, lambda number, _frame: self.signals.append(number))
             return self._watch()
         finally:
+            self._close_listener()
             self.hub.close()
             http.shutdown()
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
-    def _check_port(self) -> None:
-        # Fail at start, with a clear error, when the port is taken.
-        listening_socket(self.settings.smtp.listen, reuse_port=True).close()
+    def _close_listener(self) -> None:
+        """Our copy of the SMTP socket: once the workers close theirs, new connections are refused."""
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
     def _spawn(self) -> Any:
+        # The socket goes with the worker's arguments: multiprocessing passes its descriptor.
         process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
-                                       args=(self.launch, self.settings.log_level, os.getpid()),
+                                       args=(self.launch, self.settings.log_level, os.getpid(), self.listener),
                                        daemon=False)
         process.start()
         self.started[process.pid or 0] = time.monotonic()
@@ -256,6 +277,7 @@ class Supervisor:
         if number in (signal.SIGTERM, signal.SIGINT):
             self.stopping = True
             self.hub.stopping()
+            self._close_listener()   # no worker is started from now on
             number = signal.SIGTERM
         elif number == signal.SIGHUP:
             try:   # the workers reload themselves; /readyz, served here, follows
@@ -290,7 +312,7 @@ class Supervisor:
             self.workers[index] = self._spawn()
 
 
-def _worker_main(launch: Launch, log_level: str, supervisor: int) -> None:
+def _worker_main(launch: Launch, log_level: str, supervisor: int, listener: socket.socket | None = None) -> None:
     from prometheus_client import CollectorRegistry  # noqa: PLC0415 - see the docstring
 
     lifecycle.die_with_parent(supervisor)
@@ -306,7 +328,7 @@ def _worker_main(launch: Launch, log_level: str, supervisor: int) -> None:
     siem.install(settings.siem, registry)
     lock = lifecycle.hold_worker_lock(settings.data_dir)
     try:
-        code = run_worker(launch, settings, registry, reuse_port=True)
+        code = run_worker(launch, settings, registry, reuse_port=True, listener=listener)
     finally:
         lock.close()
     siem.shutdown()

@@ -40,7 +40,7 @@ def test_held_gauge_is_the_store_count_across_workers_and_gateways(
     first = start_gateway(sink.port, workers=2)
     db = first.workdir / "var" / "quarantine.sqlite"
     key = first.workdir / "var" / "quarantine.key"
-    for _ in range(12):      # separate connections: SO_REUSEPORT spreads them over both workers
+    for _ in range(12):      # separate connections: both workers take them from the shared socket
         hold(first)
     assert settles_at(first, 12) == 12
     second = start_gateway(sink.port, {"quarantine": {"url": f"sqlite:///{db}", "key_file": str(key)}})

@@ -93,6 +93,23 @@ def test_an_early_worker_crash_restarts_that_worker(sink: Sink, start_gateway: S
     gateway.wait_log("worker exited; starting another")
 
 
+def test_connections_go_to_the_worker_left_while_one_is_dead(sink: Sink, start_gateway: StartGateway) -> None:
+    """The workers share one listening socket: with a socket each (SO_REUSEPORT), a connection
+    hashed to a dead worker's was refused until its restart listened again."""
+    gateway = start_gateway(sink.port, workers=2)
+    assert gateway.process is not None
+    supervisor = gateway.process.pid
+    assert wait_until(lambda: len({e["pid"] for e in gateway.log_entries() if e.get("msg") == "listening"}) == 2, 30)
+    first, second = workers_of(supervisor)
+    os.kill(first, signal.SIGSTOP)    # alive but taking nothing: no restart comes to help
+    try:
+        assert [deliver(gateway) for _ in range(12)] == [250] * 12   # each on a connection of its own
+    finally:
+        os.kill(first, signal.SIGCONT)
+    pids = [e["pid"] for e in gateway.log_entries() if e.get("msg") == "message"]
+    assert set(pids) == {second}
+
+
 def test_only_a_crash_loop_of_every_worker_stops_the_service(sink: Sink, tmp_path: Path) -> None:
     gateway = Gateway(tmp_path / "gw", sink.port, workers=2)
     gateway.write_config()

@@ -71,7 +71,7 @@ def _gateway(tmp: Path, sink: Sink, **sections: object) -> Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(sink: Sink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    # One worker: with two, SO_REUSEPORT may hand two clients to different
+    # One worker: with two, the shared socket may hand two clients to different
     # processes, and a stalled event loop would go unnoticed.
     server = _gateway(tmp_path_factory.mktemp("hostile"), sink, workers=1,
                       smtp={"pre_mail_timeout": 2, "min_data_rate": 2000, "data_rate_grace": 2,
