@@ -140,7 +140,7 @@ def free_port() -> int:
 
 
 def listeners(port: int) -> int:
-    """How many sockets listen on ``port`` (several with SO_REUSEPORT)."""
+    """How many sockets listen on ``port``."""
     wanted = f":{port:04X}"
     with open("/proc/net/tcp") as table:
         return sum(1 for line in table.readlines()[1:]
@@ -154,6 +154,17 @@ def wait_listening(port: int, count: int, process: subprocess.Popen[bytes], what
             raise HarnessError(f"{what} exited with status {process.returncode} before listening")
         if time.monotonic() > deadline:
             raise HarnessError(f"{what} did not listen on port {port} within {START_SECONDS} s")
+        time.sleep(0.05)
+
+
+def wait_logged(path: Path, text: str, count: int, process: subprocess.Popen[bytes], what: str) -> None:
+    """Wait until ``count`` lines of the log at ``path`` hold ``text``."""
+    deadline = time.monotonic() + START_SECONDS
+    while path.read_text(errors="replace").count(text) < count:
+        if process.poll() is not None:
+            raise HarnessError(f"{what} exited with status {process.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise HarnessError(f"{what} did not log {count} times {text} within {START_SECONDS} s")
         time.sleep(0.05)
 
 
@@ -286,7 +297,9 @@ class Target:
         process = subprocess.Popen(command, stdout=log, stderr=log, cwd=workdir)
         log.close()
         try:
-            wait_listening(port, self.workers, process, self.name)
+            wait_listening(port, 1, process, self.name)
+            if self.name != "bare relay":   # the supervisor listens first; each worker logs when it serves
+                wait_logged(workdir / f"{self.name}.log", '"msg": "listening"', self.workers, process, self.name)
         except HarnessError:
             stop(process, grace=5)  # never leave a half-started relay behind
             raise
