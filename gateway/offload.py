@@ -49,12 +49,14 @@ import contextvars
 import functools
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from gateway import lifecycle
 from gateway.bytescan import Occurs
 
 log = logging.getLogger("dlp.offload")
@@ -153,7 +155,10 @@ class Offload:
 
     def _processes(self) -> ProcessPoolExecutor:
         if self._procs is None:
-            self._procs = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"))
+            # A scan process ends with its worker, even one killed with SIGKILL (the OOM killer):
+            # else it would wait on its own pipe for ever.
+            self._procs = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"),
+                                              initializer=lifecycle.die_with_parent, initargs=(os.getpid(),))
         return self._procs
 
     def _stop_processes(self, kill: bool = False) -> None:

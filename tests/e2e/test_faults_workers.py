@@ -135,3 +135,16 @@ def test_sigterm_stops_a_single_worker_gateway(sink: Sink, start_gateway: StartG
     gateway = start_gateway(sink.port, workers=workers)
     assert deliver(gateway) == 250
     assert gateway.stop() == 0
+
+
+def test_the_scan_process_ends_with_a_killed_worker(sink: Sink, start_gateway: StartGateway) -> None:
+    """A worker killed with SIGKILL (the OOM killer) takes its scan process with it: else that
+    process waited on its own pipe for ever."""
+    gateway = start_gateway(sink.port, workers=1)   # the worker is the gateway process
+    assert gateway.process is not None
+    worker = gateway.process.pid
+    assert wait_until(lambda: len(workers_of(worker)) == 1, 60), "the scan process did not start"
+    (scan,) = workers_of(worker)
+    gateway.process.kill()
+    gateway.process.wait()
+    assert wait_until(lambda: not alive(scan), 10), "the scan process outlived its worker"
