@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +20,7 @@ from gateway.relay import RelayError, RelayPool, Transaction
 from tests.e2e.harness import Gateway, Sink, SinkHandler
 
 StartGateway = Callable[..., Gateway]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -121,31 +122,46 @@ class Scripted:
         writer.close()
 
 
-def relay(script: Scripted, transactions: list[tuple[str, list[str]]], timeout: float = 5) -> list[str]:
-    """Each (sender, recipients) through one pool to ``script``: each transaction's
-    outcome (the DATA reply, or the first RelayError as "stage reason reply")."""
-    async def main() -> list[str]:
+def against(script: Scripted, scenario: Callable[[RelayPool], Awaitable[_T]], timeout: float = 5) -> _T:
+    """``scenario`` with a pool to ``script``, both started for it and closed after it."""
+    async def main() -> _T:
         server = await script.start()
         pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off",
                                        timeout=timeout))
-        outcomes = []
         try:
-            for sender, recipients in transactions:
-                transaction = Transaction(pool)
-                transaction.mail(sender, [])
-                try:
-                    for recipient in recipients:
-                        await transaction.rcpt(recipient)
-                    outcomes.append(await transaction.data(b"Subject: x\r\n\r\nhello\r\n"))
-                except RelayError as exc:
-                    outcomes.append(f"{exc.stage} {exc.reason} {exc.reply}")
-                    await transaction.reset()
-                await asyncio.sleep(0.05)   # an unasked reply arrives while the connection is idle
+            return await scenario(pool)
         finally:
             await pool.close()
             await script.stop(server)
-        return outcomes
     return asyncio.run(main())
+
+
+def relay(script: Scripted, transactions: list[tuple[str, list[str]]], timeout: float = 5) -> list[str]:
+    """Each (sender, recipients) through one pool to ``script``: each transaction's
+    outcome (the DATA reply, or the first RelayError as "stage reason reply")."""
+    async def scenario(pool: RelayPool) -> list[str]:
+        outcomes = []
+        for sender, recipients in transactions:
+            transaction = Transaction(pool)
+            transaction.mail(sender, [])
+            try:
+                for recipient in recipients:
+                    await transaction.rcpt(recipient)
+                outcomes.append(await transaction.data(b"Subject: x\r\n\r\nhello\r\n"))
+            except RelayError as exc:
+                outcomes.append(f"{exc.stage} {exc.reason} {exc.reply}")
+                await transaction.reset()
+            await asyncio.sleep(0.05)   # an unasked reply arrives while the connection is idle
+        return outcomes
+    return against(script, scenario, timeout)
+
+
+async def _outcome(step: Awaitable[str]) -> str:
+    """What a step answered, or its RelayError as "stage reason"."""
+    try:
+        return await step
+    except RelayError as exc:
+        return f"{exc.stage!r} {exc.reason}"
 
 
 def _mail_with_rcpt(reads: list[bytes]) -> list[bool]:
@@ -179,9 +195,7 @@ def test_a_refused_sender_is_refused_at_the_first_rcpt(pipelining: bool) -> None
 def test_a_refused_recipient_leaves_the_transaction_open_for_the_next() -> None:
     script = Scripted(refuse={b"<gone@citrus.example>": b"550 5.1.1 No such user\r\n"})
 
-    async def main() -> list[str]:
-        server = await script.start()
-        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+    async def scenario(pool: RelayPool) -> list[str]:
         transaction = Transaction(pool)
         transaction.mail("a@citrus.example", [])
         got = []
@@ -191,10 +205,8 @@ def test_a_refused_recipient_leaves_the_transaction_open_for_the_next() -> None:
             got.append(f"{exc.stage!r} {exc.reason} {exc.reply}")
         got.append(await transaction.rcpt("b@citrus.example"))
         got.append(await transaction.data(b"Subject: x\r\n\r\nhello\r\n"))
-        await pool.close()
-        await script.stop(server)
         return got
-    assert asyncio.run(main()) == ["'' refused 550 5.1.1 No such user", "250 2.1.5 Ok", "250 2.0.0 queued"]
+    assert against(script, scenario) == ["'' refused 550 5.1.1 No such user", "250 2.1.5 Ok", "250 2.0.0 queued"]
     assert script.messages == [b"Subject: x\r\n\r\nhello\r\n"]
 
 
@@ -260,9 +272,7 @@ def test_gateway_client_hears_the_refused_sender_at_the_first_rcpt(start_gateway
 def test_a_wait_cut_short_never_leaves_its_reply_for_the_next_command() -> None:
     script = Scripted(silent_at=b"RCPT TO:<slow@")
 
-    async def main() -> list[str]:
-        server = await script.start()
-        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+    async def scenario(pool: RelayPool) -> list[str]:
         first = Transaction(pool)
         first.mail("a@citrus.example", [])
         await first.rcpt("b@citrus.example")
@@ -275,34 +285,24 @@ def test_a_wait_cut_short_never_leaves_its_reply_for_the_next_command() -> None:
         second = Transaction(pool)
         second.mail("a@citrus.example", [])
         got = [await second.rcpt("c@citrus.example"), await second.data(b"Subject: x\r\n\r\nhello\r\n")]
-        await pool.close()
-        await script.stop(server)
         return got
-    assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
+    assert against(script, scenario) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
     assert script.connections == 2   # the interrupted connection was not given back
 
 
 def test_a_connection_lost_after_recipients_were_taken_fails_the_transaction() -> None:
     script = Scripted(close_at=b"RCPT TO:<gone@")
 
-    async def main() -> list[str]:
-        server = await script.start()
-        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+    async def scenario(pool: RelayPool) -> list[str]:
         transaction = Transaction(pool)
         transaction.mail("a@citrus.example", [])
-        got = [await transaction.rcpt("b@citrus.example")]
-        for step in (lambda: transaction.rcpt("gone@citrus.example"), lambda: transaction.rcpt("c@citrus.example"),
-                     lambda: transaction.data(b"Subject: x\r\n\r\nhello\r\n")):
-            try:
-                got.append(await step())
-            except RelayError as exc:
-                got.append(f"{exc.stage!r} {exc.reason}")
+        got = [await transaction.rcpt("b@citrus.example"), await _outcome(transaction.rcpt("gone@citrus.example")),
+               await _outcome(transaction.rcpt("c@citrus.example")),
+               await _outcome(transaction.data(b"Subject: x\r\n\r\nhello\r\n"))]
         got.append(f"active={transaction.active}")
-        await pool.close()
-        await script.stop(server)
         return got
     # never a delivery to c alone, which b (told 250) would miss
-    assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "'' lost", "'' lost", "'' lost", "active=False"]
+    assert against(script, scenario) == ["250 2.1.5 Recipient OK", "'' lost", "'' lost", "'' lost", "active=False"]
     assert not script.messages
 
 
@@ -310,17 +310,13 @@ def test_a_connection_lost_after_recipients_were_taken_fails_the_transaction() -
 def test_an_odd_answer_to_xforward_still_opens_the_transaction(pipelining: bool) -> None:
     script = Scripted(pipelining=pipelining, xforward_reply=b"252 2.0.0 noted\r\n")
 
-    async def main() -> list[str]:
-        server = await script.start()
-        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+    async def scenario(pool: RelayPool) -> list[str]:
         transaction = Transaction(pool)
         transaction.mail("a@citrus.example", [], xforward.XForward(name="pc.citrus.example", addr="192.0.2.7"))
         got = [await transaction.rcpt("b@citrus.example"),
                await transaction.data(b"Subject: x\r\n\r\nhello\r\n")]
-        await pool.close()
-        await script.stop(server)
         return got
-    assert asyncio.run(main()) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
+    assert against(script, scenario) == ["250 2.1.5 Recipient OK", "250 2.0.0 queued"]
     assert script.messages == [b"Subject: x\r\n\r\nhello\r\n"]
     assert b"XFORWARD NAME=pc.citrus.example ADDR=192.0.2.7" in b"".join(script.reads)
 
@@ -328,9 +324,7 @@ def test_an_odd_answer_to_xforward_still_opens_the_transaction(pipelining: bool)
 def test_a_reset_cut_short_is_counted_out_of_the_pool() -> None:
     script = Scripted(silent_at=b"RSET")
 
-    async def main() -> tuple[int, int]:
-        server = await script.start()
-        pool = RelayPool(RelaySettings(address=HostPort(host="127.0.0.1", port=script.port), starttls="off"))
+    async def scenario(pool: RelayPool) -> tuple[int, int]:
         transaction = Transaction(pool)
         transaction.mail("a@citrus.example", [])
         await transaction.rcpt("b@citrus.example")
@@ -340,7 +334,5 @@ def test_a_reset_cut_short_is_counted_out_of_the_pool() -> None:
         with pytest.raises(asyncio.CancelledError):
             await resetting
         counts = (pool.open_connections, pool.idle_connections)
-        await pool.close()
-        await script.stop(server)
         return counts
-    assert asyncio.run(main()) == (0, 0)
+    assert against(script, scenario) == (0, 0)
