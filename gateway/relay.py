@@ -52,7 +52,7 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%
                             r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
 # What no command line may hold (as aiosmtplib refuses it): a control character could end the
 # command early and smuggle another.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")   # never a byte of a UTF-8 character past ASCII
 
 
 def _quoted(address: str, encoding: str = "ascii") -> bytes:
@@ -74,7 +74,7 @@ def _line(*words: str | bytes) -> bytes:
     """
     parts = [w if isinstance(w, bytes) else w.encode("ascii") for w in words]
     line = b" ".join(parts)
-    if _CONTROL.search(line.decode("utf-8", "replace")):
+    if _CONTROL.search(line):
         raise ValueError("a command argument holds a control character")
     return line + b"\r\n"
 
@@ -412,17 +412,18 @@ class Transaction:
             raise _Partial(str(exc), got) from None
         return got
 
-    async def _open_on(self, conn: _Connection, lines: list[bytes], recipients: int, data: bool = False) -> None:
-        """[XFORWARD,] MAIL (``lines``, made by ``_opening``), the RCPT of ``recipients``
-        recipients [and DATA] on ``conn``: _Refused for the first refusal but XFORWARD's (the
+    async def _open_on(self, conn: _Connection, sender: bytes, rcpts: list[bytes], data: bool = False) -> None:
+        """[XFORWARD,] MAIL FROM ``sender`` (quoted, made by ``_opening``), the RCPT lines
+        ``rcpts`` [and DATA] on ``conn``: _Refused for the first refusal but XFORWARD's (the
         MAIL's own, whatever the RCPTs heard); _Partial when the connection is lost, its
         ``mail_taken`` set when the MAIL had been answered 250."""
         forward = self._xforward_line(conn)
-        commands = ["MAIL", *["RCPT"] * recipients] + (["DATA"] if data else [])
-        needed: list[tuple[int, ...] | None] = [(250,), *[(250, 251)] * recipients]
+        commands = ["MAIL", *["RCPT"] * len(rcpts)] + (["DATA"] if data else [])
+        needed: list[tuple[int, ...] | None] = [(250,), *[(250, 251)] * len(rcpts)]
         if data:
             needed.append((354,))
-        lines = [self._mail_options(conn, lines[0]), *lines[1:]] + ([b"DATA\r\n"] if data else [])
+        options = [o for o in self._mail[1] if self._passes(conn, o)]
+        lines = [_line(b"MAIL", b"FROM:" + sender, *options), *rcpts] + ([b"DATA\r\n"] if data else [])
         if forward is not None:   # refused or not, the message goes: only the MTA's log loses the client
             lines, needed = [forward, *lines], [None, *needed]
         try:
@@ -441,16 +442,12 @@ class Transaction:
         if len(got) != len(commands):   # stopped early without a refusal: never goes on unanswered
             raise _Partial("a command went unanswered", got)
 
-    def _opening(self, recipients: Sequence[str]) -> list[bytes]:
-        """MAIL (without its options, which depend on the connection) and the RCPT lines: made
-        before a connection is taken, so an address no command line may hold costs none."""
-        sender, _ = self._mail
-        return [_line(b"MAIL", b"FROM:" + _quoted(sender, self._encoding)),
-                *[self._rcpt_line(r) for r in recipients]]
-
-    def _mail_options(self, conn: _Connection, mail: bytes) -> bytes:
-        passed = [o for o in self._mail[1] if self._passes(conn, o)]
-        return mail[:-2] + b"".join(b" " + _line(o)[:-2] for o in passed) + b"\r\n" if passed else mail
+    def _opening(self, recipients: Sequence[str]) -> tuple[bytes, list[bytes]]:
+        """The quoted sender and the RCPT lines, made before a connection is taken: an address
+        no command line may hold costs none (MAIL's options depend on the connection)."""
+        sender = _quoted(self._mail[0], self._encoding)
+        _line(b"MAIL", b"FROM:" + sender)
+        return sender, [self._rcpt_line(r) for r in recipients]
 
     async def rcpt(self, recipient: str) -> str:
         """Ask the downstream about one recipient; return its answer for our client.
@@ -489,21 +486,16 @@ class Transaction:
         closed is replaced once."""
         if not self._begun:
             raise RelayError(replies.R451_INTERNAL.format(), "internal")
-        lines = self._opening((recipient,))
+        sender, rcpts = self._opening((recipient,))
         for retry in (False, True):
             conn, reused = await self._pool.acquire()   # RelayError unavailable, stage MAIL
             try:
-                await self._open_on(conn, lines, 1)
-            except _Partial as exc:
+                await self._open_on(conn, sender, rcpts)
+            except _LOST as exc:
                 self._pool.release(conn, reusable=False)
                 if reused and not retry:
                     continue
-                raise _lost("" if exc.mail_taken else "MAIL") from None
-            except _LOST:
-                self._pool.release(conn, reusable=False)
-                if reused and not retry:
-                    continue
-                raise _lost("MAIL") from None
+                raise _lost("" if isinstance(exc, _Partial) and exc.mail_taken else "MAIL") from None
             except _Refused as exc:
                 if exc.command == "MAIL":
                     await self._pool_back(conn, rset=True)
@@ -564,11 +556,11 @@ class Transaction:
         self._drop()
         if not pooled:
             raise _lost()
-        lines = self._opening(recipients)
+        sender, rcpts = self._opening(recipients)
         conn, self._pooled = await self._pool.acquire()
         self._conn, self.accepted = conn, recipients
         try:
-            await self._open_on(conn, lines, len(recipients), data=True)
+            await self._open_on(conn, sender, rcpts, data=True)
         except _Refused:   # the downstream changed its mind: the client retries
             raise _lost() from None
         return conn
