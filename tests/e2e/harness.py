@@ -11,10 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -138,6 +140,15 @@ class Sink:
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.messages
+
+
+def shared_sink() -> Any:
+    """A ``sink`` fixture that every test of a module shares: ``sink = shared_sink()`` at its top."""
+    def sink() -> Iterator[Sink]:
+        server = Sink().start()
+        yield server
+        server.stop()
+    return pytest.fixture(scope="module", name="sink")(sink)
 
 
 class Gateway:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from gateway.quarantine import Key, open_store
-from tests.e2e.harness import ROOT, Gateway, Sink
+from tests.e2e.harness import ROOT, Gateway, Sink, shared_sink
 
 EMPLOYEE = {"entity": "EMPLOYEE_ID", "enabled": True, "regex": r"\bE-?\d{6}\b", "score": 0.4,
             "context": ["employee", "emp id"]}
@@ -42,11 +42,7 @@ def policies() -> str:
     return yaml.safe_dump(data)
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from gateway import slots
 from tests.e2e.fuzz import edge, hostile
-from tests.e2e.harness import Gateway, Sink
+from tests.e2e.harness import Gateway, Sink, shared_sink
 
 SSN_CARD = f"SSN {hostile.SSN} card {hostile.CARD}".encode()
 
@@ -58,11 +58,7 @@ class Client:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 def _gateway(tmp: Path, sink: Sink, **sections: object) -> Gateway:

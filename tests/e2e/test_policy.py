@@ -21,7 +21,7 @@ import pytest
 from gateway.disclaimer import CITRUS
 from gateway.policy.profiles import defaults
 from gateway.quarantine import Key, QuarantineStore, open_store
-from tests.e2e.harness import Gateway, Received, Sink
+from tests.e2e.harness import Gateway, Received, Sink, shared_sink
 
 SSN = "219-45-6789"
 CARD = "4111 1111 1111 1111"
@@ -49,11 +49,7 @@ class Sent:
     content: bytes
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 @pytest.fixture(scope="module")

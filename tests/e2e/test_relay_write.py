@@ -4,21 +4,15 @@ messages in slices of whole lines; a real aiosmtpd sink receives them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from gateway import relay
 from gateway.config import HostPort, RelaySettings
 from gateway.relay import RelayPool, Transaction
-from tests.e2e.harness import Sink
+from tests.e2e.harness import Sink, shared_sink
 
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 def deliver(sink: Sink, messages: list[bytes], head: bytes = b"") -> list[str]:

@@ -10,16 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.fuzz import edge
-from tests.e2e.harness import Gateway, Sink
+from tests.e2e.harness import Gateway, Sink, shared_sink
 
 SENDER = "clerk@citrus.example"   # internal: delivered after the scan
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 @pytest.fixture(scope="module")

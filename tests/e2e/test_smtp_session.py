@@ -12,17 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.fuzz import edge, hostile
-from tests.e2e.harness import Gateway, Sink
+from tests.e2e.harness import Gateway, Sink, shared_sink
 from tests.e2e.test_hostile_smtp import Client
 
 COMMAND_TIMEOUT = 1.5
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    server = Sink().start()
-    yield server
-    server.stop()
+sink = shared_sink()
 
 
 @pytest.fixture(scope="module")
