@@ -8,8 +8,11 @@ busy with a batch of scans (with a socket each, SO_REUSEPORT dealt
 connections by a hash of their addresses: with 20 clients opening a
 connection per message, one worker waited while the other had a queue, and
 the cores were idle 8% of the time). Connections queued when a worker dies
-are taken by the others. The socket still has SO_REUSEPORT, so a gateway
-starting while an earlier one drains can bind the port (gateway.lifecycle).
+are taken by the others. A worker holding more connections than another
+leaves the queue to it for a moment (gateway.accept), so long-lived
+connections opened in a burst are shared. The socket still has
+SO_REUSEPORT, so a gateway starting while an earlier one drains can bind
+the port (gateway.lifecycle).
 
 Signals: SIGTERM/SIGINT stop accepting, let sessions in flight finish (up to
 ``shutdown_grace``) and exit 0; SIGHUP reloads the configuration, and an
@@ -41,10 +44,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import detectors
-from gateway import config, failpoints, health, lifecycle, logs, replies, siem, systemd
+from gateway import accept, config, failpoints, health, lifecycle, logs, replies, siem, systemd
 from gateway.listen import listening_socket
 from gateway.relay import RelayPool
 from gateway.review import serve as review
@@ -103,7 +106,7 @@ _GC_YOUNG = 10_000
 
 
 def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool,
-               listener: socket.socket | None = None) -> int:
+               listener: socket.socket | None = None, balance: accept.Balance | None = None) -> int:
     """One worker: the event loop (uvloop where available) until SIGTERM."""
     runner: Callable[[Coroutine[Any, Any, int]], int]
     try:
@@ -111,11 +114,11 @@ def run_worker(launch: Launch, settings: config.Settings, registry: Any, reuse_p
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         runner = asyncio.run
-    return runner(_serve(launch, settings, registry, reuse_port, listener))
+    return runner(_serve(launch, settings, registry, reuse_port, listener, balance))
 
 
 async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse_port: bool,
-                 listener: socket.socket | None = None) -> int:
+                 listener: socket.socket | None = None, balance: accept.Balance | None = None) -> int:
     from gateway.metrics import Metrics  # noqa: PLC0415 - see the docstring
     from gateway.smtp import GatewayHandler, GatewaySMTP, GatewayState, default_hostname  # noqa: PLC0415 - loads the metrics
 
@@ -131,9 +134,18 @@ async def _serve(launch: Launch, settings: config.Settings, registry: Any, reuse
     backlog = settings.smtp.backlog
     # the supervisor's socket (shared by every worker), else one of its own
     sock = listener if listener is not None else listening_socket(settings.smtp.listen, reuse_port, backlog=backlog)
-    # create_server listens again on the socket it is given: with its default
-    # backlog (100) unless told.
-    server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock, backlog=backlog)
+    server: _Listening
+    if listener is not None and balance is not None:   # workers: each takes its share (gateway.accept)
+        acceptor = accept.Acceptor(loop, listener, lambda: GatewaySMTP(handler, state),
+                                   lambda: len(state.sessions), balance, backlog,
+                                   metrics.internal_errors.labels("accept").inc)
+        await acceptor.start()
+        state.sessions_changed = acceptor.changed
+        server = acceptor
+    else:
+        # create_server listens again on the socket it is given: with its default
+        # backlog (100) unless told.
+        server = await loop.create_server(lambda: GatewaySMTP(handler, state), sock=sock, backlog=backlog)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -182,7 +194,11 @@ async def _reap(pool: Any) -> None:
         pool.reap()
 
 
-async def _drain(server: asyncio.base_events.Server, state: Any) -> None:
+class _Listening(Protocol):
+    def close(self) -> None: ...
+
+
+async def _drain(server: _Listening, state: Any) -> None:
     """Stop accepting, wait for sessions in flight, close what is left."""
     state.draining = True
     server.close()
@@ -214,6 +230,8 @@ class Supervisor:
         self.slots = lifecycle.Slots(count, _HEALTHY_SECONDS, _CRASH_LOOP_RESTARTS)
         self.crash_loop = False
         self.listener: socket.socket | None = None   # the SMTP socket every worker gets
+        # each worker's count of connections, shared with them all (gateway.accept)
+        self.counts = self.context.RawArray("i", [accept.ABSENT] * count)
 
     def run(self) -> int:
         metrics_dir = Path(tempfile.mkdtemp(prefix="dlp-gateway-metrics-"))
@@ -229,8 +247,8 @@ class Supervisor:
             # Bound here, so a port in use fails the start with a clear error.
             self.listener = listening_socket(self.settings.smtp.listen, reuse_port=True,
                                              backlog=self.settings.smtp.backlog)
-            for _ in range(self.count):
-                self.workers.append(self._spawn())
+            for index in range(self.count):
+                self.workers.append(self._spawn(index))
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, lambda number, _frame: self.signals.append(number))
             return self._watch()
@@ -246,10 +264,12 @@ class Supervisor:
             self.listener.close()
             self.listener = None
 
-    def _spawn(self) -> Any:
+    def _spawn(self, index: int) -> Any:
         # The socket goes with the worker's arguments: multiprocessing passes its descriptor.
+        self.counts[index] = accept.ABSENT
         process = self.context.Process(target=_worker_main, name="dlp-gateway-worker",
-                                       args=(self.launch, self.settings.log_level, os.getpid(), self.listener),
+                                       args=(self.launch, self.settings.log_level, os.getpid(), self.listener,
+                                             self.counts, index),
                                        daemon=False)
         process.start()
         self.started[process.pid or 0] = time.monotonic()
@@ -298,6 +318,7 @@ class Supervisor:
             if process.is_alive() or pid not in self.started:
                 continue
             multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+            self.counts[index] = accept.ABSENT   # the others wait for it no more
             delay = self.slots.died(index, now - self.started.pop(pid), now)
             log.error("worker exited; starting another", extra={"fields": {
                 "pid": pid, "exit_code": process.exitcode, "restart_in": delay}})
@@ -309,10 +330,11 @@ class Supervisor:
             self._forward(signal.SIGTERM)
             return
         for index in self.slots.ready(now):
-            self.workers[index] = self._spawn()
+            self.workers[index] = self._spawn(index)
 
 
-def _worker_main(launch: Launch, log_level: str, supervisor: int, listener: socket.socket | None = None) -> None:
+def _worker_main(launch: Launch, log_level: str, supervisor: int, listener: socket.socket,
+                 counts: Any, index: int) -> None:
     from prometheus_client import CollectorRegistry  # noqa: PLC0415 - see the docstring
 
     lifecycle.die_with_parent(supervisor)
@@ -328,7 +350,8 @@ def _worker_main(launch: Launch, log_level: str, supervisor: int, listener: sock
     siem.install(settings.siem, registry)
     lock = lifecycle.hold_worker_lock(settings.data_dir)
     try:
-        code = run_worker(launch, settings, registry, reuse_port=True, listener=listener)
+        code = run_worker(launch, settings, registry, reuse_port=True, listener=listener,
+                          balance=accept.Balance(counts, index))
     finally:
         lock.close()
     siem.shutdown()

@@ -63,6 +63,7 @@ class GatewayState:
     metrics: Metrics
     hostname: str
     sessions: set[GatewaySMTP] = field(default_factory=set)
+    sessions_changed: Callable[[], None] | None = None   # told when a session begins or ends
     draining: bool = False
     pid: int = field(default_factory=os.getpid)
     stages: pipeline.Pipeline | None = None
@@ -281,6 +282,8 @@ class GatewaySMTP(SMTP):
             self.state.sessions.add(self)
             self._counted = True
             self.state.metrics.sessions.inc()
+            if self.state.sessions_changed is not None:
+                self.state.sessions_changed()
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
@@ -310,6 +313,8 @@ class GatewaySMTP(SMTP):
             self._counted = False
             self.state.sessions.discard(self)
             self.state.metrics.sessions.dec()
+            if self.state.sessions_changed is not None:
+                self.state.sessions_changed()
         self.transaction.abort()
         super().connection_lost(error)
 

@@ -110,6 +110,61 @@ def test_connections_go_to_the_worker_left_while_one_is_dead(sink: Sink, start_g
     assert set(pids) == {second}
 
 
+def held_by(pid: int, port: int) -> int:
+    """How many established connections to ``port`` the process ``pid`` holds (/proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+            count += local_port == port and state == "01" and inode in inodes
+    return count
+
+
+def test_a_worker_holding_more_connections_leaves_new_ones_to_the_other(
+        sink: Sink, start_gateway: StartGateway) -> None:
+    """Long-lived connections (Postfix's connection cache) are shared between the workers
+    (gateway.accept): from one accept queue, whichever worker was awake took them."""
+    gateway = start_gateway(sink.port, workers=2)
+    assert gateway.process is not None
+    assert wait_until(lambda: len({e["pid"] for e in gateway.log_entries() if e.get("msg") == "listening"}) == 2, 30)
+    workers = workers_of(gateway.process.pid)
+    sessions: list[smtplib.SMTP] = []
+
+    def held() -> list[int]:
+        return [held_by(pid, gateway.port) for pid in workers]
+
+    try:
+        # Each way round: whichever worker the kernel wakes first would take them all.
+        for busy, other in ((1, 0), (0, 1)):
+            before = held()
+            os.kill(workers[busy], signal.SIGSTOP)   # busy: the other takes these, after waiting a moment
+            for _ in range(12):
+                sessions.append(smtplib.SMTP("127.0.0.1", gateway.port, timeout=30))
+            os.kill(workers[busy], signal.SIGCONT)
+            assert held()[other] == before[other] + 12
+            for _ in range(12):   # each greeted, so taken, before the next
+                sessions.append(smtplib.SMTP("127.0.0.1", gateway.port, timeout=30))
+            # the other defers while it holds more than twice as many (plus one); it takes one
+            # itself only when this one has not within a few ms (a loaded machine)
+            assert held()[busy] >= before[busy] + 5, (before, held())
+        assert sum(held()) == 48
+        for smtp in sessions:
+            assert smtp.noop()[0] == 250
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+        for smtp in sessions:
+            with suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+
+
 def test_only_a_crash_loop_of_every_worker_stops_the_service(sink: Sink, tmp_path: Path) -> None:
     gateway = Gateway(tmp_path / "gw", sink.port, workers=2)
     gateway.write_config()
