@@ -10,8 +10,11 @@ that holds more than twice as many as another (``Balance.ahead``) stops
 accepting: it closes its server (its own descriptor of the shared socket), and
 the other workers take what comes. It listens again as soon as it is no longer
 ahead, or when a connection has waited ``_PATIENCE`` for the others (busy,
-stopped or stuck), so no connection waits on balance for much longer than
-that (it looks every ``_STEP``, less often while nothing waits).
+stopped or stuck); then it keeps listening for ``_STAY`` before it may stop
+again, so a stopped worker holding few sessions delays a few connections a
+second, not each. It looks every ``_STEP``, less often (up to ``_STEP_MAX``)
+while nothing is queued, so the first connection to wait for a stuck worker
+waits up to ``_STEP_MAX`` + ``_PATIENCE``.
 
 While a worker is not ahead, and that is nearly always with a connection per
 message, it accepts with the event loop's own server (libuv's accept, in C): a
@@ -39,7 +42,6 @@ import logging
 import select
 import socket
 from collections.abc import Callable, MutableSequence
-from typing import Any
 
 log = logging.getLogger("dlp.server")
 
@@ -47,6 +49,7 @@ ABSENT = -1
 _STEP = 0.001       # seconds between looks at the balance while not accepting,
 _STEP_MAX = 0.02    # growing to this while nothing waits in the queue
 _PATIENCE = 0.005   # a connection waits no longer for another worker to take it
+_STAY = 0.25        # after the others left a connection waiting: listen at least this long
 _RETRY = 1.0        # no descriptor to listen with again: try after this
 
 
@@ -104,24 +107,35 @@ class Acceptor:
         self.closed = False
         self.pauses = 0
         self.step = _STEP
+        self.stay_until = 0.0     # loop time before which it does not pause (see _look)
+        self.queue = select.poll()   # whether a connection waits, while this worker does not accept
+        self.queue.register(sock.fileno(), select.POLLIN)
 
     async def start(self) -> None:
         self.server = await self._listen()
         self.changed()
 
-    def _listen(self) -> Any:
-        return self.loop.create_server(self.factory, sock=self.sock.dup(), backlog=self.backlog)
+    async def _listen(self) -> asyncio.AbstractServer:
+        copy = self.sock.dup()
+        try:
+            return await self.loop.create_server(self.factory, sock=copy, backlog=self.backlog)
+        except BaseException:
+            copy.close()
+            raise
 
     def changed(self) -> None:
         """A session began or ended: publish the count; stop or start accepting."""
         if self.closed:
             return
         self.balance.publish(self.held())
-        if self.server is not None:
-            if self.balance.ahead():
-                self._pause()
-        elif self.reopening is None and self.timer is not None and not self.balance.ahead():
-            self._reopen()
+        try:
+            if self.server is not None:
+                if self.loop.time() >= self.stay_until and self.balance.ahead():
+                    self._pause()
+            elif self.reopening is None and self.timer is not None and not self.balance.ahead():
+                self._reopen()
+        except Exception as exc:  # never into the session that told us: listen again, later
+            self._trouble(exc)
 
     def close(self) -> None:
         """Accept nothing more (what is queued goes to the other workers)."""
@@ -153,37 +167,39 @@ class Acceptor:
         self.timer = None
         if self.closed:
             return
-        if not self.balance.ahead():
-            self._reopen()
-            return
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        now = self.loop.time()
-        if not readable:   # the others take what comes: look less often
-            self.waiting_since = None
-            self.step = min(self.step * 2, _STEP_MAX)
-        elif self.waiting_since is None:
-            self.waiting_since = now
-            self.step = _STEP
-        elif now - self.waiting_since >= _PATIENCE:
-            self._reopen()
-            return
-        self.timer = self.loop.call_later(self.step, self._look)
+        try:
+            if not self.balance.ahead():
+                self._reopen()
+                return
+            queued = bool(self.queue.poll(0))
+            now = self.loop.time()
+            if not queued:   # the others take what comes: look less often
+                self.waiting_since = None
+                self.step = min(self.step * 2, _STEP_MAX)
+            elif self.waiting_since is None:
+                self.waiting_since = now
+                self.step = _STEP
+            elif now - self.waiting_since >= _PATIENCE:
+                # the others do not accept (a worker stopped or stuck, its count low):
+                # listen a while before pausing again, not a pause a connection
+                self._reopen(stay=_STAY)
+                return
+            self.timer = self.loop.call_later(self.step, self._look)
+        except Exception as exc:
+            self._trouble(exc)
 
-    def _reopen(self) -> None:
+    def _reopen(self, stay: float = 0.0) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        self.reopening = self.loop.create_task(self._listen_again())
+        self.reopening = self.loop.create_task(self._listen_again(stay))
 
-    async def _listen_again(self) -> None:
+    async def _listen_again(self, stay: float) -> None:
         try:
             server = await self._listen()
-        except OSError as exc:   # no descriptor for the copy (EMFILE): the others accept meanwhile
-            log.error("accepting connections paused",
-                      extra={"fields": {"problem": exc.strerror, "seconds": _RETRY}})
-            self.failed()
+        except Exception as exc:   # no descriptor for the copy (EMFILE): the others accept meanwhile
             self.reopening = None
-            self.timer = self.loop.call_later(_RETRY, self._look)
+            self._trouble(exc)
             return
         self.reopening = None
         if self.closed:
@@ -191,3 +207,14 @@ class Acceptor:
             return
         self.server = server
         self.waiting_since = None
+        self.stay_until = self.loop.time() + stay
+
+    def _trouble(self, exc: Exception) -> None:
+        """Something failed while this worker was not accepting: log it, count it, and listen
+        again after ``_RETRY`` whatever the balance (serving comes before sharing)."""
+        log.error("accepting connections paused",
+                  extra={"fields": {"problem": getattr(exc, "strerror", None) or type(exc).__name__,
+                                    "seconds": _RETRY}})
+        self.failed()
+        if not self.closed and self.server is None and self.reopening is None and self.timer is None:
+            self.timer = self.loop.call_later(_RETRY, self._reopen)

@@ -140,7 +140,11 @@ def test_a_worker_ahead_takes_a_connection_the_others_leave_waiting() -> None:
         started = time.monotonic()
         rig.connect()
         await until(lambda: len(held) == 3)
-        return time.monotonic() - started
+        waited = time.monotonic() - started
+        rig.connect()   # the other is stuck: this one keeps accepting a while, not a pause a connection
+        await until(lambda: len(held) == 4)
+        assert acceptor.pauses == 1 and acceptor.server is not None
+        return waited
 
     assert run(main, [accept.ABSENT, 0]) >= accept._PATIENCE
 
