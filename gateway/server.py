@@ -8,9 +8,9 @@ busy with a batch of scans (with a socket each, SO_REUSEPORT dealt
 connections by a hash of their addresses: with 20 clients opening a
 connection per message, one worker waited while the other had a queue, and
 the cores were idle 8% of the time). Connections queued when a worker dies
-are taken by the others. A worker holding more connections than another
-leaves the queue to it for a moment (gateway.accept), so long-lived
-connections opened in a burst are shared. The socket still has
+are taken by the others. A worker holding more than twice the sessions of
+another stops accepting until it no longer does (gateway.accept), so
+long-lived connections opened in a burst are shared. The socket still has
 SO_REUSEPORT, so a gateway starting while an earlier one drains can bind
 the port (gateway.lifecycle).
 
