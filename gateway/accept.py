@@ -50,7 +50,7 @@ _STEP = 0.001       # seconds between looks at the balance while not accepting,
 _STEP_MAX = 0.02    # growing to this while nothing waits in the queue
 _PATIENCE = 0.005   # a connection waits no longer for another worker to take it
 _STAY = 0.25        # after the others left a connection waiting: listen at least this long
-_RETRY = 1.0        # no descriptor to listen with again: try after this
+_RETRY = 1.0        # a failure while not accepting (no descriptor for a copy): listen again after this
 
 
 class Balance:
@@ -69,10 +69,11 @@ class Balance:
         self.counts[self.index] = ABSENT
 
     def ahead(self) -> bool:
-        """Whether another accepting worker holds fewer than half of this one's connections.
+        """Whether another accepting worker holds less than half of this one's connections
+        (``2 * other + 1 < mine``).
 
         Not merely fewer: sessions on the less busy worker are answered sooner and send
-        more, so a split of 13/7 serves as fast as 10/10 (measured), and with a
+        more, so a split of 3/17 served as fast as 10/10 (measured), and with a
         connection per message the counts move by a few all the time; a worker that
         deferred then would only delay connections. What must not happen is a worker
         left with none or few while the other has them all."""
