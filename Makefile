@@ -15,11 +15,15 @@ test: setup-test native system-deps
 	DLP_TEST_POSTGRES_URL=$${DLP_TEST_POSTGRES_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
 	  && echo postgresql://postgres@127.0.0.1:5432/test)} $(BIN)/python -m pytest
 
-# Style and the layers: ruff (pyflakes, import order, bugbear...) and the
-# import-linter contracts in pyproject.toml (no import cycles, layers point down).
+# Style and the layers: ruff (pyflakes, import order, bugbear...), the
+# import-linter contracts in pyproject.toml (no import cycles, layers point down)
+# and mypy on the code and the benchmarks (their scripts import each other by
+# file name, so they are checked from their own directory).
 lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy gateway detectors
+	cd benchmarks/relay && ../../$(BIN)/mypy *.py
 
 bench: setup-test native system-deps
 	$(BIN)/python benchmarks/relay/run.py

@@ -81,6 +81,11 @@ def big_message(size: int = 25 * 1024 * 1024) -> bytes:
     return message.as_bytes()
 
 
+def _text(error: bytes | str) -> str:
+    """An SMTP error's text: smtplib gives bytes, or str for an error it makes up."""
+    return error.decode(errors="replace") if isinstance(error, bytes) else error
+
+
 def send(port: int, message: bytes, rcpt: str = INTERNAL, timeout: float = 300) -> tuple[float, str]:
     """One transaction on a new connection: (ms from connect to the reply after DATA, reply)."""
     started = time.perf_counter()
@@ -88,10 +93,8 @@ def send(port: int, message: bytes, rcpt: str = INTERNAL, timeout: float = 300) 
         with smtplib.SMTP(base.HOST, port, local_hostname="bench.example", timeout=timeout) as client:
             client.sendmail(base.SENDER, [rcpt], message)
             reply = "250"
-    except smtplib.SMTPDataError as exc:
-        reply = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:40]}"
-    except smtplib.SMTPResponseException as exc:
-        reply = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:40]}"
+    except smtplib.SMTPResponseException as exc:   # SMTPDataError among them
+        reply = f"{exc.smtp_code} {_text(exc.smtp_error)[:40]}"
     except (smtplib.SMTPException, OSError) as exc:
         reply = type(exc).__name__
     return (time.perf_counter() - started) * 1000, reply
@@ -230,7 +233,8 @@ def _refusals(workdir: Path, port: int) -> float:
     return 0.0
 
 
-def report(result: Result, args: argparse.Namespace, command: str, when: str, load: str) -> tuple[str, dict]:
+def report(result: Result, args: argparse.Namespace, command: str, when: str,
+           load: str) -> tuple[str, dict[str, object]]:
     p = base.percentile
     idle50, idle99 = p(result.idle_ms, 50), p(result.idle_ms, 99)
     dur50, dur99 = p(result.during_ms, 50), p(result.during_ms, 99)

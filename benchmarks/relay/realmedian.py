@@ -53,7 +53,7 @@ def ratios(real: dict[str, object]) -> dict[tuple[str, str], float | None]:
 
 def cpu(real: dict[str, object]) -> dict[tuple[str, str], float]:
     """(target, mode) -> CPU ms per message, the bare relay's included."""
-    return {(run["target"], run["mode"]): run["cpu_ms_per_message"]   # type: ignore[index]
+    return {(run["target"], run["mode"]): run["cpu_ms_per_message"]
             for run in real["runs"]   # type: ignore[attr-defined]
             if run["message"] == "text-10k" and run["recipients"] == "internal"}
 
@@ -76,9 +76,9 @@ def main() -> int:
         for number in range(args.runs):
             real = one_run(args.messages, Path(tmp) / f"run-{number}")
             per_run.append((ratios(real), cpu(real)))
-            shown = ", ".join(f"{t.removeprefix('gateway ')} {m} {r:.2f}x" if r is not None else f"{t} {m} INVALID"
+            line = ", ".join(f"{t.removeprefix('gateway ')} {m} {r:.2f}x" if r is not None else f"{t} {m} INVALID"
                               for (t, m), r in per_run[-1][0].items())
-            print(f"run {number + 1}/{args.runs}: {shown}", flush=True)
+            print(f"run {number + 1}/{args.runs}: {line}", flush=True)
     lines = [f"# Real mail: issue 13's ratios, median of {args.runs} runs", "",
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
              f"{(time.time() - started) / 60:.1f} min, text-10k to internal recipients, "

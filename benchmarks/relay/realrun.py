@@ -294,7 +294,7 @@ def run_real_target(target: base.Target, mails: list[MailFile], runs: list[RealR
         mport = metrics_port(workdir, port) if target.detection else None
         warm_up(port, mails, args)
         base.settle(relay)
-        classes = ("internal", "external") if target.detection else ("internal",)
+        classes: tuple[str, ...] = ("internal", "external") if target.detection else ("internal",)
         classes = tuple(c for c in classes if args.real_recipients in ("both", c))
         for mail in mails:
             for recipients in classes:
