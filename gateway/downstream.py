@@ -51,6 +51,9 @@ class Link(asyncio.Protocol):
         self._wanted = 0     # replies the reader waits for
         self._waiter: asyncio.Future[None] | None = None
         self._error: Lost | None = None
+        # The loop the link is read on, asked once: before 3.12, asyncio.get_running_loop()
+        # makes a getpid() system call each time (to notice a fork), three times a message here.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def take(cls, transport: asyncio.Transport, timeout: float) -> Link:
@@ -158,7 +161,9 @@ class Link(asyncio.Protocol):
         if len(replies) < count:
             if self._error is not None:
                 raise Lost(str(self._error))
-            loop = asyncio.get_running_loop()
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
             self._waiter = waiter = loop.create_future()
             self._wanted = count
             timer = loop.call_later(self.timeout, self._timed_out)

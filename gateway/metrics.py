@@ -2,20 +2,23 @@
 addresses or matched values.
 
 With several workers, prometheus-client's multiprocess mode aggregates the
-workers' values; the supervisor serves them (see gateway.server).
+workers' values; the supervisor serves them (see gateway.server). Each
+worker keys its values by a process id read once (``cached_pid_values``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import platform
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, values
 from prometheus_client.core import GaugeMetricFamily
 
 from gateway import __version__
@@ -25,6 +28,41 @@ log = logging.getLogger("dlp.metrics")
 
 ACTIONS = ("deliver", "disclaimer", "quarantine", "block", "redact")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+_pid = os.getpid()
+
+
+def _refresh_pid() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_pid)
+
+
+def _process_id() -> int:
+    return _pid
+
+
+def cached_pid_values() -> bool:
+    """Key this process's multiprocess values by a pid read once, and again after a fork.
+
+    prometheus-client's default asks the kernel (``os.getpid``, a system
+    call) on every update, to notice a fork: 24 times a message in a worker
+    (benchmarks/relay). Its ``process_identifier`` takes any function that
+    tells running processes apart; this one is refreshed in a forked child,
+    so a fork is still noticed. Only in multiprocess mode, and only before
+    this process made any value: a second value class would open the same
+    files again (returns whether it was installed).
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory or not getattr(values.ValueClass, "_multiprocess", False):
+        return False
+    if any(Path(directory).glob(f"*_{os.getpid()}.db")):
+        return False
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
+    return True
 
 
 class Metrics:

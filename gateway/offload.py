@@ -216,13 +216,12 @@ class Offload:
         self._queue.append((work, future, contextvars.copy_context()))   # the session's context
         if self._draining is None:
             self._draining = loop
-            loop.call_soon(self._drain, _PASSES)
+            loop.call_soon(self._drain, loop, _PASSES)
         return future
 
-    def _drain(self, passes: int) -> None:
-        loop = asyncio.get_running_loop()
+    def _drain(self, loop: asyncio.AbstractEventLoop, passes: int) -> None:
         if passes > 1 and len(self._queue) < _BATCH:
-            loop.call_soon(self._drain, passes - 1)   # a pass more for the others
+            loop.call_soon(self._drain, loop, passes - 1)   # a pass more for the others
             return
         queue, self._queue = self._queue, []
         until = time.monotonic() + _HOLD
@@ -241,7 +240,7 @@ class Offload:
         finally:
             self._draining = loop if self._queue else None
             if self._queue:
-                loop.call_soon(self._drain, 1)
+                loop.call_soon(self._drain, loop, 1)
 
     async def _in_process(self, job: Job) -> Any:
         procs = self._processes()

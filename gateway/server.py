@@ -337,6 +337,8 @@ def _worker_main(launch: Launch, log_level: str, supervisor: int, listener: sock
                  counts: Any, index: int) -> None:
     from prometheus_client import CollectorRegistry  # noqa: PLC0415 - see the docstring
 
+    from gateway import metrics  # noqa: PLC0415 - as above
+    metrics.cached_pid_values()   # before any metric of this worker is made
     lifecycle.die_with_parent(supervisor)
     logs.setup(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; it sends SIGTERM
