@@ -422,8 +422,29 @@ def _after_unlike_number(head: str, groups: tuple[int, ...]) -> str:
     """``head`` after its last number of six or more digits unlike the one labelled (``head``
     itself, not a copy, when it holds none: one regex pass, no digit search before it)."""
     cut = 0
-    for match in (_ASCII_NUMBER if head.isascii() else _NUMBER).finditer(head):
-        # its digit groups: a number is digits and the separators - . and space between them
-        if tuple(map(len, match.group().replace("-", " ").replace(".", " ").split())) != groups:
+    ascii_only = head.isascii()
+    alike: re.Pattern[str] | None = None
+    for match in (_ASCII_NUMBER if ascii_only else _NUMBER).finditer(head):
+        # its digit groups: a number is digits and the separators - . and space between them;
+        # alike when the digits of each group are as many as the labelled number's
+        if alike is None:
+            alike = _alike(groups, ascii_only)
+        if alike.fullmatch(head, match.start(), match.end()) is None:
             cut = match.end()
     return head[cut:]
+
+
+def _alike(groups: tuple[int, ...], ascii_only: bool) -> re.Pattern[str]:
+    r"""A number written in ``groups`` (``\d{3}[-. ]+\d{2}[-. ]+\d{4}``): a fullmatch of a number
+    found by ``_NUMBER`` tells its groups without splitting a copy of it (0.3 µs, not 1)."""
+    key = (groups, ascii_only)
+    pattern = _ALIKE.get(key)
+    if pattern is None:
+        pattern = re.compile(r"[\-. ]+".join(rf"\d{{{size}}}" for size in groups), re.ASCII if ascii_only else 0)
+        if len(_ALIKE) < _MAX_ALIKE:   # shapes are few, but a sender chooses them
+            _ALIKE[key] = pattern
+    return pattern
+
+
+_ALIKE: dict[tuple[tuple[int, ...], bool], re.Pattern[str]] = {}
+_MAX_ALIKE = 256
