@@ -49,8 +49,8 @@ def cached_pid_values() -> bool:
     """Key this process's multiprocess values by a pid read once, and again after a fork.
 
     prometheus-client's default asks the kernel (``os.getpid``, a system
-    call) on every update, to notice a fork: 24 times a message in a worker
-    (benchmarks/relay). Its ``process_identifier`` takes any function that
+    call) on every update, to notice a fork: about 18 times a message in a
+    worker (benchmarks/relay/PROFILE.md). Its ``process_identifier`` takes any function that
     tells running processes apart; this one is refreshed in a forked child,
     so a fork is still noticed. Only in multiprocess mode, and only before
     this process made any value: a second value class would open the same
