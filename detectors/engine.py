@@ -204,7 +204,7 @@ class Detector:
                                                           bank, words), plan))
         if tables or any(labels):  # else no licence, short account or custom type: no label, no table
             hits.extend(self._labelled(norm, tables, labels, marks))
-        return [_new(Finding, (entity, segment, start + offset, end + offset, score, text[start:end], name))
+        return [Finding(entity, segment, start + offset, end + offset, score, text[start:end], name)
                 for score, start, end, _, entity, name in _resolve(hits)]
 
     def _labelled(self, norm: str, tables: tuple[Table, ...] | Blocks | None, found: list[bool],
@@ -280,7 +280,6 @@ class Detector:
 _WRAPPED = re.compile(r"(?<![\w-])(\d+(?:-\d+)*-?)\n([> \t]*)(\d+(?:-\d+)*)(?![\w-])")
 _WRAP_REACH = 32  # characters read on each side of a line break: a formatted number is shorter
 _DIGIT = re.compile(r"\d")  # any digit normalize() would map, ASCII or not
-_new = tuple.__new__  # a Finding without NamedTuple's __new__ (a Python function)
 
 
 _local = threading.local()
