@@ -9,6 +9,8 @@ import re
 import docx
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.context import may_be_row
 from detectors.engine import Detector
@@ -229,3 +231,53 @@ def test_may_be_row_finds_what_the_row_pattern_finds() -> None:
         start = rng.randint(0, len(text))
         end = rng.randint(start, len(text))
         assert may_be_row(text, start, end) == (pattern.search(text, start, end) is not None), (text, start, end)
+
+
+# What a label reads, written the plain way: the compiled module takes shortcuts (detectors.context),
+# which must give the same answers on any text.
+def _plain_after_unlike_number(head: str, groups: tuple[int, ...]) -> str:
+    number = re.compile(r"\d(?<!\w\d)(?:[\-. ]*\d){5,}(?!\w)")
+    cut = 0
+    for match in number.finditer(head):
+        if tuple(map(len, match.group().replace("-", " ").replace(".", " ").split())) != groups:
+            cut = match.end()
+    return head[cut:]
+
+
+_NUMBERISH = st.text(alphabet=st.sampled_from(list("0123456789-. x_,\n") + ["٣", "５", "é", "\u00a0"]), max_size=60)
+_GROUPS = st.lists(st.integers(min_value=0, max_value=9), max_size=5).map(tuple)
+
+
+@given(_NUMBERISH, _GROUPS)
+@settings(max_examples=3000, deadline=None)
+def test_the_number_cut_is_the_plain_one(head: str, groups: tuple[int, ...]) -> None:
+    from detectors.context import _after_unlike_number
+    assert _after_unlike_number(head, groups) == _plain_after_unlike_number(head, groups)
+
+
+def test_the_number_cut_is_the_plain_one_past_its_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # once _MAX_ALIKE shapes are kept, a new one is split, not compiled
+    from detectors import context
+    monkeypatch.setattr(context, "_MAX_ALIKE", 0)
+    monkeypatch.setattr(context, "_ALIKE", {})
+    for head, groups in (("SSN 412-67-3301 and 523 18 7745, ", (3, 2, 4)), ("412-67-3301 ", (9,)), ("46. 44829-", (2, 0, 5))):
+        assert context._after_unlike_number(head, groups) == _plain_after_unlike_number(head, groups)
+
+
+@given(st.text(max_size=12))
+@settings(max_examples=3000, deadline=None)
+def test_a_word_is_what_the_word_pattern_finds(text: str) -> None:
+    from detectors.context import _WORD, _has_word
+    assert _has_word(text) == (_WORD.search(text) is not None)
+
+
+def test_label_words_are_found_as_the_plain_pattern_finds_them() -> None:
+    # spans skips the match at the first character when no label word starts with it
+    from detectors.engine import HEADER_WORDS
+    vocab = HEADER_WORDS
+    rng = random.Random(7)
+    pieces = sorted(vocab.owners) + ["x", "1", "-", " ", ".", "#", "/", "é", "\n", "s", "123"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", "-", ":", "s"]) for _ in range(rng.randint(0, 6)))
+        plain = [(m.start(), m.end(), m.group()) for m in vocab.pattern.finditer(text)]
+        assert vocab.spans(text) == plain, text
