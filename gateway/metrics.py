@@ -31,6 +31,7 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 _pid = os.getpid()
+_IMPORTED_BY = _pid   # the process that imported this module (a forked child may hold its values)
 
 
 def _refresh_pid() -> None:
@@ -54,12 +55,14 @@ def cached_pid_values() -> bool:
     tells running processes apart; this one is refreshed in a forked child,
     so a fork is still noticed. Only in multiprocess mode, and only before
     this process made any value: a second value class would open the same
-    files again (returns whether it was installed).
+    files again. So not in a process that has files of its own already, nor
+    in a forked child, which may hold its parent's values (the workers are
+    started with spawn and call this first). Returns whether it was installed.
     """
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory or not getattr(values.ValueClass, "_multiprocess", False):
         return False
-    if any(Path(directory).glob(f"*_{os.getpid()}.db")):
+    if os.getpid() != _IMPORTED_BY or any(Path(directory).glob(f"*_{os.getpid()}.db")):
         return False
     values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
     return True

@@ -21,9 +21,10 @@ counter = Counter("dlp_test_total", "a test counter", registry=None)
 counter.inc()
 child = os.fork()
 if child == 0:
+    again = metrics.cached_pid_values()   # not in a child, before it has files: it holds the parent's values
     counter.inc(2)   # the forked child: a file of its own, starting from 0
-    os._exit(0)
-os.waitpid(child, 0)
+    os._exit(3 if again else 0)
+_, status = os.waitpid(child, 0)
 counter.inc(4)
 directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
@@ -37,7 +38,7 @@ def total(pid):
     finally:
         found.close()
 
-print(json.dumps({"installed": installed, "again": metrics.cached_pid_values(),
+print(json.dumps({"installed": installed, "again": metrics.cached_pid_values(), "child_status": status,
                   "parent": total(os.getpid()), "child": total(child)}))
 """
 
@@ -55,6 +56,7 @@ def test_values_keyed_by_a_cached_pid_still_split_at_a_fork(tmp_path: Path) -> N
     result = run(tmp_path)
     assert result["installed"] is True
     assert result["again"] is False   # this process has values now: the library's class stays
+    assert result["child_status"] == 0   # nor in a forked child
     # the parent's 1 + 4 in its file; the child's 2 in a file of its own, not added to the parent's
     assert result["parent"] == 5.0
     assert result["child"] == 2.0
